@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Set-up for a Debian 12 host, as root: host packages, npm dependencies, build, guest image, install on PATH.
+# Idempotent: each step checks whether it is already done and is quick when it is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "hako set-up must run as root (it installs packages and starts VMs)" >&2
+  exit 1
+fi
+
+# Host packages: QEMU and virtiofsd, containerd + ctr and runc (end-to-end tests, demo, benchmark), crun (copied
+# into the guest), busybox-static (guest and test images), e2fsprogs/cpio/lz4 (image build), Go + ttrpc/protobuf
+# sources (interop tests against a real Go peer), socat/iproute2/kmod/util-linux (tests and tools).
+PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
+  util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
+  golang-github-gogo-protobuf-dev containernetworking-plugins curl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing host packages: ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies: reinstall when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log "building"
+npm run --silent build
+
+# Guest image: rebuilt only when its inputs changed (the builder compares its manifest).
+log "guest image"
+node bin/hako image build --if-changed
+
+# Put the shim and the CLI on PATH (containerd finds `containerd-shim-hako-v2` there).
+for b in hako containerd-shim-hako-v2; do
+  ln -sf "$PWD/bin/$b" "/usr/local/bin/$b"
+done
+log "ready"

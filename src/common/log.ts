@@ -1,0 +1,83 @@
+// Structured logs shaped like containerd's logrus JSON (`level`, `time`, `msg` + fields), one line per entry,
+// written synchronously to stderr or a file so that nothing is lost when a process exits. Never stdout: the shim's
+// `start` owns stdout.
+import { closeSync, openSync, writeSync } from "node:fs";
+
+export type Level = "debug" | "info" | "warning" | "error";
+const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40 };
+
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  /** A logger whose every entry also carries `fields` (e.g. `{ subsystem: "qmp", sandbox: id }`). */
+  child(fields: Fields): Logger;
+  readonly level: Level;
+}
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+export const stderrSink: LogSink = { write: (line) => writeSync(2, line) };
+
+export function fileSink(path: string): LogSink & { close(): void } {
+  const fd = openSync(path, "a", 0o640);
+  return { write: (line) => writeSync(fd, line), close: () => closeSync(fd) };
+}
+
+/** Collects lines in memory: for tests that assert what was logged. */
+export function memorySink(): LogSink & { lines: string[]; entries(): Fields[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    write: (line) => void lines.push(line),
+    entries: () => lines.map((l) => JSON.parse(l) as Fields),
+  };
+}
+
+function serialize(value: unknown): unknown {
+  if (value instanceof Error) {
+    const out: Fields = { message: value.message };
+    if ("code" in value && value.code !== undefined) out.code = value.code;
+    return out;
+  }
+  if (typeof value === "bigint") return value.toString();
+  return value;
+}
+
+export function createLogger(options: { level?: Level; sink?: LogSink; fields?: Fields } = {}): Logger {
+  const level = options.level ?? levelFromEnv();
+  const sink = options.sink ?? stderrSink;
+  const base = options.fields ?? {};
+  const emit = (lvl: Level, msg: string, fields?: Fields) => {
+    if (rank[lvl] < rank[level]) return;
+    const entry: Fields = { level: lvl, time: new Date().toISOString(), msg };
+    for (const [k, v] of Object.entries(base)) entry[k] = serialize(v);
+    if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = serialize(v);
+    try {
+      sink.write(`${JSON.stringify(entry)}\n`);
+    } catch {
+      // A log line that cannot be written must never take the process down (EPIPE on a closed stderr).
+    }
+  };
+  return {
+    level,
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warning", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger({ level, sink, fields: { ...base, ...fields } }),
+  };
+}
+
+export function levelFromEnv(): Level {
+  const v = process.env.HAKO_LOG_LEVEL;
+  return v === "debug" || v === "info" || v === "warning" || v === "error" ? v : "info";
+}
+
+/** A logger that drops everything: the default in unit tests. */
+export const silentLogger: Logger = createLogger({ level: "error", sink: { write: () => {} } });
