@@ -1,0 +1,83 @@
+// Host mounts the runtime makes: container rootfs from containerd's mount list, bind mounts into the share.
+// Node has no mount(2); util-linux's mount/umount do the work and their stderr becomes the error message.
+import { execFile } from "node:child_process";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { promisify } from "node:util";
+import { Code, HakoError } from "../common/errors.js";
+
+const run = promisify(execFile);
+
+export interface MountSpec {
+  type: string;
+  source: string;
+  options: string[];
+}
+
+async function mountCmd(args: string[], what: string): Promise<void> {
+  try {
+    await run("mount", args);
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new HakoError(Code.Internal, `${what}: ${stderr || (err as Error).message}`, { cause: err });
+  }
+}
+
+/** Mounts containerd's rootfs mount list onto target (an overlay or a bind, usually exactly one entry). */
+export async function mountRootfs(mounts: MountSpec[], target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  for (const m of mounts) {
+    const args = ["-t", m.type, m.source, target];
+    if (m.options.length > 0) args.push("-o", m.options.join(","));
+    await mountCmd(args, `mounting rootfs (${m.type}) at ${target}`);
+  }
+}
+
+/** Bind-mounts source at target, creating target as a file or directory to match the source. */
+export async function bindMount(source: string, target: string, readonly: boolean): Promise<void> {
+  const st = await stat(source).catch((err) => {
+    throw new HakoError(Code.InvalidArgument, `bind mount source ${source} is not accessible`, { cause: err });
+  });
+  if (st.isDirectory()) await mkdir(target, { recursive: true });
+  else {
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, "", { flag: "a" });
+  }
+  await mountCmd(["--bind", source, target], `bind-mounting ${source} at ${target}`);
+  if (readonly) await mountCmd(["-o", "remount,bind,ro", target], `making ${target} read-only`);
+}
+
+/** Makes dir a mount point of its own with shared propagation, so later mounts beneath it reach virtiofsd. */
+export async function makeSharedMountPoint(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if (!(await isMountPoint(dir))) await mountCmd(["--bind", dir, dir], `bind-mounting ${dir} onto itself`);
+  await mountCmd(["--make-rshared", dir], `making ${dir} shared`);
+}
+
+/** Unmounts target and everything below it; a target that is not mounted is fine. Lazy as a last resort. */
+export async function unmountAll(target: string): Promise<void> {
+  for (const mp of (await mountPointsUnder(target)).reverse()) {
+    try {
+      await run("umount", [mp]);
+    } catch {
+      await run("umount", ["-l", mp]).catch(() => {});
+    }
+  }
+}
+
+/** Mount points at or below prefix, in mount order (parents first). */
+export async function mountPointsUnder(prefix: string): Promise<string[]> {
+  const text = await readFile("/proc/self/mountinfo", "utf8");
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const mp = line.split(" ")[4];
+    if (mp === undefined) continue;
+    const path = mp.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    if (path === prefix || path.startsWith(`${prefix}/`)) out.push(path);
+  }
+  return out;
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  return (await mountPointsUnder(path)).includes(path);
+}

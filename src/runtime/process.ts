@@ -1,0 +1,49 @@
+// One process of a container (its init, or an exec), as the host sees it: guest pid, stdio paths, exit.
+import type { OciProcess } from "../oci/spec.js";
+import { type Deferred, deferred } from "./deferred.js";
+import { Status } from "./status.js";
+
+export interface ExitInfo {
+  /** Exit code, or 128 + signal number. */
+  status: number;
+  exitedAt: Date;
+}
+
+export interface StdioPaths {
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  terminal: boolean;
+}
+
+export class ContainerProcess {
+  pid = 0;
+  status = Status.Created;
+  private readonly exit: Deferred<ExitInfo> = deferred<ExitInfo>();
+  exitInfo: ExitInfo | undefined;
+
+  constructor(
+    readonly containerId: string,
+    /** "" for the container's init process. */
+    readonly execId: string,
+    readonly stdio: StdioPaths,
+    readonly spec: OciProcess | undefined,
+  ) {}
+
+  get isInit(): boolean {
+    return this.execId === "";
+  }
+
+  /** Resolves once, when the process has exited (or its VM died). */
+  get exited(): Promise<ExitInfo> {
+    return this.exit.promise;
+  }
+
+  markExited(status: number, exitedAt = new Date()): boolean {
+    if (this.exit.settled) return false;
+    this.status = Status.Stopped;
+    this.exitInfo = { status, exitedAt };
+    this.exit.resolve(this.exitInfo);
+    return true;
+  }
+}

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { OciSpec } from "../oci/spec.js";
+import { rewriteSpecForGuest } from "./spec-rewrite.js";
+
+const hostSpec = (): OciSpec => ({
+  ociVersion: "1.0.2",
+  process: { user: { uid: 0, gid: 0 }, args: ["sh"], cwd: "/", apparmorProfile: "cri-default" },
+  root: { path: "rootfs", readonly: true },
+  mounts: [
+    { destination: "/proc", type: "proc", source: "proc" },
+    { destination: "/data", type: "bind", source: "/srv/data", options: ["rbind", "ro"] },
+    { destination: "/dev/shm", type: "bind", source: "/run/containerd/sandbox/shm", options: ["rbind"] },
+  ],
+  linux: {
+    namespaces: [{ type: "pid" }, { type: "network", path: "/var/run/netns/cni-1" }],
+    cgroupsPath: "kubepods-besteffort.slice:cri-containerd:c1",
+  },
+  hooks: { prestart: [] },
+});
+
+test("rootfs and bind sources move under the guest share; host-only fields are dropped", () => {
+  const { spec, binds, dropped } = rewriteSpecForGuest("c1", hostSpec());
+  assert.deepEqual(spec.root, { path: "/run/kata-containers/shared/containers/c1/rootfs", readonly: true });
+  assert.deepEqual(binds, [{ source: "/srv/data", sharedPath: "c1/mounts/1-data", readonly: true }]);
+  assert.equal(spec.mounts?.[1]?.source, "/run/kata-containers/shared/containers/c1/mounts/1-data");
+  assert.equal(spec.mounts?.[0]?.source, "proc");
+  assert.equal(spec.mounts?.[2]?.type, "tmpfs");
+  assert.deepEqual(spec.linux?.namespaces, [{ type: "pid" }, { type: "network" }]);
+  assert.equal(spec.linux?.cgroupsPath, "/hako/c1");
+  assert.equal(spec.process?.apparmorProfile, undefined);
+  assert.equal(spec.hooks, undefined);
+  assert.ok(dropped.some((d) => d.includes("/var/run/netns/cni-1")));
+});
+
+test("the host spec is left untouched", () => {
+  const host = hostSpec();
+  const before = structuredClone(host);
+  rewriteSpecForGuest("c1", host);
+  assert.deepEqual(host, before);
+});
+
+test("a spec without a process is refused with a clear error", () => {
+  const spec = hostSpec();
+  delete spec.process;
+  assert.throws(() => rewriteSpecForGuest("c9", spec), /container c9: the OCI spec has no process/);
+});

@@ -1,0 +1,34 @@
+// Explicit process/container lifecycle: one enum and the transitions it allows, checked in one place.
+import { failedPrecondition } from "../common/errors.js";
+
+export enum Status {
+  Created = "created",
+  Running = "running",
+  Paused = "paused",
+  Stopped = "stopped",
+}
+
+const allowed: Record<string, readonly Status[]> = {
+  start: [Status.Created],
+  kill: [Status.Created, Status.Running, Status.Paused],
+  pause: [Status.Running],
+  resume: [Status.Paused],
+  exec: [Status.Created, Status.Running],
+  delete: [Status.Created, Status.Stopped],
+  update: [Status.Created, Status.Running, Status.Paused],
+};
+
+export type Operation = keyof typeof allowed & string;
+
+export function can(status: Status, op: "start" | "kill" | "pause" | "resume" | "exec" | "delete" | "update"): boolean {
+  return allowed[op]?.includes(status) ?? false;
+}
+
+/** Throws FailedPrecondition naming the object, its status and the refused operation. */
+export function mustBeAbleTo(
+  status: Status,
+  op: "start" | "kill" | "pause" | "resume" | "exec" | "delete" | "update",
+  what: string,
+): void {
+  if (!can(status, op)) throw failedPrecondition(`cannot ${op} ${what}: it is ${status}`);
+}
