@@ -1,0 +1,200 @@
+// One connection served by TtrpcServer: decodes frames, runs each request's handler concurrently and writes the
+// responses. A peer that breaks the protocol (garbage, oversize length, bad protobuf, reused stream id) loses this
+// connection only, with the reason logged; the server and its other connections go on.
+import type { Duplex } from "node:stream";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { Code, HakoError } from "../common/errors.js";
+import type { Logger } from "../common/log.js";
+import { type Request, RequestSchema, ResponseSchema, StatusSchema } from "../proto/gen/ttrpc/ttrpc_pb.js";
+import { encodeFrame, type Frame, FrameDecoder, FrameType, isKnownFrameType, isRemoteOpen } from "./frame.js";
+import { metadataFromWire } from "./metadata.js";
+import { statusFromError } from "./status.js";
+
+export interface CallContext {
+  service: string;
+  method: string;
+  /** Request metadata, keys in lower case. */
+  metadata: Map<string, string[]>;
+  /** Epoch milliseconds, when the caller sent a timeout. */
+  deadline?: number;
+  /** Aborts at the deadline or when the connection closes; its reason is a HakoError. */
+  signal: AbortSignal;
+}
+
+export type RawHandler = (payload: Uint8Array, ctx: CallContext) => Uint8Array | Promise<Uint8Array>;
+
+/** Finds the handler for service/method, or the error to answer (Unimplemented). */
+export type Dispatch = (service: string, method: string) => RawHandler | HakoError;
+
+// Go's server always sends a status, code 0 included; some clients may look for it.
+const OK_STATUS = create(StatusSchema, { code: Code.Ok });
+
+export class ServerConnection {
+  readonly closed: Promise<void>;
+  private readonly decoder = new FrameDecoder();
+  private readonly inflight = new Map<number, AbortController>();
+  private ended = false;
+  private isClosed = false;
+  private resolveClosed!: () => void;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly dispatch: Dispatch,
+    private readonly log: Logger,
+    private readonly maxConcurrentCalls: number,
+  ) {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.on("end", () => this.onEnd());
+    stream.on("error", (err) => this.log.debug("ttrpc connection error", { error: err }));
+    stream.on("close", () => this.onClose());
+  }
+
+  /** Closes the connection; handlers still running see their signal abort. */
+  destroy(): void {
+    this.stream.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.isClosed) return;
+    let frames: Frame[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.fail(HakoError.from(err).message);
+      return;
+    }
+    for (const frame of frames) {
+      this.onFrame(frame);
+      if (this.isClosed) return;
+    }
+  }
+
+  private onEnd(): void {
+    try {
+      this.decoder.finish();
+    } catch (err) {
+      this.fail(HakoError.from(err).message);
+      return;
+    }
+    // The peer sends nothing more but may still wait for answers: finish the calls in flight first.
+    this.ended = true;
+    if (this.inflight.size === 0) this.stream.end();
+  }
+
+  private onFrame(frame: Frame): void {
+    const { streamId, type } = frame;
+    if (!isKnownFrameType(type)) {
+      this.fail(`unknown frame type ${type} on stream ${streamId}`);
+      return;
+    }
+    if (type !== FrameType.Request) {
+      // No streaming RPCs are served; stray data or response frames are ignored, as Go's ttrpc does.
+      this.log.debug("ignoring ttrpc frame", { stream: streamId, type });
+      return;
+    }
+    if (streamId % 2 !== 1) {
+      this.fail(`request on even stream id ${streamId}`);
+      return;
+    }
+    if (this.inflight.has(streamId)) {
+      this.fail(`request reuses stream id ${streamId} still in flight`);
+      return;
+    }
+    let request: Request;
+    try {
+      request = fromBinary(RequestSchema, frame.payload);
+    } catch (err) {
+      this.fail(`undecodable request on stream ${streamId}: ${HakoError.from(err).message}`);
+      return;
+    }
+    if (isRemoteOpen(frame)) {
+      this.respond(streamId, new HakoError(Code.Unimplemented, `streaming call ${callName(request)} is not supported`));
+      return;
+    }
+    if (this.inflight.size >= this.maxConcurrentCalls) {
+      this.respond(
+        streamId,
+        new HakoError(Code.ResourceExhausted, `more than ${this.maxConcurrentCalls} calls in flight on one connection`),
+      );
+      return;
+    }
+    void this.handle(streamId, request);
+  }
+
+  private async handle(streamId: number, request: Request): Promise<void> {
+    const name = callName(request);
+    const controller = new AbortController();
+    this.inflight.set(streamId, controller);
+    let timer: NodeJS.Timeout | undefined;
+    const ctx: CallContext = {
+      service: request.service,
+      method: request.method,
+      metadata: metadataFromWire(request.metadata),
+      signal: controller.signal,
+    };
+    if (request.timeoutNano > 0n) {
+      const ms = Number(request.timeoutNano / 1_000_000n);
+      ctx.deadline = Date.now() + ms;
+      timer = setTimeout(
+        () => controller.abort(new HakoError(Code.DeadlineExceeded, `ttrpc call ${name} passed its ${ms} ms deadline`)),
+        ms,
+      );
+    }
+    let result: Uint8Array | HakoError;
+    try {
+      const handler = this.dispatch(request.service, request.method);
+      if (handler instanceof HakoError) throw handler;
+      result = await handler(request.payload, ctx);
+    } catch (err) {
+      result = HakoError.from(err);
+      if (result.code === Code.Unknown) this.log.warn("ttrpc handler failed", { call: name, error: err });
+    } finally {
+      if (timer) clearTimeout(timer);
+      this.inflight.delete(streamId);
+    }
+    this.respond(streamId, result);
+    if (this.ended && this.inflight.size === 0) this.stream.end();
+  }
+
+  private respond(streamId: number, result: Uint8Array | HakoError): void {
+    if (this.isClosed || this.stream.writableEnded) return;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ streamId, type: FrameType.Response, flags: 0, payload: encodeResponse(result) });
+    } catch (err) {
+      // Only an oversize answer fails here; tell the caller rather than leave it waiting.
+      const payload = encodeResponse(HakoError.from(err, Code.ResourceExhausted));
+      frame = encodeFrame({ streamId, type: FrameType.Response, flags: 0, payload });
+    }
+    this.stream.write(frame);
+  }
+
+  private fail(reason: string): void {
+    if (this.isClosed) return;
+    this.log.warn("closing ttrpc connection", { reason });
+    this.stream.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    const reason = new HakoError(Code.Cancelled, "ttrpc connection closed");
+    for (const controller of this.inflight.values()) controller.abort(reason);
+    this.inflight.clear();
+    this.resolveClosed();
+  }
+}
+
+function encodeResponse(result: Uint8Array | HakoError): Uint8Array {
+  const init =
+    result instanceof HakoError ? { status: statusFromError(result) } : { status: OK_STATUS, payload: result };
+  return toBinary(ResponseSchema, create(ResponseSchema, init));
+}
+
+function callName(request: Request): string {
+  return `${request.service}/${request.method}`;
+}
