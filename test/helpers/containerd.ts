@@ -1,0 +1,325 @@
+// A private containerd 1.6 for end-to-end tests, the demo and the benchmark: its own root, state, socket and
+// config under one directory, so it never touches a system containerd and leaves nothing behind when stopped.
+// The hako runtime needs no entry in the config: containerd finds `containerd-shim-hako-v2` by name on PATH.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
+
+export const HAKO_RUNTIME = "io.containerd.hako.v2";
+export const RUNC_RUNTIME = "io.containerd.runc.v2";
+
+export interface CtrResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time of the ctr invocation in milliseconds. */
+  ms: number;
+}
+
+export interface CtrOptions {
+  input?: string | Buffer;
+  timeoutMs?: number;
+  /** Namespace for this call; the instance's namespace otherwise. */
+  namespace?: string;
+}
+
+export interface ContainerdOptions {
+  /** Parent of the instance's directory (short: socket paths are limited to 108 bytes). */
+  baseDir?: string;
+  namespace?: string;
+  snapshotter?: "overlayfs" | "native";
+  /** Extra TOML appended to the generated config. */
+  extraConfig?: string;
+  startTimeoutMs?: number;
+}
+
+const BASE_DIR = "/run/hako-test";
+
+/** Whether overlayfs mounts work on the filesystem holding `dir` (not on every host: e.g. overlay on overlay). */
+function overlayWorks(dir: string): boolean {
+  const probe = join(dir, "overlay-probe");
+  for (const d of ["l", "u", "w", "m"]) execFileSync("mkdir", ["-p", join(probe, d)]);
+  try {
+    execFileSync(
+      "mount",
+      ["-t", "overlay", "overlay", "-o", `lowerdir=${probe}/l,upperdir=${probe}/u,workdir=${probe}/w`, `${probe}/m`],
+      {
+        stdio: "ignore",
+      },
+    );
+    execFileSync("umount", [`${probe}/m`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+/** Runs a command to completion, collecting its output; never throws for a non-zero exit. */
+export function runCommand(
+  cmd: string,
+  args: string[],
+  options: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<CtrResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            err.push(Buffer.from(`\n[harness] ${cmd} timed out after ${options.timeoutMs} ms, killed\n`));
+            child.kill("SIGKILL");
+          }, options.timeoutMs);
+    child.on("error", (e) => {
+      if (timer) clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      if (timer) clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        ms: performance.now() - started,
+      });
+    });
+    child.stdin.on("error", () => {}); // the command may exit before reading its input
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Mount points at or below `dir`, deepest first (the order they must be unmounted in). */
+function mountsUnder(dir: string): string[] {
+  const found: string[] = [];
+  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+    const mountPoint = line.split(" ")[4];
+    if (!mountPoint) continue;
+    // mountinfo escapes spaces and the like as octal (\040).
+    const decoded = mountPoint.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+    if (decoded === dir || decoded.startsWith(`${dir}/`)) found.push(decoded);
+  }
+  return found.sort((a, b) => b.length - a.length);
+}
+
+/** Pids of processes whose command line contains `needle` (shims started for this containerd). */
+function pidsWithArg(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (cmdline.includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone already
+    }
+  }
+  return pids;
+}
+
+export class Containerd {
+  readonly dir: string;
+  readonly address: string;
+  readonly namespace: string;
+  readonly snapshotter: "overlayfs" | "native";
+  readonly logPath: string;
+  private proc: ChildProcess | undefined;
+  private stopped = false;
+
+  private constructor(dir: string, namespace: string, snapshotter: "overlayfs" | "native") {
+    this.dir = dir;
+    this.address = join(dir, "c.sock");
+    this.namespace = namespace;
+    this.snapshotter = snapshotter;
+    this.logPath = join(dir, "containerd.log");
+  }
+
+  /** Starts a private containerd and waits until it answers. */
+  static async start(options: ContainerdOptions = {}): Promise<Containerd> {
+    const base = options.baseDir ?? BASE_DIR;
+    await mkdir(base, { recursive: true });
+    const dir = await mkdtemp(join(base, "c-"));
+    const snapshotter = options.snapshotter ?? (overlayWorks(dir) ? "overlayfs" : "native");
+    const cd = new Containerd(dir, options.namespace ?? "hako-test", snapshotter);
+    try {
+      await cd.launch(options);
+    } catch (err) {
+      await cd.stop();
+      throw err;
+    }
+    return cd;
+  }
+
+  private async launch(options: ContainerdOptions): Promise<void> {
+    const config = [
+      "version = 2",
+      `root = "${this.dir}/root"`,
+      `state = "${this.dir}/state"`,
+      // CRI would want a CNI set-up and a pause image; the tests drive containerd with ctr only.
+      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      "[grpc]",
+      `  address = "${this.address}"`,
+      "[ttrpc]",
+      `  address = "${this.address}.ttrpc"`,
+      "[plugins]",
+      '  [plugins."io.containerd.internal.v1.opt"]',
+      `    path = "${this.dir}/opt"`,
+      options.extraConfig ?? "",
+      "",
+    ].join("\n");
+    const configPath = join(this.dir, "config.toml");
+    writeFileSync(configPath, config);
+    const logFd = openSync(this.logPath, "a");
+    try {
+      this.proc = spawn("containerd", ["--config", configPath, "--log-level", "debug"], {
+        stdio: ["ignore", logFd, logFd],
+        detached: false,
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    const exited = new Promise<void>((resolve) => this.proc?.once("exit", () => resolve()));
+    const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+    for (;;) {
+      if (existsSync(this.address)) {
+        const r = await this.ctr(["version"], { timeoutMs: 5_000 });
+        if (r.code === 0) return;
+      }
+      const gone = await Promise.race([exited.then(() => true), sleep(100).then(() => false)]);
+      if (gone) throw new Error(`containerd exited during start-up; log: ${this.logPath}\n${await this.logTail()}`);
+      if (Date.now() > deadline) throw new Error(`containerd did not answer on ${this.address}; log: ${this.logPath}`);
+    }
+  }
+
+  async logTail(lines = 40): Promise<string> {
+    try {
+      return (await readFile(this.logPath, "utf8")).split("\n").slice(-lines).join("\n");
+    } catch {
+      return "";
+    }
+  }
+
+  /** Runs `ctr --address SOCK -n NS ARGS…`. */
+  ctr(args: string[], options: CtrOptions = {}): Promise<CtrResult> {
+    const full = ["--address", this.address, "--namespace", options.namespace ?? this.namespace, ...args];
+    return runCommand("ctr", full, options);
+  }
+
+  /** Builds (cached) and imports the busybox image as `hako.local/busybox:latest`; returns the reference. */
+  async importBusybox(): Promise<string> {
+    const image = await buildBusyboxImage();
+    const r = await this.ctr(["images", "import", "--snapshotter", this.snapshotter, image.path], {
+      timeoutMs: 120_000,
+    });
+    if (r.code !== 0) throw new Error(`ctr images import failed (${r.code}): ${r.stderr}`);
+    if (!r.stdout.includes(BUSYBOX_IMAGE_REF))
+      throw new Error(`ctr images import did not name ${BUSYBOX_IMAGE_REF}: ${r.stdout}`);
+    return BUSYBOX_IMAGE_REF;
+  }
+
+  /** `ctr run --rm` of one command; `--snapshotter` follows the instance's choice. */
+  run(
+    runtime: string,
+    image: string,
+    id: string,
+    command: string[],
+    options: CtrOptions & { extra?: string[] } = {},
+  ): Promise<CtrResult> {
+    return this.ctr(
+      [
+        "run",
+        "--rm",
+        "--snapshotter",
+        this.snapshotter,
+        "--runtime",
+        runtime,
+        ...(options.extra ?? []),
+        image,
+        id,
+        ...command,
+      ],
+      options,
+    );
+  }
+
+  /** Kills every task, removes containers, stops containerd and its shims, unmounts and removes its directory. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.proc && this.proc.exitCode === null && existsSync(this.address)) {
+      await this.removeEverything().catch(() => {});
+    }
+    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
+      const gone = new Promise<void>((resolve) => this.proc?.once("exit", () => resolve()));
+      this.proc.kill("SIGTERM");
+      if (!(await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]))) {
+        this.proc.kill("SIGKILL");
+        await gone;
+      }
+    }
+    cleanupLeftovers(this.dir, this.address);
+  }
+
+  /** Best effort: ask containerd to tear down whatever tests left, so shims shut their VMs down properly. */
+  private async removeEverything(): Promise<void> {
+    const nss = await this.ctr(["namespaces", "list", "-q"], { timeoutMs: 10_000 });
+    for (const ns of nss.stdout.split("\n").filter(Boolean)) {
+      const tasks = await this.ctr(["tasks", "list", "-q"], { namespace: ns, timeoutMs: 10_000 });
+      for (const id of tasks.stdout.split("\n").filter(Boolean)) {
+        await this.ctr(["tasks", "kill", "-s", "SIGKILL", id], { namespace: ns, timeoutMs: 10_000 });
+        await this.ctr(["tasks", "delete", "-f", id], { namespace: ns, timeoutMs: 30_000 });
+      }
+      const containers = await this.ctr(["containers", "list", "-q"], { namespace: ns, timeoutMs: 10_000 });
+      for (const id of containers.stdout.split("\n").filter(Boolean)) {
+        await this.ctr(["containers", "delete", id], { namespace: ns, timeoutMs: 30_000 });
+      }
+    }
+  }
+}
+
+/**
+ * Synchronous last-resort clean-up (also usable from an `exit` handler): kills the shims started for `address`,
+ * unmounts everything under `dir`, removes `dir`.
+ */
+export function cleanupLeftovers(dir: string, address: string): void {
+  for (const pid of pidsWithArg(address)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  for (const m of mountsUnder(dir)) {
+    try {
+      execFileSync("umount", ["-l", m], { stdio: "ignore" });
+    } catch {
+      // raced with another unmount
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts a private containerd with the busybox image imported: the common start of every e2e test. */
+export async function startContainerdWithBusybox(
+  options: ContainerdOptions = {},
+): Promise<{ containerd: Containerd; image: string }> {
+  const containerd = await Containerd.start(options);
+  try {
+    const image = await containerd.importBusybox();
+    return { containerd, image };
+  } catch (err) {
+    await containerd.stop();
+    throw err;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
