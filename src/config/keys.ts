@@ -1,0 +1,289 @@
+// Every key hako accepts, by section, with its type and what it sets. The names are Kata's (configuration-qemu.toml
+// of Kata 3.x), so a Kata file loads unchanged; a key with no `set` is accepted and reported as ignored. Keys marked
+// `hako: true` exist only in hako.
+import { availableParallelism } from "node:os";
+import type {
+  AccelChoice,
+  AgentChannelChoice,
+  BlockDeviceDriver,
+  HakoConfig,
+  InternetworkingModel,
+  MachineType,
+  RootfsMode,
+  SharedFs,
+  VirtioFsCache,
+} from "./types.js";
+
+type Set<T> = (config: HakoConfig, value: T) => void;
+
+export type KeySpec = { hako?: true } & (
+  | { type: "string"; set?: Set<string> }
+  | { type: "bool"; set?: Set<boolean> }
+  | { type: "int"; min?: number; set?: Set<number> }
+  | { type: "strings"; set?: Set<string[]> }
+  | { type: "enum"; values: readonly string[]; set?: Set<string> }
+);
+
+const str = (set?: Set<string>): KeySpec => (set ? { type: "string", set } : { type: "string" });
+const bool = (set?: Set<boolean>): KeySpec => (set ? { type: "bool", set } : { type: "bool" });
+const uint = (set?: Set<number>): KeySpec => (set ? { type: "int", min: 0, set } : { type: "int", min: 0 });
+const int = (set?: Set<number>): KeySpec => (set ? { type: "int", set } : { type: "int" });
+const strs = (set?: Set<string[]>): KeySpec => (set ? { type: "strings", set } : { type: "strings" });
+function oneOf<T extends string>(values: readonly T[], set: Set<T>): KeySpec {
+  return { type: "enum", values, set: set as Set<string> };
+}
+const hako = (spec: KeySpec): KeySpec => ({ ...spec, hako: true });
+/** A setter that copies the value into one hypervisor field. */
+function setHv<K extends keyof HakoConfig["hypervisor"]>(field: K): Set<HakoConfig["hypervisor"][K]> {
+  return (c, v) => {
+    c.hypervisor[field] = v;
+  };
+}
+
+const hypervisorQemu: Record<string, KeySpec> = {
+  path: str((c, v) => {
+    c.hypervisor.path = v;
+  }),
+  kernel: str((c, v) => {
+    c.hypervisor.kernel = v;
+  }),
+  image: str((c, v) => {
+    c.hypervisor.image = v;
+  }),
+  initrd: str((c, v) => {
+    c.hypervisor.initrd = v;
+  }),
+  machine_type: oneOf<MachineType>(["q35", "microvm"], (c, v) => {
+    c.hypervisor.machineType = v;
+  }),
+  kernel_params: str((c, v) => {
+    c.hypervisor.kernelParams = v.split(/\s+/).filter((p) => p !== "");
+  }),
+  default_vcpus: int((c, v) => {
+    // Kata: 0 means the default (1), a negative number means every host CPU.
+    c.hypervisor.defaultVcpus = v === 0 ? 1 : v < 0 ? availableParallelism() : v;
+  }),
+  default_maxvcpus: uint((c, v) => {
+    c.hypervisor.defaultMaxVcpus = v;
+  }),
+  default_memory: uint((c, v) => {
+    c.hypervisor.defaultMemoryMiB = v === 0 ? 2048 : v;
+  }),
+  default_maxmemory: uint((c, v) => {
+    c.hypervisor.defaultMaxMemoryMiB = v;
+  }),
+  memory_slots: uint((c, v) => {
+    c.hypervisor.memorySlots = v === 0 ? 10 : v;
+  }),
+  shared_fs: oneOf<SharedFs>(["virtio-fs", "virtio-9p", "none"], (c, v) => {
+    c.hypervisor.sharedFs = v;
+  }),
+  virtio_fs_daemon: str((c, v) => {
+    c.hypervisor.virtioFsDaemon = v;
+  }),
+  virtio_fs_cache: oneOf<VirtioFsCache>(["auto", "always", "never", "metadata"], (c, v) => {
+    c.hypervisor.virtioFsCache = v;
+  }),
+  virtio_fs_extra_args: strs((c, v) => {
+    c.hypervisor.virtioFsExtraArgs = v;
+  }),
+  msize_9p: uint((c, v) => {
+    c.hypervisor.msize9p = v === 0 ? 8192 : v;
+  }),
+  block_device_driver: oneOf<BlockDeviceDriver>(
+    ["virtio-blk", "virtio-scsi", "virtio-mmio", "nvdimm", "virtio-blk-ccw"],
+    (c, v) => {
+      c.hypervisor.blockDeviceDriver = v;
+    },
+  ),
+  disable_vhost_net: bool((c, v) => {
+    c.hypervisor.disableVhostNet = v;
+  }),
+  pcie_root_port: uint((c, v) => {
+    c.hypervisor.pcieRootPorts = v;
+  }),
+  cpu_features: str((c, v) => {
+    c.hypervisor.cpuFeatures = v;
+  }),
+  machine_accelerators: str((c, v) => {
+    c.hypervisor.machineAccelerators = v;
+  }),
+  entropy_source: str((c, v) => {
+    c.hypervisor.entropySource = v;
+  }),
+  enable_debug: bool((c, v) => {
+    c.hypervisor.enableDebug = v;
+  }),
+  enable_annotations: strs((c, v) => {
+    for (const re of v) compileAnnotationRegex(re);
+    c.hypervisor.enableAnnotations = v;
+  }),
+  valid_hypervisor_paths: strs((c, v) => {
+    c.hypervisor.validHypervisorPaths = v;
+  }),
+  valid_virtio_fs_daemon_paths: strs((c, v) => {
+    c.hypervisor.validVirtioFsDaemonPaths = v;
+  }),
+  // Kata keys hako accepts without acting on them (yet).
+  jailer_path: str(),
+  ctlpath: str(),
+  rootfs_type: str(),
+  firmware: str(),
+  firmware_volume: str(),
+  seccompsandbox: str(),
+  confidential_guest: bool(),
+  sev_snp_guest: bool(),
+  rootless: bool(),
+  default_bridges: uint(),
+  memory_offset: uint(),
+  enable_virtio_mem: bool(),
+  disable_block_device_use: bool(),
+  valid_jailer_paths: strs(),
+  valid_ctlpaths: strs(),
+  virtio_fs_cache_size: uint(),
+  virtio_fs_queue_size: uint(),
+  virtio_fs_inode_file_handles: str(),
+  block_device_aio: str(),
+  block_device_cache_set: bool(),
+  block_device_cache_direct: bool(),
+  block_device_cache_noflush: bool(),
+  enable_iothreads: bool(),
+  indep_iothreads: uint(),
+  enable_mem_prealloc: bool(),
+  reclaim_guest_freed_memory: bool(),
+  enable_hugepages: bool(),
+  enable_vhost_user_store: bool(),
+  vhost_user_store_path: str(),
+  valid_vhost_user_store_paths: strs(),
+  vhost_user_reconnect_timeout_sec: uint(),
+  enable_iommu: bool(),
+  enable_iommu_platform: bool(),
+  file_mem_backend: str(),
+  valid_file_mem_backends: strs(),
+  pflashes: strs(),
+  extra_monitor_socket: str(),
+  disable_nesting_checks: bool(),
+  disable_image_nvdimm: bool(),
+  hotplug_vfio_on_root_bus: bool(),
+  hot_plug_vfio: str(),
+  cold_plug_vfio: str(),
+  pcie_switch_port: uint(),
+  valid_entropy_sources: strs(),
+  guest_hook_path: str(),
+  rx_rate_limiter_max_rate: uint(),
+  tx_rate_limiter_max_rate: uint(),
+  disk_rate_limiter_bw_max_rate: int(),
+  disk_rate_limiter_bw_one_time_burst: int(),
+  disk_rate_limiter_ops_max_rate: int(),
+  disk_rate_limiter_ops_one_time_burst: int(),
+  net_rate_limiter_bw_max_rate: int(),
+  net_rate_limiter_bw_one_time_burst: int(),
+  net_rate_limiter_ops_max_rate: int(),
+  net_rate_limiter_ops_one_time_burst: int(),
+  guest_memory_dump_path: str(),
+  guest_memory_dump_paging: bool(),
+  enable_guest_swap: bool(),
+  use_legacy_serial: bool(),
+  disable_seccomp: bool(),
+  disable_selinux: bool(),
+  disable_guest_selinux: bool(),
+  snp_id_block: str(),
+  snp_id_auth: str(),
+  snp_guest_policy: uint(),
+  qgs_port: uint(),
+  network_queues: uint(),
+  // hako-only keys.
+  accel: hako(oneOf<AccelChoice>(["auto", "kvm", "tcg"], setHv("accel"))),
+  agent_channel: hako(oneOf<AgentChannelChoice>(["auto", "serial", "vsock"], setHv("agentChannel"))),
+  rootfs_mode: hako(oneOf<RootfsMode>(["pmem", "initrd"], setHv("rootfsMode"))),
+  tcg_tb_size: hako(uint(setHv("tcgTbSizeMiB"))),
+  valid_kernel_paths: hako(strs(setHv("validKernelPaths"))),
+  valid_image_paths: hako(strs(setHv("validImagePaths"))),
+  valid_initrd_paths: hako(strs(setHv("validInitrdPaths"))),
+};
+
+const agentKata: Record<string, KeySpec> = {
+  dial_timeout: uint((c, v) => {
+    c.agent.dialTimeoutS = v === 0 ? 45 : v;
+  }),
+  debug_console_enabled: bool((c, v) => {
+    c.agent.debugConsoleEnabled = v;
+  }),
+  kernel_modules: strs((c, v) => {
+    c.agent.kernelModules = v;
+  }),
+  enable_debug: bool((c, v) => {
+    c.agent.enableDebug = v;
+  }),
+  enable_tracing: bool((c, v) => {
+    c.agent.enableTracing = v;
+  }),
+  cdh_api_timeout: uint(),
+  container_pipe_size: uint(),
+};
+
+const runtime: Record<string, KeySpec> = {
+  internetworking_model: oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
+    c.runtime.internetworkingModel = v;
+  }),
+  sandbox_cgroup_only: bool((c, v) => {
+    c.runtime.sandboxCgroupOnly = v;
+  }),
+  static_sandbox_resource_mgmt: bool((c, v) => {
+    c.runtime.staticSandboxResourceMgmt = v;
+  }),
+  disable_new_netns: bool((c, v) => {
+    c.runtime.disableNewNetns = v;
+  }),
+  enable_debug: bool((c, v) => {
+    c.runtime.enableDebug = v;
+  }),
+  disable_guest_seccomp: bool((c, v) => {
+    c.runtime.disableGuestSeccomp = v;
+  }),
+  experimental: strs((c, v) => {
+    c.runtime.experimental = v;
+  }),
+  enable_tracing: bool(),
+  jaeger_endpoint: str(),
+  jaeger_user: str(),
+  jaeger_password: str(),
+  enable_vcpus_pinning: bool(),
+  guest_selinux_label: str(),
+  sandbox_bind_mounts: strs(),
+  vfio_mode: str(),
+  disable_guest_empty_dir: bool(),
+  enable_pprof: bool(),
+  create_container_timeout: uint(),
+  dan_conf: str(),
+};
+
+const factory: Record<string, KeySpec> = {
+  enable_template: bool(),
+  template_path: str(),
+  vm_cache_number: uint(),
+  vm_cache_endpoint: str(),
+};
+
+const image: Record<string, KeySpec> = {
+  provision: str(),
+  service_offload: bool(),
+};
+
+/** Sections by their dotted TOML name. */
+export const sections: Record<string, Record<string, KeySpec>> = {
+  "hypervisor.qemu": hypervisorQemu,
+  "agent.kata": agentKata,
+  runtime,
+  factory,
+  image,
+};
+
+/** Kata's enable_annotations entries are Go regular expressions matched anywhere in the key name. */
+export function compileAnnotationRegex(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+  }
+}
