@@ -5,6 +5,9 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { silentLogger } from "../../src/common/log.js";
+import { cleanupSandbox } from "../../src/runtime/cleanup.js";
+import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
 
 export const HAKO_RUNTIME = "io.containerd.hako.v2";
@@ -109,14 +112,14 @@ function mountsUnder(dir: string): string[] {
   return found.sort((a, b) => b.length - a.length);
 }
 
-/** Pids of processes whose command line contains `needle` (shims started for this containerd). */
-function pidsWithArg(needle: string): number[] {
+/** Pids of processes whose argument list satisfies `match` (never this process itself). */
+function pidsMatching(match: (argv: string[]) => boolean): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (cmdline.includes(needle)) pids.push(Number(entry));
+      if (Number(entry) !== process.pid && match(cmdline)) pids.push(Number(entry));
     } catch {
       // gone already
     }
@@ -132,6 +135,8 @@ export class Containerd {
   readonly logPath: string;
   private proc: ChildProcess | undefined;
   private stopped = false;
+  /** Container ids started through this instance: after stop(), none may have left a VM or state behind. */
+  private readonly ids = new Set<string>();
 
   private constructor(dir: string, namespace: string, snapshotter: "overlayfs" | "native") {
     this.dir = dir;
@@ -185,6 +190,7 @@ export class Containerd {
     } finally {
       closeSync(logFd);
     }
+    if (this.proc.pid !== undefined) writeFileSync(join(this.dir, "containerd.pid"), `${this.proc.pid}\n`);
     const exited = new Promise<void>((resolve) => this.proc?.once("exit", () => resolve()));
     const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
     for (;;) {
@@ -249,9 +255,44 @@ export class Containerd {
     );
   }
 
-  /** Kills every task, removes containers, stops containerd and its shims, unmounts and removes its directory. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Remembers a container id started outside run()/runDetached(), so that stop() checks it for leftovers. */
+  track(id: string): void {
+    this.ids.add(id);
+  }
+
+  /** `ctr run -d` of one command (for concurrent sandboxes); remove it with stop() or `tasks kill` + `containers rm`. */
+  runDetached(
+    runtime: string,
+    image: string,
+    id: string,
+    command: string[],
+    options: CtrOptions & { extra?: string[] } = {},
+  ): Promise<CtrResult> {
+    this.ids.add(id);
+    return this.ctr(
+      [
+        "run",
+        "-d",
+        "--snapshotter",
+        this.snapshotter,
+        "--runtime",
+        runtime,
+        ...(options.extra ?? []),
+        image,
+        id,
+        ...command,
+      ],
+      options,
+    );
+  }
+
+  /**
+   * Kills every task, removes containers, stops containerd and its shims, unmounts and removes its directory.
+   * Returns what had to be swept up by force after containerd was gone (VM processes, sandbox state): anything
+   * listed there is a leak the shim should have prevented.
+   */
+  async stop(): Promise<{ leaked: string[] }> {
+    if (this.stopped) return { leaked: [] };
     this.stopped = true;
     if (this.proc && this.proc.exitCode === null && existsSync(this.address)) {
       await this.removeEverything().catch(() => {});
@@ -265,6 +306,7 @@ export class Containerd {
       }
     }
     cleanupLeftovers(this.dir, this.address);
+    return { leaked: await sweepSandboxes([...this.ids]) };
   }
 
   /** Best effort: ask containerd to tear down whatever tests left, so shims shut their VMs down properly. */
@@ -289,7 +331,7 @@ export class Containerd {
  * unmounts everything under `dir`, removes `dir`.
  */
 export function cleanupLeftovers(dir: string, address: string): void {
-  for (const pid of pidsWithArg(address)) {
+  for (const pid of pidsMatching((argv) => argv.includes(address))) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -304,6 +346,54 @@ export function cleanupLeftovers(dir: string, address: string): void {
     }
   }
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes instances a killed process left under `baseDir` (the demo and the benchmark call this first, so a run
+ * interrupted by SIGKILL is cleaned by the next one). Only call it on a base directory no live process is using.
+ */
+export function cleanupStaleInstances(baseDir: string): string[] {
+  const removed: string[] = [];
+  for (const name of existsSync(baseDir) ? readdirSync(baseDir) : []) {
+    const dir = join(baseDir, name);
+    const address = join(dir, "c.sock");
+    try {
+      const pid = Number(readFileSync(join(dir, "containerd.pid"), "utf8").trim());
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (argv.includes(join(dir, "config.toml"))) process.kill(pid, "SIGKILL");
+    } catch {
+      // no pid file, or containerd already gone
+    }
+    cleanupLeftovers(dir, address);
+    removed.push(dir);
+  }
+  return removed;
+}
+
+/**
+ * Kills VM processes named after the given sandboxes (QEMU runs with `-name sandbox-<id>`) and removes their
+ * hako state and mounts. Returns a description of each thing found: none should be, once the shims are gone.
+ */
+export async function sweepSandboxes(ids: string[]): Promise<string[]> {
+  const leaked: string[] = [];
+  for (const id of ids) {
+    for (const pid of pidsMatching((argv) =>
+      argv.some((a) => a === `sandbox-${id}` || a.startsWith(`sandbox-${id},`)),
+    )) {
+      leaked.push(`vm process ${pid} of sandbox ${id}`);
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const paths = sandboxPaths(id);
+    if (existsSync(paths.stateDir) || existsSync(paths.sharedDir) || mountsUnder(paths.sharedDir).length > 0) {
+      leaked.push(`state of sandbox ${id} under ${runDir()}`);
+      await cleanupSandbox(id, silentLogger);
+    }
+  }
+  return leaked;
 }
 
 /** Starts a private containerd with the busybox image imported: the common start of every e2e test. */
