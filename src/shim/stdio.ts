@@ -1,0 +1,123 @@
+// Relays one process's stdio between containerd's fifos and the agent: stdout/stderr are pulled from the guest and
+// written to the fifos (waiting for 'drain': back-pressure reaches the guest because nothing more is pulled), stdin is
+// read from its fifo and pushed to the guest, one chunk at a time.
+import { constants, open } from "node:fs";
+import { Socket } from "node:net";
+import { promisify } from "node:util";
+import type { AgentApi } from "../agent/client/agent-api.js";
+import type { Logger } from "../common/log.js";
+import type { ContainerProcess } from "../runtime/process.js";
+
+const CHUNK = 128 * 1024;
+const openFd = promisify(open);
+
+/** Opens a fifo and wraps it as a socket (libuv treats fifos as pipes: non-blocking, pollable). Blocks until the
+ * other side has it open, as containerd expects. */
+async function openFifo(path: string, write: boolean): Promise<Socket> {
+  const fd = await openFd(path, write ? constants.O_WRONLY : constants.O_RDONLY);
+  return new Socket({ fd, readable: !write, writable: write });
+}
+
+export class StdioRelay {
+  private lastActivity = Date.now();
+  private stdin: Socket | undefined;
+  private stdinClosed = false;
+  private readonly outputs: Promise<void>[] = [];
+  private stdinDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly process: ContainerProcess,
+    private readonly agent: AgentApi,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts relaying; call once the process runs in the guest. */
+  start(): void {
+    const { stdio, containerId, execId } = this.process;
+    if (stdio.stdout) {
+      this.outputs.push(this.pump(stdio.stdout, (max) => this.agent.readStdout(containerId, execId, max), "stdout"));
+    }
+    if (stdio.stderr && !stdio.terminal) {
+      this.outputs.push(this.pump(stdio.stderr, (max) => this.agent.readStderr(containerId, execId, max), "stderr"));
+    }
+    if (stdio.stdin) this.stdinDone = this.feedStdin(stdio.stdin);
+  }
+
+  private async pump(path: string, read: (max: number) => Promise<Uint8Array | null>, name: string): Promise<void> {
+    let sink: Socket | undefined;
+    try {
+      sink = await openFifo(path, true);
+      sink.on("error", (err) => this.log.debug(`${name} fifo error`, { err }));
+      for (;;) {
+        const data = await read(CHUNK);
+        if (data === null) break;
+        this.lastActivity = Date.now();
+        if (!sink.write(data)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              sink?.off("drain", done);
+              sink?.off("close", done);
+              resolve();
+            };
+            sink?.on("drain", done);
+            sink?.on("close", done);
+          });
+          if (sink.destroyed) break;
+        }
+      }
+    } catch (err) {
+      this.log.debug(`${name} relay ended`, { err });
+    } finally {
+      if (sink && !sink.destroyed) await new Promise<void>((r) => sink?.end(r));
+    }
+  }
+
+  private async feedStdin(path: string): Promise<void> {
+    const { containerId, execId } = this.process;
+    try {
+      const src = await openFifo(path, false);
+      this.stdin = src;
+      if (this.stdinClosed) src.destroy();
+      for await (const chunk of src) {
+        let buf = chunk as Buffer;
+        while (buf.length > 0) {
+          const n = await this.agent.writeStdin(containerId, execId, buf);
+          buf = buf.subarray(n);
+        }
+        this.lastActivity = Date.now();
+      }
+    } catch (err) {
+      this.log.debug("stdin relay ended", { err });
+    }
+    await this.agent.closeStdin(containerId, execId).catch(() => {});
+  }
+
+  /** containerd's CloseIO: no more stdin after what was already read. */
+  async closeStdin(): Promise<void> {
+    this.stdinClosed = true;
+    this.stdin?.destroy();
+    await this.stdinDone;
+    await this.agent.closeStdin(this.process.containerId, this.process.execId).catch(() => {});
+  }
+
+  /**
+   * Resolves when stdout and stderr reached end of stream, or when they made no progress for idleMs (a background
+   * process that inherited the pipes can hold them open forever after the main process exited).
+   */
+  async drained(idleMs = 3000): Promise<void> {
+    const all = Promise.all(this.outputs).then(() => undefined);
+    for (;;) {
+      const idleLeft = this.lastActivity + idleMs - Date.now();
+      if (idleLeft <= 0) return;
+      const timedOut = await Promise.race([all.then(() => false), sleep(idleLeft).then(() => true)]);
+      if (!timedOut) return;
+    }
+  }
+
+  /** Stops everything (delete of the process). */
+  close(): void {
+    this.stdin?.destroy();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,75 @@
+// containerd's protobuf types ⇄ hako's runtime types, in one place. Nothing past this file sees a protobuf message.
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { type Any, type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ContainerStats } from "../agent/client/agent-api.js";
+import { invalidArgument } from "../common/errors.js";
+import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
+import { MetricsSchema } from "../proto/gen/cgroups/v2/metrics_pb.js";
+import { OptionsSchema } from "../proto/gen/containerd/runtimeoptions/v1/options_pb.js";
+import type { Mount } from "../proto/gen/containerd/types/mount_pb.js";
+import { Status as ProtoStatus } from "../proto/gen/containerd/types/task_pb.js";
+import type { MountSpec } from "../runtime/host-mounts.js";
+import type { ExitInfo } from "../runtime/process.js";
+import { Status } from "../runtime/status.js";
+
+export function toProtoStatus(s: Status): ProtoStatus {
+  switch (s) {
+    case Status.Created:
+      return ProtoStatus.CREATED;
+    case Status.Running:
+      return ProtoStatus.RUNNING;
+    case Status.Paused:
+      return ProtoStatus.PAUSED;
+    case Status.Stopped:
+      return ProtoStatus.STOPPED;
+  }
+}
+
+export function timestamp(date: Date | undefined): Timestamp | undefined {
+  return date ? timestampFromDate(date) : undefined;
+}
+
+export function exitFields(exit: ExitInfo | undefined): { exitStatus: number; exitedAt?: Timestamp } {
+  if (!exit) return { exitStatus: 0 };
+  return { exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
+}
+
+export function mountsFromProto(mounts: readonly Mount[]): MountSpec[] {
+  return mounts.map((m) => ({ type: m.type, source: m.source, options: [...m.options] }));
+}
+
+/** The config file named by the runtime options (`ctr --runtime-config-path`, CRI's ConfigPath), if any. */
+export function configPathFromOptions(options: Any | undefined): string | undefined {
+  if (!options || options.value.length === 0) return undefined;
+  if (!options.typeUrl.endsWith("runtimeoptions.v1.Options")) return undefined;
+  const decoded = fromBinary(OptionsSchema, options.value);
+  return decoded.configPath || undefined;
+}
+
+function jsonAny<T>(any: Any | undefined, what: string): T {
+  if (!any) throw invalidArgument(`${what} is missing`);
+  try {
+    return JSON.parse(new TextDecoder().decode(any.value)) as T;
+  } catch (err) {
+    throw invalidArgument(`${what} (${any.typeUrl}) is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** containerd sends the exec's process spec as JSON in an Any (runtime-spec Process). */
+export const processFromAny = (any: Any | undefined) => jsonAny<OciProcess>(any, "exec process spec");
+export const resourcesFromAny = (any: Any | undefined) => jsonAny<OciLinuxResources>(any, "update resources");
+
+/** Guest cgroup v2 figures as containerd's v2 Metrics, which `ctr task metrics` prints. */
+export function metricsAny(stats: ContainerStats): Any {
+  const metrics = create(MetricsSchema, {
+    pids: { current: stats.pidsCurrent, limit: stats.pidsLimit },
+    cpu: {
+      usageUsec: stats.cpuUsageNs / 1000n,
+      userUsec: stats.cpuUserNs / 1000n,
+      systemUsec: stats.cpuSystemNs / 1000n,
+    },
+    memory: { usage: stats.memoryUsage, usageLimit: stats.memoryLimit },
+  });
+  // containerd 1.6 resolves Any by the bare message name.
+  return { $typeName: "google.protobuf.Any", typeUrl: MetricsSchema.typeName, value: toBinary(MetricsSchema, metrics) };
+}
