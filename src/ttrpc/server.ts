@@ -46,6 +46,11 @@ export class TtrpcServer {
     this.maxConcurrentCalls = options.maxConcurrentCalls ?? 1024;
   }
 
+  /** Connections being served now (for tests and metrics). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
   register(service: string, method: string, handler: RawHandler): void {
     this.services.add(service);
     this.handlers.set(`${service}/${method}`, handler);
