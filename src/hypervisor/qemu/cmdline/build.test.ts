@@ -1,0 +1,139 @@
+// Unit specs for the QEMU command line: exact argument lists for the shapes hako boots.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { HakoError } from "../../../common/errors.js";
+import { buildQemuArgs, type QemuPlan } from "./build.js";
+import { fastBootParams, kernelParams } from "./kernel.js";
+
+const dir = "/run/hako/abc";
+function plan(over: Partial<QemuPlan> = {}): QemuPlan {
+  return {
+    id: "abc",
+    machine: "q35",
+    machineOptions: "",
+    accel: "tcg",
+    tcgTbSizeMiB: 64,
+    cpuFeatures: "",
+    vcpus: 1,
+    maxVcpus: 2,
+    memoryMiB: 2048,
+    maxMemoryMiB: 4096,
+    memorySlots: 10,
+    kernel: "/var/lib/hako/vmlinux",
+    initrd: "/var/lib/hako/hako-initrd.img",
+    kernelParams: ["console=ttyS0"],
+    pmem: { path: "/var/lib/hako/hako-rootfs.img", sizeBytes: 134217728 },
+    agent: { kind: "serial", socketPath: `${dir}/agent.sock` },
+    share: { kind: "virtio-fs", socketPath: `${dir}/virtiofsd.sock` },
+    consoleLogPath: `${dir}/console.log`,
+    qmpSocketPath: `${dir}/qmp.sock`,
+    nics: [],
+    pcieRootPorts: 1,
+    ...over,
+  };
+}
+
+/** Returns the value after the n-th occurrence of `flag`. */
+function values(args: string[], flag: string): string[] {
+  return args.flatMap((a, i) => (a === flag ? [args[i + 1] as string] : []));
+}
+
+describe("buildQemuArgs", () => {
+  it("q35 under TCG with virtio-fs, pmem root and the serial agent channel", () => {
+    assert.deepEqual(buildQemuArgs(plan()), [
+      ...["-name", "sandbox-abc", "-nodefaults", "-nographic", "-no-user-config", "-no-reboot"],
+      ...["-machine", "q35", "-accel", "tcg,tb-size=64"],
+      ...["-cpu", "max"],
+      ...["-smp", "1,cores=1,threads=1,sockets=2,maxcpus=2"],
+      ...["-m", "2048M,slots=10,maxmem=4096M"],
+      ...["-object", "memory-backend-memfd,id=mem0,size=2048M,share=on", "-numa", "node,memdev=mem0"],
+      ...["-kernel", "/var/lib/hako/vmlinux", "-initrd", "/var/lib/hako/hako-initrd.img", "-append", "console=ttyS0"],
+      "-object",
+      "memory-backend-file,id=pm0,mem-path=/var/lib/hako/hako-rootfs.img,size=134217728,share=off,readonly=on",
+      ...["-device", "virtio-pmem-pci,memdev=pm0,id=pmem0"],
+      ...["-device", "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=0"],
+      ...["-device", "virtio-serial-pci,id=serial0"],
+      ...["-chardev", `socket,id=charagent0,path=${dir}/agent.sock,server=on,wait=off`],
+      ...["-device", "virtserialport,bus=serial0.0,chardev=charagent0,name=agent.channel.0"],
+      ...["-chardev", `socket,id=charvfs0,path=${dir}/virtiofsd.sock`],
+      ...["-device", "vhost-user-fs-pci,chardev=charvfs0,tag=kataShared,queue-size=1024"],
+      ...["-chardev", `file,id=charconsole0,path=${dir}/console.log,append=on`, "-serial", "chardev:charconsole0"],
+      ...[
+        "-chardev",
+        `socket,id=charqmp0,path=${dir}/qmp.sock,server=on,wait=off`,
+        "-mon",
+        "chardev=charqmp0,mode=control",
+      ],
+    ]);
+  });
+
+  it("KVM: accel in -machine, host CPU with features, no tb-size", () => {
+    const args = buildQemuArgs(plan({ accel: "kvm", cpuFeatures: "pmu=off", machineOptions: "nosmm" }));
+    assert.deepEqual(values(args, "-machine"), ["q35,nosmm,accel=kvm"]);
+    assert.deepEqual(values(args, "-accel"), []);
+    assert.deepEqual(values(args, "-cpu"), ["host,pmu=off"]);
+  });
+
+  it("virtio-9p instead of virtio-fs: no memfd RAM, no vhost-user socket", () => {
+    const args = buildQemuArgs(plan({ share: { kind: "virtio-9p", path: "/run/hako/shared/abc" } }));
+    assert.deepEqual(values(args, "-fsdev"), [
+      "local,id=fs9p0,path=/run/hako/shared/abc,security_model=none,multidevs=remap",
+    ]);
+    assert.ok(values(args, "-device").includes("virtio-9p-pci,fsdev=fs9p0,mount_tag=kataShared"));
+    assert.deepEqual(values(args, "-numa"), []);
+    assert.ok(!values(args, "-device").some((d) => d.startsWith("vhost-user-fs")));
+    assert.deepEqual(values(args, "-m"), ["2048M,slots=10,maxmem=4096M"]);
+  });
+
+  it("initrd-only root: no pmem device", () => {
+    const { pmem: _, ...rest } = plan({ initrd: "/var/lib/hako/hako-initrd-full.img" });
+    const args = buildQemuArgs(rest);
+    assert.deepEqual(values(args, "-initrd"), ["/var/lib/hako/hako-initrd-full.img"]);
+    assert.ok(!args.some((a) => a.includes("pmem")));
+  });
+
+  it("microvm: virtio-mmio devices, no PCIe ports, no memory slots", () => {
+    const { pmem: _, ...rest } = plan({ machine: "microvm", pcieRootPorts: 2 });
+    const args = buildQemuArgs(rest);
+    assert.deepEqual(values(args, "-machine"), ["microvm,x-option-roms=off,pit=off,pic=off,rtc=on,isa-serial=on"]);
+    assert.deepEqual(values(args, "-m"), ["2048M"]);
+    const devices = values(args, "-device");
+    assert.ok(devices.includes("virtio-serial-device,id=serial0"));
+    assert.ok(devices.includes("vhost-user-fs-device,chardev=charvfs0,tag=kataShared,queue-size=1024"));
+    assert.ok(!devices.some((d) => d.includes("pci")));
+  });
+
+  it("microvm cannot carry a pmem root", () => {
+    assert.throws(() => buildQemuArgs(plan({ machine: "microvm" })), HakoError);
+  });
+
+  it("vsock agent channel, tap NIC and entropy", () => {
+    const args = buildQemuArgs(
+      plan({
+        agent: { kind: "vsock", cid: 7 },
+        nics: [{ id: "net0", tapName: "tap0_hako", mac: "02:00:00:00:00:01", vhost: true }],
+        entropySource: "/dev/urandom",
+      }),
+    );
+    const devices = values(args, "-device");
+    assert.ok(devices.includes("vhost-vsock-pci,id=vsock0,guest-cid=7"));
+    assert.ok(!devices.some((d) => d.startsWith("virtserialport")));
+    assert.deepEqual(values(args, "-netdev"), ["tap,id=net0,ifname=tap0_hako,script=no,downscript=no,vhost=on"]);
+    assert.ok(devices.includes("virtio-net-pci,netdev=net0,mac=02:00:00:00:00:01"));
+    assert.ok(devices.includes("virtio-rng-pci,rng=rng0"));
+  });
+});
+
+describe("kernelParams", () => {
+  it("Kata's fast-boot params, console, quiet, channel, then the config's params", () => {
+    assert.deepEqual(kernelParams({ debug: false, channel: "serial", extra: ["a=1"] }), [
+      ...fastBootParams,
+      "console=ttyS0",
+      "quiet",
+      "hako.channel=serial",
+      "a=1",
+    ]);
+    const debug = kernelParams({ debug: true, channel: "vsock", extra: [] });
+    assert.ok(debug.includes("hako.debug=1") && !debug.includes("quiet") && debug.includes("hako.channel=vsock"));
+  });
+});

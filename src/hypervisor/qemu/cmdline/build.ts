@@ -1,0 +1,96 @@
+// Assembles QEMU's argument list from a VM plan (hako's own description of one VM). Pure: the same plan always
+// gives the same arguments, so unit tests can assert them exactly.
+import { Code, HakoError } from "../../../common/errors.js";
+import type { Accelerator } from "../../hypervisor.js";
+import { AgentSerialPort } from "./agent-serial.js";
+import { SerialConsole } from "./console.js";
+import { Cpu, Smp } from "./cpu.js";
+import type { QemuDevice, Transport } from "./device.js";
+import { Kernel } from "./kernel.js";
+import { Machine, type MachineType } from "./machine.js";
+import { Memory } from "./memory.js";
+import { type TapNic, VirtioNet } from "./netdev.js";
+import { NineP } from "./ninep.js";
+import { PcieRootPort } from "./pcie-root-port.js";
+import { PmemRootfs } from "./pmem.js";
+import { QmpSocket } from "./qmp-socket.js";
+import { Rng } from "./rng.js";
+import { VirtioFs } from "./virtio-fs.js";
+import { Vsock } from "./vsock.js";
+
+export type AgentChannelPlan = { kind: "serial"; socketPath: string } | { kind: "vsock"; cid: number };
+export type SharePlan =
+  | { kind: "virtio-fs"; socketPath: string }
+  | { kind: "virtio-9p"; path: string }
+  | { kind: "none" };
+
+export interface QemuPlan {
+  /** Sandbox id: the VM is named `sandbox-<id>` so that `ps` finds it. */
+  id: string;
+  machine: MachineType;
+  machineOptions: string;
+  accel: Accelerator;
+  tcgTbSizeMiB: number;
+  cpuFeatures: string;
+  vcpus: number;
+  maxVcpus: number;
+  memoryMiB: number;
+  maxMemoryMiB: number;
+  memorySlots: number;
+  kernel: string;
+  /** The initrd: the tiny one in pmem mode, the whole root in initrd mode. */
+  initrd?: string;
+  kernelParams: readonly string[];
+  /** The DAX root image (pmem mode). */
+  pmem?: { path: string; sizeBytes: number };
+  agent: AgentChannelPlan;
+  share: SharePlan;
+  consoleLogPath: string;
+  qmpSocketPath: string;
+  nics: TapNic[];
+  pcieRootPorts: number;
+  entropySource?: string;
+}
+
+export function buildQemuArgs(plan: QemuPlan): string[] {
+  const transport: Transport = plan.machine === "microvm" ? "mmio" : "pci";
+  if (plan.machine === "microvm" && plan.pmem) {
+    throw new HakoError(
+      Code.InvalidArgument,
+      `sandbox ${plan.id}: microvm has no PCI for virtio-pmem; use rootfs_mode = "initrd"`,
+    );
+  }
+  const hotplugMemory = plan.machine === "q35";
+  const devices: QemuDevice[] = [
+    new Machine(plan.machine, plan.accel, plan.machineOptions, plan.tcgTbSizeMiB),
+    new Cpu(plan.accel, plan.cpuFeatures),
+    new Smp(plan.vcpus, plan.maxVcpus),
+    new Memory(plan.memoryMiB, {
+      shared: plan.share.kind === "virtio-fs",
+      ...(hotplugMemory ? { slots: plan.memorySlots, maxMiB: plan.maxMemoryMiB } : {}),
+    }),
+    new Kernel(plan.kernel, plan.initrd, plan.kernelParams),
+  ];
+  if (plan.pmem) devices.push(new PmemRootfs(plan.pmem.path, plan.pmem.sizeBytes));
+  if (plan.machine === "q35") for (let i = 0; i < plan.pcieRootPorts; i++) devices.push(new PcieRootPort(i));
+  devices.push(
+    plan.agent.kind === "serial"
+      ? new AgentSerialPort(plan.agent.socketPath, transport)
+      : new Vsock(plan.agent.cid, transport),
+  );
+  if (plan.share.kind === "virtio-fs") devices.push(new VirtioFs(plan.share.socketPath, transport));
+  if (plan.share.kind === "virtio-9p") devices.push(new NineP(plan.share.path, transport));
+  for (const nic of plan.nics) devices.push(new VirtioNet(nic, transport));
+  if (plan.entropySource) devices.push(new Rng(plan.entropySource, transport));
+  devices.push(new SerialConsole(plan.consoleLogPath), new QmpSocket(plan.qmpSocketPath));
+
+  return [
+    "-name",
+    `sandbox-${plan.id}`,
+    "-nodefaults",
+    "-nographic",
+    "-no-user-config",
+    "-no-reboot",
+    ...devices.flatMap((d) => d.args()),
+  ];
+}

@@ -1,0 +1,24 @@
+// -machine and the accelerator. KVM goes in `-machine …,accel=kvm`; TCG is named with `-accel` because only that
+// form takes tb-size, the translation cache bound (QEMU's default is a gigabyte per VM).
+import type { Accelerator } from "../../hypervisor.js";
+import type { QemuDevice } from "./device.js";
+
+export type MachineType = "q35" | "microvm";
+
+export class Machine implements QemuDevice {
+  constructor(
+    readonly type: MachineType,
+    readonly accel: Accelerator,
+    /** Kata's machine_accelerators: extra comma-separated machine options. */
+    readonly extra = "",
+    readonly tcgTbSizeMiB = 64,
+  ) {}
+
+  args(): string[] {
+    const options: string[] = [this.type];
+    if (this.type === "microvm") options.push("x-option-roms=off", "pit=off", "pic=off", "rtc=on", "isa-serial=on");
+    for (const o of this.extra.split(",")) if (o.trim() !== "") options.push(o.trim());
+    if (this.accel === "kvm") return ["-machine", [...options, "accel=kvm"].join(",")];
+    return ["-machine", options.join(","), "-accel", `tcg,tb-size=${this.tcgTbSizeMiB}`];
+  }
+}
