@@ -1,0 +1,402 @@
+// The agent's work in hako's own types: sandbox, containers (through crun), processes and their stdio. rpc.ts
+// translates the wire messages to these calls; nothing here knows about protobuf.
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { Code, HakoError, notFound } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
+import type {
+  ContainerStats,
+  CreateContainerRequest,
+  CreateSandboxRequest,
+  GuestDetails,
+  GuestStorage,
+} from "../client/agent-api.js";
+import { CGROUP_ROOT, cgroupPids, cgroupStats, OomWatch } from "./cgroup.js";
+import { ConsoleSocket } from "./console-socket.js";
+import { GuestContainer, GuestProcess } from "./container.js";
+import { Crun } from "./crun.js";
+import { guestDetails, metricsText, onlineCpuMem } from "./guest-info.js";
+import { checkContainerId, containerCgroupPath, guestSpec } from "./guest-spec.js";
+import type { Reaper } from "./reaper.js";
+import { type ProcessStdio, pipeStdio, ttyStdio } from "./stdio.js";
+import { mountStorage, unmountStorage } from "./storage.js";
+import { setHostname, setRealtime, setWindowSize } from "./syscalls.js";
+
+export interface GuestAgentOptions {
+  /** tmpfs directory for bundles, crun state and sockets. */
+  stateDir: string;
+  crunBinary: string;
+  /** Where /etc/resolv.conf lives (a writable copy of /etc in the guest). */
+  resolvConf: string;
+  reaper: Reaper;
+  log: Logger;
+  loadModule?: (spec: string) => Promise<void>;
+}
+
+export class GuestAgent {
+  private readonly containers = new Map<string, GuestContainer>();
+  private sandboxStorages: GuestStorage[] = [];
+  private sandboxId: string | undefined;
+  private readonly crun: Crun;
+  private readonly oom = new OomWatch();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: GuestAgentOptions) {
+    this.log = opts.log;
+    mkdirSync(`${opts.stateDir}/containers`, { recursive: true });
+    mkdirSync(`${opts.stateDir}/crun`, { recursive: true });
+    mkdirSync(`${opts.stateDir}/log`, { recursive: true });
+    this.crun = new Crun(
+      { binary: opts.crunBinary, root: `${opts.stateDir}/crun`, logDir: `${opts.stateDir}/log` },
+      opts.reaper,
+      opts.log.child({ subsystem: "crun" }),
+    );
+  }
+
+  // ---- sandbox
+
+  async createSandbox(req: CreateSandboxRequest): Promise<void> {
+    if (this.sandboxId !== undefined) {
+      throw new HakoError(Code.AlreadyExists, `sandbox ${this.sandboxId} already exists`);
+    }
+    for (const m of req.kernelModules) await this.opts.loadModule?.(m);
+    if (req.hostname) setHostname(req.hostname);
+    if (req.dns.length > 0) {
+      writeFileSync(this.opts.resolvConf, dnsFile(req.dns));
+    }
+    const mounted: GuestStorage[] = [];
+    try {
+      for (const s of req.storages) {
+        mountStorage(s);
+        mounted.push(s);
+      }
+    } catch (err) {
+      for (const s of mounted.reverse()) unmountStorage(s);
+      throw HakoError.from(err, Code.Internal, `sandbox ${req.sandboxId}: mounting storage`);
+    }
+    this.sandboxStorages = mounted;
+    this.sandboxId = req.sandboxId;
+    this.log.info("sandbox created", { sandbox: req.sandboxId });
+  }
+
+  async destroySandbox(): Promise<void> {
+    for (const id of [...this.containers.keys()]) {
+      await this.removeContainer(id, 5).catch((err) => this.log.warn("remove failed", { container: id, error: err }));
+    }
+    for (const s of this.sandboxStorages.reverse()) unmountStorage(s);
+    this.sandboxStorages = [];
+    this.log.info("sandbox destroyed", { sandbox: this.sandboxId });
+    this.sandboxId = undefined;
+  }
+
+  // ---- containers
+
+  async createContainer(req: CreateContainerRequest): Promise<void> {
+    const id = req.containerId;
+    checkContainerId(id);
+    if (this.containers.has(id)) throw new HakoError(Code.AlreadyExists, `container ${id} already exists`);
+    const spec = guestSpec(id, req.spec);
+    const bundle = `${this.opts.stateDir}/containers/${id}`;
+    await mkdir(bundle, { recursive: true });
+    const mounted: GuestStorage[] = [];
+    let stdio: ProcessStdio | undefined;
+    try {
+      for (const s of req.storages) {
+        mountStorage(s);
+        mounted.push(s);
+      }
+      if (!existsSync(spec.root?.path ?? "")) {
+        throw notFound(`container ${id}: rootfs ${spec.root?.path} does not exist in the guest`);
+      }
+      await writeFile(`${bundle}/config.json`, JSON.stringify(spec));
+      const terminal = spec.process?.terminal === true;
+      const started = await this.spawnProcess(bundle, "init", terminal, (fds, consoleSocket) =>
+        this.crun.create(id, bundle, `${bundle}/init.pid`, { fds }, consoleSocket),
+      );
+      stdio = started.stdio;
+      const init = new GuestProcess("", started.pid, stdio);
+      const cgroupDir = `${CGROUP_ROOT}${containerCgroupPath(id)}`;
+      const container = new GuestContainer(id, bundle, spec, init, mounted, cgroupDir);
+      this.containers.set(id, container);
+      this.track(container, init);
+      this.oom.add(id, cgroupDir);
+      this.log.info("container created", { container: id, pid: started.pid });
+    } catch (err) {
+      stdio?.destroy();
+      for (const s of mounted.reverse()) unmountStorage(s);
+      await rm(bundle, { recursive: true, force: true });
+      throw HakoError.from(err, Code.Internal, `container ${id}`);
+    }
+  }
+
+  async startContainer(id: string): Promise<{ pid: number }> {
+    const c = this.container(id);
+    if (!c.canStart()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not created`);
+    await this.crun.start(id);
+    if (c.status === "created") c.status = "running";
+    return { pid: c.init.pid };
+  }
+
+  async execProcess(id: string, execId: string, proc: OciProcess): Promise<{ pid: number }> {
+    const c = this.container(id);
+    if (!execId) throw new HakoError(Code.InvalidArgument, `container ${id}: exec id is empty`);
+    if (c.execs.has(execId))
+      throw new HakoError(Code.AlreadyExists, `exec ${execId} already exists in container ${id}`);
+    if (!c.canExec()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not running`);
+    if (!proc.args?.length) throw new HakoError(Code.InvalidArgument, `exec ${execId}: process has no args`);
+    const procFile = `${c.bundle}/exec-${execId}.json`;
+    const clean: OciProcess = { ...proc };
+    delete clean.apparmorProfile;
+    delete clean.selinuxLabel;
+    await writeFile(procFile, JSON.stringify(clean));
+    const started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, (fds, cs) =>
+      this.crun.exec(id, procFile, `${c.bundle}/exec-${execId}.pid`, { fds }, cs),
+    );
+    const p = new GuestProcess(execId, started.pid, started.stdio);
+    c.execs.set(execId, p);
+    this.track(c, p);
+    return { pid: started.pid };
+  }
+
+  async signalProcess(id: string, execId: string, signal: number, all: boolean): Promise<void> {
+    const c = this.container(id);
+    const p = this.process(c, execId);
+    if (execId === "") {
+      if (!p.running && !all) return;
+      await this.crun.kill(id, signal, all).catch((err: unknown) => {
+        if (p.running) throw err;
+      });
+      return;
+    }
+    if (!p.running) return;
+    try {
+      process.kill(p.pid, signal);
+    } catch (err) {
+      throw HakoError.from(err, Code.Internal, `signal ${signal} to exec ${execId} of container ${id}`);
+    }
+  }
+
+  async waitProcess(id: string, execId: string, signal?: AbortSignal): Promise<number> {
+    const p = this.process(this.container(id), execId);
+    if (!signal) return p.exited;
+    signal.throwIfAborted();
+    return Promise.race([
+      p.exited,
+      new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
+    ]);
+  }
+
+  async removeContainer(id: string, timeoutSec = 0): Promise<void> {
+    const c = this.container(id);
+    const running = [c.init, ...c.execs.values()].filter((p) => p.running);
+    if (running.length > 0) {
+      // SIGKILL reaches frozen tasks too; resuming afterwards lets them die.
+      await this.crun.kill(id, 9, true).catch(() => {});
+      if (c.status === "paused") await this.crun.resume(id).catch(() => {});
+      await Promise.race([Promise.all(running.map((p) => p.exited)), delay(Math.max(timeoutSec, 5) * 1000)]);
+    }
+    await this.crun.delete(id, true).catch((err) => this.log.warn("crun delete failed", { container: id, error: err }));
+    this.oom.remove(id);
+    for (const p of [c.init, ...c.execs.values()]) p.stdio.destroy();
+    for (const s of [...c.storages].reverse()) unmountStorage(s);
+    await rm(c.bundle, { recursive: true, force: true });
+    this.containers.delete(id);
+    this.log.info("container removed", { container: id });
+  }
+
+  async pauseContainer(id: string): Promise<void> {
+    const c = this.container(id);
+    if (!c.canPause()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not running`);
+    await this.crun.pause(id);
+    c.status = "paused";
+  }
+
+  async resumeContainer(id: string): Promise<void> {
+    const c = this.container(id);
+    if (!c.canResume()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not paused`);
+    await this.crun.resume(id);
+    c.status = c.init.running ? "running" : "stopped";
+  }
+
+  async updateContainer(id: string, resources: OciLinuxResources): Promise<void> {
+    const c = this.container(id);
+    const file = `${c.bundle}/resources-${Date.now()}.json`;
+    await writeFile(file, JSON.stringify(resources));
+    try {
+      await this.crun.update(id, file);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  statsContainer(id: string): ContainerStats {
+    return cgroupStats(this.container(id).cgroupDir);
+  }
+
+  /** The guest pid of one process ("" = the container's init). */
+  processPid(id: string, execId: string): number {
+    return this.process(this.container(id), execId).pid;
+  }
+
+  listProcesses(id: string): number[] {
+    const c = this.container(id);
+    const pids = cgroupPids(c.cgroupDir);
+    if (pids.length === 0 && c.init.running) return [c.init.pid];
+    return pids;
+  }
+
+  // ---- stdio
+
+  writeStdin(id: string, execId: string, data: Uint8Array): Promise<number> {
+    const p = this.process(this.container(id), execId);
+    if (!p.stdio.stdin)
+      throw new HakoError(Code.FailedPrecondition, `process ${execId || "init"} of ${id} has no stdin`);
+    return p.stdio.stdin.write(data);
+  }
+
+  closeStdin(id: string, execId: string): void {
+    this.process(this.container(id), execId).stdio.stdin?.close();
+  }
+
+  readStdout(id: string, execId: string, max: number, signal?: AbortSignal): Promise<Buffer | null> {
+    return this.process(this.container(id), execId).stdio.stdout.read(max, signal);
+  }
+
+  readStderr(id: string, execId: string, max: number, signal?: AbortSignal): Promise<Buffer | null> {
+    return this.process(this.container(id), execId).stdio.stderr.read(max, signal);
+  }
+
+  resizeTty(id: string, execId: string, rows: number, cols: number): void {
+    const p = this.process(this.container(id), execId);
+    if (p.stdio.ttyMaster === undefined) {
+      throw new HakoError(Code.FailedPrecondition, `process ${execId || "init"} of ${id} has no terminal`);
+    }
+    if (!p.running) return;
+    setWindowSize(p.stdio.ttyMaster, rows, cols);
+  }
+
+  // ---- guest
+
+  getOomEvent(signal?: AbortSignal): Promise<string> {
+    return this.oom.next(signal);
+  }
+
+  getGuestDetails(): GuestDetails {
+    return guestDetails();
+  }
+
+  onlineCpuMem(nbCpus: number, cpuOnly: boolean): void {
+    const r = onlineCpuMem(nbCpus, cpuOnly);
+    this.log.info("onlined cpus and memory", r);
+  }
+
+  setGuestDateTime(date: Date): void {
+    setRealtime(date);
+  }
+
+  /** Writes part of a file (offset) and creates its directory; the last chunk sets the mode. */
+  copyFile(path: string, data: Uint8Array, mode: number, offset = 0): void {
+    if (!path.startsWith("/") || path.split("/").includes("..")) {
+      throw new HakoError(Code.InvalidArgument, `copy file: path must be absolute and plain: "${path}"`);
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(path, offset === 0 ? "w" : "r+", mode & 0o7777 || 0o644);
+    try {
+      writeSync(fd, data, 0, data.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  getMetrics(): string {
+    return metricsText();
+  }
+
+  /** Every pid the agent still knows of (for the host's leak checks). */
+  containerIds(): string[] {
+    return [...this.containers.keys()];
+  }
+
+  close(): void {
+    this.oom.close();
+  }
+
+  // ---- helpers
+
+  private container(id: string): GuestContainer {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id} not found`);
+    return c;
+  }
+
+  private process(c: GuestContainer, execId: string): GuestProcess {
+    const p = c.process(execId);
+    if (!p) throw notFound(`process ${execId} not found in container ${c.id}`);
+    return p;
+  }
+
+  private track(c: GuestContainer, p: GuestProcess): void {
+    void this.opts.reaper.watch(p.pid).then((status) => {
+      p.markExited(status);
+      if (p === c.init) {
+        c.status = "stopped";
+        // The container's other processes die with its pid namespace; their stdio ends there too.
+      }
+      this.log.info("process exited", { container: c.id, exec: p.execId, pid: p.pid, status });
+    });
+  }
+
+  /** Runs a crun verb that starts a process, with pipes or a console socket, and returns its pid and stdio. */
+  private async spawnProcess(
+    bundle: string,
+    name: string,
+    terminal: boolean,
+    run: (fds: [number, number, number], consoleSocket?: string) => Promise<number>,
+  ): Promise<{ pid: number; stdio: ProcessStdio }> {
+    if (terminal) {
+      const socket = new ConsoleSocket(`${bundle}/${name}.sock`);
+      try {
+        const pid = await run([-1, -1, -1], socket.path);
+        const master = await socket.master();
+        return { pid, stdio: ttyStdio(master) };
+      } finally {
+        socket.close();
+      }
+    }
+    const stdio = pipeStdio(true);
+    try {
+      const pid = await run(stdio.childFds);
+      return { pid, stdio };
+    } catch (err) {
+      stdio.destroy();
+      throw err;
+    } finally {
+      stdio.releaseChildFds();
+    }
+  }
+}
+
+export function dnsFile(dns: string[]): string {
+  // Kata sends whole resolv.conf lines ("nameserver 1.1.1.1"); a bare address is a nameserver.
+  return `${dns.map((l) => (/^\s*(nameserver|search|options|domain)\s/.test(l) ? l.trim() : `nameserver ${l.trim()}`)).join("\n")}\n`;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Runs busybox modprobe for "name arg=value …". */
+export function modprobe(spec: string): Promise<void> {
+  const [name, ...args] = spec.trim().split(/\s+/);
+  if (!name) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const child = spawn("modprobe", [name, ...args], { stdio: "ignore" });
+    child.once("error", (err) => reject(HakoError.from(err, Code.Internal, `modprobe ${name}`)));
+    child.once("exit", (code) =>
+      code === 0 ? resolve() : reject(new HakoError(Code.Internal, `modprobe ${name} failed: exit ${code}`)),
+    );
+  });
+}

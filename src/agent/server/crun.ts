@@ -1,0 +1,142 @@
+// The crun driver: one method per crun verb. crun's own messages go to a JSON log file (not to stderr, which is
+// the container's stderr during `create`/`exec`), and a failure becomes a HakoError carrying crun's last message.
+import { spawn } from "node:child_process";
+import { readFile, rm } from "node:fs/promises";
+import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import type { Reaper } from "./reaper.js";
+
+export interface CrunOptions {
+  binary: string;
+  /** crun's state directory (--root), on tmpfs. */
+  root: string;
+  /** Directory for per-call log files. */
+  logDir: string;
+}
+
+export interface CrunStdio {
+  /** fds for the child's 0, 1, 2; -1 means /dev/null. */
+  fds: [number, number, number];
+}
+
+let callSeq = 0;
+
+export class Crun {
+  constructor(
+    private readonly opts: CrunOptions,
+    private readonly reaper: Reaper,
+    private readonly log: Logger,
+  ) {}
+
+  /** `crun create`: the container's init exists and waits for `start`. Returns its pid. */
+  async create(id: string, bundle: string, pidFile: string, stdio: CrunStdio, consoleSocket?: string): Promise<number> {
+    const args = ["create", "--bundle", bundle, "--pid-file", pidFile];
+    if (consoleSocket) args.push("--console-socket", consoleSocket);
+    args.push(id);
+    await this.run(args, stdio);
+    return readPid(pidFile);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(["start", id]);
+  }
+
+  /** `crun exec --detach`: the process runs when this resolves; returns its pid. */
+  async exec(
+    id: string,
+    processFile: string,
+    pidFile: string,
+    stdio: CrunStdio,
+    consoleSocket?: string,
+  ): Promise<number> {
+    const args = ["exec", "--detach", "--process", processFile, "--pid-file", pidFile];
+    if (consoleSocket) args.push("--console-socket", consoleSocket);
+    args.push(id);
+    await this.run(args, stdio);
+    return readPid(pidFile);
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    await this.run(all ? ["kill", "--all", id, String(signal)] : ["kill", id, String(signal)]);
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    await this.run(force ? ["delete", "--force", id] : ["delete", id]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(["pause", id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(["resume", id]);
+  }
+
+  async update(id: string, resourcesFile: string): Promise<void> {
+    await this.run(["update", "--resources", resourcesFile, id]);
+  }
+
+  private async run(args: string[], stdio?: CrunStdio): Promise<string> {
+    const logFile = `${this.opts.logDir}/crun-${process.pid}-${++callSeq}.log`;
+    const full = ["--root", this.opts.root, "--log", `file:${logFile}`, "--log-format", "json", ...args];
+    this.log.debug("crun", { args: full });
+    const fds = stdio?.fds ?? [-1, -1, -1];
+    const child = spawn(this.opts.binary, full, {
+      stdio: [fds[0] >= 0 ? fds[0] : "ignore", fds[1] >= 0 ? fds[1] : "pipe", fds[2] >= 0 ? fds[2] : "pipe"],
+    });
+    this.reaper.noteSpawned(child.pid);
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      if (output.length < 65536) output += d.toString();
+    });
+    child.stderr?.on("data", (d: Buffer) => {
+      if (output.length < 65536) output += d.toString();
+    });
+    // 'exit', not 'close': the container keeps the stdio we passed open long after crun is gone.
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+      child.once("error", (err) =>
+        reject(new HakoError(Code.Internal, `cannot run ${this.opts.binary}: ${err.message}`, { cause: err })),
+      );
+      child.once("exit", (c, s) => resolve([c, s]));
+    });
+    this.reaper.noteExited(child.pid);
+    const logText = await readFile(logFile, "utf8").catch(() => "");
+    await rm(logFile, { force: true });
+    if (code === 0) return output;
+    const message = lastCrunMessage(logText) ?? output.trim().split("\n").pop() ?? "";
+    throw new HakoError(crunErrorCode(message), `crun ${args[0]} failed: ${message || `exit ${code ?? signal}`}`, {
+      fields: { args },
+    });
+  }
+}
+
+/** crun's JSON log holds one {"msg":…} object per line; the last error is the one that matters. */
+export function lastCrunMessage(logText: string): string | undefined {
+  let last: string | undefined;
+  for (const line of logText.split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const entry = JSON.parse(line) as { msg?: unknown };
+      if (typeof entry.msg === "string") last = entry.msg;
+    } catch {
+      last = line.trim();
+    }
+  }
+  return last;
+}
+
+function crunErrorCode(message: string): Code {
+  if (/does not exist|not found|No such file/i.test(message)) return Code.NotFound;
+  if (/already exists/i.test(message)) return Code.AlreadyExists;
+  if (/not (running|paused|stopped)|is (running|paused|stopped)|invalid state/i.test(message)) {
+    return Code.FailedPrecondition;
+  }
+  return Code.Internal;
+}
+
+async function readPid(pidFile: string): Promise<number> {
+  const text = await readFile(pidFile, "utf8");
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) throw new HakoError(Code.Internal, `bad pid file ${pidFile}: ${text}`);
+  return pid;
+}

@@ -1,0 +1,85 @@
+// The guest's own figures: details for the host, hotplugged CPU/memory onlining, and the Prometheus text of
+// GetMetrics (written by hand: a few gauges do not justify a metrics library in the guest bundle).
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg, release } from "node:os";
+import type { GuestDetails } from "../client/agent-api.js";
+import { parseKeyed } from "./cgroup.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export function guestDetails(): GuestDetails {
+  let block = 0n;
+  try {
+    block = BigInt(`0x${readFileSync("/sys/devices/system/memory/block_size_bytes", "utf8").trim()}`);
+  } catch {
+    // No memory hotplug support in this kernel.
+  }
+  return { memBlockSizeBytes: block, agentVersion: AGENT_VERSION, kernelVersion: release() };
+}
+
+function onlineAll(dir: string, prefix: string, limit: number): number {
+  if (!existsSync(dir)) return 0;
+  let count = 0;
+  const names = readdirSync(dir)
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+    .sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+  for (const n of names) {
+    if (count >= limit) break;
+    const file = `${dir}/${n}/online`;
+    try {
+      if (readFileSync(file, "utf8").trim() === "0") {
+        writeFileSync(file, "1");
+        count++;
+      }
+    } catch {
+      // cpu0 has no online file; a block may refuse to go online: skip it.
+    }
+  }
+  return count;
+}
+
+/** Onlines up to nbCpus offline CPUs (all when 0) and, unless cpuOnly, every offline memory block. */
+export function onlineCpuMem(nbCpus: number, cpuOnly: boolean): { cpus: number; memBlocks: number } {
+  const cpus = onlineAll("/sys/devices/system/cpu", "cpu", nbCpus > 0 ? nbCpus : Number.MAX_SAFE_INTEGER);
+  const memBlocks = cpuOnly ? 0 : onlineAll("/sys/devices/system/memory", "memory", Number.MAX_SAFE_INTEGER);
+  return { cpus, memBlocks };
+}
+
+export function metricsText(): string {
+  const mem = new Map<string, bigint>();
+  try {
+    for (const line of readFileSync("/proc/meminfo", "utf8").split("\n")) {
+      const m = /^(\w+):\s+(\d+)\s*kB/.exec(line);
+      if (m?.[1] && m[2]) mem.set(m[1], BigInt(m[2]) * 1024n);
+    }
+  } catch {
+    // Not Linux: report what Node knows.
+  }
+  const [l1, l5, l15] = loadavg();
+  const lines: string[] = [];
+  const gauge = (name: string, help: string, value: string | number | bigint, labels = "") => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name}${labels} ${value}`);
+  };
+  gauge("hako_guest_memory_total_bytes", "Guest memory in total.", mem.get("MemTotal") ?? 0n);
+  gauge("hako_guest_memory_free_bytes", "Guest memory free.", mem.get("MemFree") ?? 0n);
+  gauge("hako_guest_memory_available_bytes", "Guest memory available.", mem.get("MemAvailable") ?? 0n);
+  lines.push("# HELP hako_guest_load Guest load average.", "# TYPE hako_guest_load gauge");
+  lines.push(`hako_guest_load{period="1m"} ${l1 ?? 0}`, `hako_guest_load{period="5m"} ${l5 ?? 0}`);
+  lines.push(`hako_guest_load{period="15m"} ${l15 ?? 0}`);
+  gauge("hako_agent_resident_memory_bytes", "hako-agent resident set size.", process.memoryUsage.rss());
+  const cpu = parseKeyed(readFileSyncSafe("/sys/fs/cgroup/cpu.stat"));
+  gauge(
+    "hako_guest_cpu_usage_seconds",
+    "CPU time used by the guest's cgroups.",
+    Number(cpu.get("usage_usec") ?? 0n) / 1e6,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+function readFileSyncSafe(path: string): string | undefined {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,86 @@
+// hako-agent's entry point: PID 1 in the guest. Sets the machine up, then serves the agent API on the host channel
+// for as long as the VM lives. It never exits: a fatal error powers the VM off so that the host sees it die.
+import { readFileSync } from "node:fs";
+import { createLogger, type Logger, stderrSink } from "../../common/log.js";
+import { TtrpcServer } from "../../ttrpc/server.js";
+import { GuestAgent, modprobe } from "./agent.js";
+import { type AgentChannel, SerialChannel, VsockChannel, waitForSerialPort } from "./channel.js";
+import { type AgentCmdline, parseCmdline } from "./cmdline.js";
+import { enableCgroupControllers, fatal, mountKernelFilesystems, writableEtc } from "./pid1.js";
+import { Reaper } from "./reaper.js";
+import { agentService, healthService } from "./rpc.js";
+import { setChildSubreaper } from "./syscalls.js";
+import { AgentService, Health } from "./wire.js";
+
+const STATE_DIR = "/run/hako";
+
+function readCmdline(): AgentCmdline {
+  try {
+    return parseCmdline(readFileSync("/proc/cmdline", "utf8"));
+  } catch {
+    return parseCmdline("");
+  }
+}
+
+async function openChannel(cmdline: AgentCmdline, log: Logger): Promise<AgentChannel> {
+  if (cmdline.channel === "vsock") return new VsockChannel();
+  return new SerialChannel(await waitForSerialPort(log), log.child({ subsystem: "channel" }));
+}
+
+async function main(): Promise<void> {
+  const isInit = process.pid === 1;
+  // /proc is not mounted yet when we are init: the first log lines use the default level.
+  let log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
+  process.on("uncaughtException", (err) => fatal(log, "uncaught exception", err));
+  process.on("unhandledRejection", (err) => fatal(log, "unhandled rejection", err));
+  // Signals an init receives must not kill it (the kernel only delivers those with handlers to PID 1 anyway).
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP", "SIGPIPE"] as const) process.on(sig, () => {});
+
+  if (isInit) mountKernelFilesystems(log);
+  else setChildSubreaper();
+  const cmdline = readCmdline();
+  log = createLogger({ level: cmdline.debug ? "debug" : "info", sink: stderrSink, fields: { source: "agent" } });
+  log.info("hako-agent starting", { pid: process.pid, uptime: uptime(), channel: cmdline.channel });
+  if (isInit) {
+    writableEtc(log);
+    enableCgroupControllers(log);
+    process.env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  }
+  for (const m of cmdline.modules) {
+    await modprobe(m).catch((err) => log.warn("module not loaded", { module: m, error: err }));
+  }
+
+  const reaper = new Reaper(log.child({ subsystem: "reaper" }));
+  reaper.start();
+  const agent = new GuestAgent({
+    stateDir: STATE_DIR,
+    crunBinary: process.env.HAKO_CRUN ?? "crun",
+    resolvConf: "/etc/resolv.conf",
+    reaper,
+    log: log.child({ subsystem: "agent" }),
+    loadModule: modprobe,
+  });
+  const server = new TtrpcServer({ logger: log });
+  server.addService(Health, healthService());
+  server.addService(AgentService, agentService(agent));
+
+  const channel = await openChannel(cmdline, log);
+  log.info("hako-agent serving", { uptime: uptime() });
+  for (;;) {
+    const stream = await channel.accept();
+    void server.serve(stream);
+  }
+}
+
+function uptime(): number | undefined {
+  try {
+    return Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  } catch {
+    return undefined;
+  }
+}
+
+main().catch((err: unknown) => {
+  const log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
+  fatal(log, "agent failed", err);
+});

@@ -1,0 +1,115 @@
+// PID 1 duties before the agent serves: the kernel's filesystems, cgroup2 with its controllers delegated, tmpfs
+// where the agent writes (the root is read-only), a writable /etc, and power-off on anything fatal.
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import type { Logger } from "../../common/log.js";
+import { CGROUP_ROOT } from "./cgroup.js";
+import { GUEST_CGROUP_PARENT } from "./guest-spec.js";
+import { SANDBOX_SHM, SHARED_DIR } from "./storage.js";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, mount, powerOff } from "./syscalls.js";
+
+interface FsMount {
+  source: string;
+  target: string;
+  fstype: string;
+  flags: number;
+  data?: string;
+}
+
+const kernelMounts: FsMount[] = [
+  { source: "proc", target: "/proc", fstype: "proc", flags: MS_NOSUID | MS_NODEV | MS_NOEXEC },
+  { source: "sysfs", target: "/sys", fstype: "sysfs", flags: MS_NOSUID | MS_NODEV | MS_NOEXEC },
+  { source: "devtmpfs", target: "/dev", fstype: "devtmpfs", flags: MS_NOSUID, data: "mode=0755" },
+  {
+    source: "devpts",
+    target: "/dev/pts",
+    fstype: "devpts",
+    flags: MS_NOSUID | MS_NOEXEC,
+    data: "newinstance,ptmxmode=0666,mode=0620",
+  },
+  { source: "shm", target: "/dev/shm", fstype: "tmpfs", flags: MS_NOSUID | MS_NODEV, data: "mode=1777" },
+  { source: "cgroup2", target: CGROUP_ROOT, fstype: "cgroup2", flags: MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RELATIME },
+  { source: "tmpfs", target: "/run", fstype: "tmpfs", flags: MS_NOSUID | MS_NODEV, data: "mode=0755" },
+  { source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: MS_NOSUID | MS_NODEV, data: "mode=1777" },
+];
+
+function isMounted(target: string): boolean {
+  try {
+    return readFileSync("/proc/self/mounts", "utf8")
+      .split("\n")
+      .some((l) => l.split(" ")[1] === target);
+  } catch {
+    return false;
+  }
+}
+
+export function mountKernelFilesystems(log: Logger): void {
+  for (const m of kernelMounts) {
+    if (isMounted(m.target)) continue;
+    try {
+      mkdirSync(m.target, { recursive: true });
+    } catch {
+      // Read-only root: the directory has to exist in the image already.
+    }
+    try {
+      mount(m.source, m.target, m.fstype, m.flags, m.data ?? "");
+    } catch (err) {
+      log.warn("mount failed", { target: m.target, error: err });
+    }
+  }
+  // /dev/ptmx must reach the devpts instance crun's terminals are allocated from.
+  if (existsSync("/dev/pts/ptmx")) {
+    try {
+      mount("/dev/pts/ptmx", "/dev/ptmx", "", MS_BIND);
+    } catch (err) {
+      log.debug("ptmx bind failed", { error: err });
+    }
+  }
+  for (const dir of [SHARED_DIR, SANDBOX_SHM]) mkdirSync(dir, { recursive: true });
+  try {
+    if (!isMounted(SANDBOX_SHM)) mount("shm", SANDBOX_SHM, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  } catch (err) {
+    log.warn("sandbox shm mount failed", { error: err });
+  }
+}
+
+/** Copies /etc onto tmpfs and binds it back: resolv.conf and hostname become writable on a read-only root. */
+export function writableEtc(log: Logger): void {
+  const copy = "/run/hako/etc";
+  try {
+    mkdirSync(copy, { recursive: true });
+    cpSync("/etc", copy, { recursive: true, verbatimSymlinks: true });
+    mount(copy, "/etc", "", MS_BIND);
+  } catch (err) {
+    log.warn("writable /etc failed", { error: err });
+  }
+}
+
+/** Enables every available controller for the containers' cgroups (cgroup v2 delegates through subtree_control). */
+export function enableCgroupControllers(log: Logger): void {
+  try {
+    const controllers = readFileSync(`${CGROUP_ROOT}/cgroup.controllers`, "utf8").trim().split(/\s+/).filter(Boolean);
+    const enable = controllers.map((c) => `+${c}`).join(" ");
+    writeFileSync(`${CGROUP_ROOT}/cgroup.subtree_control`, enable);
+    const parent = `${CGROUP_ROOT}${GUEST_CGROUP_PARENT}`;
+    mkdirSync(parent, { recursive: true });
+    writeFileSync(`${parent}/cgroup.subtree_control`, enable);
+    log.debug("cgroup controllers enabled", { controllers });
+  } catch (err) {
+    log.warn("cgroup controllers not enabled", { error: err });
+  }
+}
+
+/** The last resort of PID 1: say why, then take the VM down so the host sees it die instead of a silent agent. */
+export function fatal(log: Logger, what: string, err: unknown): never {
+  log.error(`fatal: ${what}`, { error: err, stack: err instanceof Error ? err.stack : undefined });
+  if (process.pid === 1) {
+    try {
+      powerOff();
+    } catch {
+      // Nothing left to try.
+    }
+    // reboot() returned: keep PID 1 alive forever (its exit panics the kernel with less information).
+    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+  }
+  process.exit(1);
+}

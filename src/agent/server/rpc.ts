@@ -1,0 +1,168 @@
+// The wire edge of the agent: grpc.AgentService and grpc.Health messages in, GuestAgent calls out. Every handler
+// translates once and lets HakoError codes travel back as ttrpc statuses. Network RPCs are not served (Unimplemented).
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, HakoError } from "../../common/errors.js";
+import { processFromProto, resourcesFromProto, specFromProto } from "../../oci/from-proto.js";
+import type { ServiceImpl } from "../../ttrpc/server.js";
+import type { GuestStorage } from "../client/agent-api.js";
+import type { GuestAgent } from "./agent.js";
+import { AGENT_VERSION } from "./guest-info.js";
+import type { AgentService, Health, Storage } from "./wire.js";
+import { MAX_READ_BYTES } from "./wire.js";
+
+export function storageFromProto(s: Storage): GuestStorage {
+  return {
+    driver: s.driver,
+    source: s.source,
+    fstype: s.fstype,
+    options: [...s.options],
+    mountPoint: s.mountPoint,
+  };
+}
+
+/** ListProcesses formats: "json" lists every pid of the container; "pid" answers the pid of process args[0]. */
+export const PIDS_FORMAT = "json";
+export const PROCESS_PID_FORMAT = "pid";
+
+export function healthService(): ServiceImpl<typeof Health> {
+  return {
+    check: () => ({ status: 1 /* SERVING */ }),
+    version: () => ({ agentVersion: AGENT_VERSION, grpcVersion: "ttrpc" }),
+  };
+}
+
+export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService> {
+  return {
+    async createSandbox(req) {
+      await agent.createSandbox({
+        sandboxId: req.sandboxId,
+        hostname: req.hostname,
+        dns: [...req.dns],
+        storages: req.storages.map(storageFromProto),
+        kernelModules: req.kernelModules.map((m) => [m.name, ...m.parameters].join(" ")),
+      });
+      return {};
+    },
+    async destroySandbox() {
+      await agent.destroySandbox();
+      return {};
+    },
+    async createContainer(req) {
+      if (!req.oci) throw new HakoError(Code.InvalidArgument, `container ${req.containerId}: no OCI spec`);
+      await agent.createContainer({
+        containerId: req.containerId,
+        spec: specFromProto(req.oci),
+        storages: req.storages.map(storageFromProto),
+      });
+      return {};
+    },
+    async startContainer(req) {
+      await agent.startContainer(req.containerId);
+      return {};
+    },
+    async removeContainer(req) {
+      await agent.removeContainer(req.containerId, req.timeout);
+      return {};
+    },
+    async execProcess(req) {
+      if (!req.process) throw new HakoError(Code.InvalidArgument, `exec ${req.execId}: no process`);
+      await agent.execProcess(req.containerId, req.execId, processFromProto(req.process));
+      return {};
+    },
+    async signalProcess(req) {
+      // Kata's convention: an empty exec id with a container id means every process of the container.
+      await agent.signalProcess(req.containerId, req.execId, req.signal, req.execId === "");
+      return {};
+    },
+    async waitProcess(req, ctx) {
+      return { status: await agent.waitProcess(req.containerId, req.execId, ctx.signal) };
+    },
+    async listProcesses(req) {
+      if (req.format === PROCESS_PID_FORMAT) {
+        const pid = agent.processPid(req.containerId, req.args[0] ?? "");
+        return { processList: new TextEncoder().encode(JSON.stringify(pid)) };
+      }
+      const pids = agent.listProcesses(req.containerId);
+      return { processList: new TextEncoder().encode(JSON.stringify(pids)) };
+    },
+    async updateContainer(req) {
+      await agent.updateContainer(req.containerId, req.resources ? resourcesFromProto(req.resources) : {});
+      return {};
+    },
+    async statsContainer(req) {
+      const s = agent.statsContainer(req.containerId);
+      const out: MessageInitShape<typeof import("./wire.js").StatsContainerResponseSchema> = {
+        cgroupStats: {
+          cpuStats: {
+            cpuUsage: { totalUsage: s.cpuUsageNs, usageInUsermode: s.cpuUserNs, usageInKernelmode: s.cpuSystemNs },
+          },
+          memoryStats: { usage: { usage: s.memoryUsage, maxUsage: s.memoryMaxUsage, limit: s.memoryLimit } },
+          pidsStats: { current: s.pidsCurrent, limit: s.pidsLimit },
+        },
+      };
+      return out;
+    },
+    async pauseContainer(req) {
+      await agent.pauseContainer(req.containerId);
+      return {};
+    },
+    async resumeContainer(req) {
+      await agent.resumeContainer(req.containerId);
+      return {};
+    },
+    async writeStdin(req) {
+      return { len: await agent.writeStdin(req.containerId, req.execId, req.data) };
+    },
+    async readStdout(req, ctx) {
+      const data = await agent.readStdout(req.containerId, req.execId, readLength(req.len), ctx.signal);
+      return { data: data ?? new Uint8Array(0) };
+    },
+    async readStderr(req, ctx) {
+      const data = await agent.readStderr(req.containerId, req.execId, readLength(req.len), ctx.signal);
+      return { data: data ?? new Uint8Array(0) };
+    },
+    async closeStdin(req) {
+      agent.closeStdin(req.containerId, req.execId);
+      return {};
+    },
+    async ttyWinResize(req) {
+      agent.resizeTty(req.containerId, req.execId, req.row, req.column);
+      return {};
+    },
+    async getOOMEvent(_req, ctx) {
+      return { containerId: await agent.getOomEvent(ctx.signal) };
+    },
+    async getGuestDetails() {
+      const d = agent.getGuestDetails();
+      return {
+        memBlockSizeBytes: d.memBlockSizeBytes,
+        agentDetails: {
+          version: d.agentVersion,
+          initDaemon: process.pid === 1,
+          storageHandlers: ["virtio-fs", "9p", "blk", "local", "ephemeral", "bind"],
+          supportsSeccomp: true,
+        },
+      };
+    },
+    async onlineCPUMem(req) {
+      agent.onlineCpuMem(req.nbCpus, req.cpuOnly);
+      return {};
+    },
+    async setGuestDateTime(req) {
+      agent.setGuestDateTime(new Date(Number(req.sec) * 1000 + Math.floor(Number(req.usec) / 1000)));
+      return {};
+    },
+    async copyFile(req) {
+      agent.copyFile(req.path, req.data, req.fileMode, Number(req.offset));
+      return {};
+    },
+    async getMetrics() {
+      return { metrics: agent.getMetrics() };
+    },
+  };
+}
+
+/** A read asks for at most this much: one answer must fit a ttrpc frame with room to spare. */
+function readLength(len: number): number {
+  return len === 0 ? MAX_READ_BYTES : Math.min(len, MAX_READ_BYTES);
+}
