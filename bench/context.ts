@@ -1,0 +1,41 @@
+// What every benchmark section needs: the private containerd with the busybox image, the host's hako settings and
+// a way to record why a section could not run.
+import { loadConfig } from "../src/config/index.js";
+import { probeAccelerator } from "../src/hypervisor/accel.js";
+import type { Accelerator } from "../src/hypervisor/hypervisor.js";
+import type { Containerd } from "../test/helpers/containerd.js";
+
+export interface BenchContext {
+  containerd: Containerd;
+  image: string;
+  runs: number;
+  concurrency: number;
+  fileMiB: number;
+  qemu: string;
+  kernel: string;
+  accelerator: Accelerator;
+  accelReason: string;
+  tcgTbSizeMiB: number;
+  memoryMiB: number;
+  /** Unique per benchmark run, so container ids never collide with a previous run's leftovers. */
+  tag: string;
+  log(line: string): void;
+}
+
+export type Section<T> = { available: true; value: T } | { available: false; reason: string };
+
+export const notAvailable = (reason: string): { available: false; reason: string } => ({ available: false, reason });
+
+export function hostSettings(configPath: string | undefined) {
+  const config = loadConfig(configPath === undefined ? {} : { path: configPath });
+  const probe = probeAccelerator();
+  const accelerator: Accelerator = config.hypervisor.accel === "auto" ? probe.usable : config.hypervisor.accel;
+  return {
+    qemu: config.hypervisor.path,
+    kernel: config.hypervisor.kernel,
+    accelerator,
+    accelReason: probe.reason,
+    tcgTbSizeMiB: config.hypervisor.tcgTbSizeMiB,
+    memoryMiB: config.hypervisor.defaultMemoryMiB,
+  };
+}

@@ -1,0 +1,102 @@
+// `npm run bench`: start latency (hako vs runc vs a raw VM boot), hako's start-up phases, host memory per sandbox
+// and virtio-fs throughput, all measured in one run against a private containerd. Writes bench/results/latest.json
+// and latest.md, and prints the markdown.
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, release } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } from "../test/helpers/containerd.js";
+import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
+import { type MemoryResult, measureMemory } from "./memory.js";
+import { renderMarkdown } from "./report.js";
+import { measureStartLatency, type StartLatency } from "./start-latency.js";
+import { measureVirtiofs, type Throughput } from "./virtiofs.js";
+
+const BASE_DIR = "/run/hako-bench";
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "results");
+
+export interface BenchResult {
+  startedAt: string;
+  runs: number;
+  host: { kernel: string; cpus: number; accelerator: string; accelReason: string; guestKernel: string; qemu: string };
+  startLatency: Section<StartLatency>;
+  memory: Section<MemoryResult>;
+  virtiofs: Section<Throughput>;
+}
+
+const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs] [--config PATH]`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string", default: "5" },
+      concurrency: { type: "string", default: "5" },
+      "file-mib": { type: "string", default: "128" },
+      skip: { type: "string", default: "" },
+      config: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const skip = new Set(values.skip.split(",").filter(Boolean));
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  const settings = hostSettings(values.config);
+  for (const dir of cleanupStaleInstances(BASE_DIR)) log(`removed a previous run's leftovers: ${dir}`);
+
+  let containerd: Containerd | undefined;
+  const stop = async () => {
+    const c = containerd;
+    containerd = undefined;
+    if (!c) return void cleanupStaleInstances(BASE_DIR);
+    const { leaked } = await c.stop();
+    for (const l of leaked) log(`warning: cleaned up a leftover ${l}`);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => void stop().finally(() => process.exit(130)));
+  }
+  try {
+    log("starting a private containerd");
+    const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: "hako-bench" });
+    containerd = started.containerd;
+    const ctx: BenchContext = {
+      containerd: started.containerd,
+      image: started.image,
+      runs: Number(values.runs),
+      concurrency: Number(values.concurrency),
+      fileMiB: Number(values["file-mib"]),
+      ...settings,
+      tag: `bench-${process.pid}`,
+      log,
+    };
+    const skipped = notAvailable("skipped (--skip)");
+    const result: BenchResult = {
+      startedAt: new Date().toISOString(),
+      runs: ctx.runs,
+      host: {
+        kernel: release(),
+        cpus: cpus().length,
+        accelerator: settings.accelerator,
+        accelReason: settings.accelReason,
+        guestKernel: settings.kernel,
+        qemu: settings.qemu,
+      },
+      startLatency: skip.has("latency") ? skipped : await measureStartLatency(ctx),
+      memory: skip.has("memory") ? skipped : await measureMemory(ctx),
+      virtiofs: skip.has("virtiofs") ? skipped : await measureVirtiofs(ctx),
+    };
+    const md = renderMarkdown(result);
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
+    await writeFile(join(resultsDir, "latest.md"), `${md}\n`);
+    process.stdout.write(`${md}\n`);
+    return 0;
+  } finally {
+    await stop();
+  }
+}
+
+process.exit(await main());

@@ -1,0 +1,70 @@
+// Host memory of processes as the kernel accounts it: PSS (proportional set size) from /proc/<pid>/smaps_rollup, so
+// pages shared between sandboxes (the guest kernel and DAX rootfs in the page cache, Node's code) count once overall.
+import { readdirSync, readFileSync } from "node:fs";
+
+/** PSS of one process in KiB, or null if it is gone or unreadable. */
+export function pssKiB(pid: number): number | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+    const m = /^Pss:\s+(\d+) kB/m.exec(text);
+    return m?.[1] === undefined ? null : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+export function parentPid(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may contain spaces and parentheses: fields resume after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return rest[1] === undefined ? null : Number(rest[1]);
+  } catch {
+    return null;
+  }
+}
+
+export function commandName(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
+  } catch {
+    return "?";
+  }
+}
+
+/** The given pids and all their descendants, without duplicates. */
+export function processTrees(roots: number[]): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = parentPid(Number(entry));
+    if (ppid === null) continue;
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const pid = stack.pop() as number;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return [...seen];
+}
+
+export interface ProcessMemory {
+  pid: number;
+  command: string;
+  pssKiB: number;
+}
+
+export function memoryOf(pids: number[]): ProcessMemory[] {
+  const out: ProcessMemory[] = [];
+  for (const pid of pids) {
+    const pss = pssKiB(pid);
+    if (pss !== null) out.push({ pid, command: commandName(pid), pssKiB: pss });
+  }
+  return out;
+}
