@@ -1,5 +1,5 @@
 // One connection served by TtrpcServer: decodes frames, runs each request's handler concurrently and writes the
-// responses. A peer that breaks the protocol (garbage, oversize length, bad protobuf, reused stream id) loses this
+// responses. The connection lives until the peer stops sending (EOF ends it, as in Go's ttrpc). A peer that breaks the protocol (garbage, oversize length, bad protobuf, reused stream id) loses this
 // connection only, with the reason logged; the server and its other connections go on.
 import type { Duplex } from "node:stream";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -29,11 +29,13 @@ export type Dispatch = (service: string, method: string) => RawHandler | HakoErr
 // Go's server always sends a status, code 0 included; some clients may look for it.
 const OK_STATUS = create(StatusSchema, { code: Code.Ok });
 
+/** Bytes of answers the peer may leave unread before we stop reading its requests. */
+const MAX_UNREAD_ANSWERS = 8 << 20;
+
 export class ServerConnection {
   readonly closed: Promise<void>;
   private readonly decoder = new FrameDecoder();
   private readonly inflight = new Map<number, AbortController>();
-  private ended = false;
   private isClosed = false;
   private resolveClosed!: () => void;
 
@@ -79,9 +81,10 @@ export class ServerConnection {
       this.fail(HakoError.from(err).message);
       return;
     }
-    // The peer sends nothing more but may still wait for answers: finish the calls in flight first.
-    this.ended = true;
-    if (this.inflight.size === 0) this.stream.end();
+    // As with Go's ttrpc, a peer that stops sending is gone: its calls in flight are cancelled (a long poll for a
+    // dead shim must not hold the agent), and answers already written have been flushed.
+    this.stream.end();
+    this.onClose();
   }
 
   private onFrame(frame: Frame): void {
@@ -156,7 +159,6 @@ export class ServerConnection {
       this.inflight.delete(streamId);
     }
     this.respond(streamId, result);
-    if (this.ended && this.inflight.size === 0) this.stream.end();
   }
 
   private respond(streamId: number, result: Uint8Array | HakoError): void {
@@ -169,7 +171,11 @@ export class ServerConnection {
       const payload = encodeResponse(HakoError.from(err, Code.ResourceExhausted));
       frame = encodeFrame({ streamId, type: FrameType.Response, flags: 0, payload });
     }
-    this.stream.write(frame);
+    // A peer that sends calls but never reads its answers must not grow our memory: stop reading until it drains.
+    if (!this.stream.write(frame) && this.stream.writableLength > MAX_UNREAD_ANSWERS && !this.stream.isPaused()) {
+      this.stream.pause();
+      this.stream.once("drain", () => this.stream.resume());
+    }
   }
 
   private fail(reason: string): void {

@@ -8,7 +8,7 @@ import { Code, HakoError } from "../common/errors.js";
 import { createLogger, memorySink } from "../common/log.js";
 import { RequestSchema, ResponseSchema } from "../proto/gen/ttrpc/ttrpc_pb.js";
 import { TtrpcClient } from "./client.js";
-import { encodeFrame, FrameDecoder, FrameFlag, FrameType } from "./frame.js";
+import { encodeFrame, type Frame, FrameDecoder, FrameFlag, FrameType } from "./frame.js";
 import { TtrpcServer } from "./server.js";
 import { EchoService, echoImpl } from "./testing/echo-service.js";
 import { tempSocketPath } from "./testing/socket-pair.js";
@@ -23,17 +23,30 @@ async function dial(path: string): Promise<Socket> {
   return socket;
 }
 
-/** Sends raw bytes on a fresh connection and collects what comes back until the server closes it. */
-async function rawExchange(path: string, bytes: Buffer, endAfter = true): Promise<Buffer> {
+/**
+ * Sends raw bytes on a fresh connection and collects the answer: `frames` answer frames (then disconnects), or
+ * everything until the server closes the connection (after our end of input when `end` is set).
+ */
+async function rawExchange(
+  path: string,
+  bytes: Buffer,
+  options: { end?: boolean; frames?: number } = {},
+): Promise<Frame[]> {
   const socket = await dial(path);
-  const chunks: Buffer[] = [];
-  socket.on("data", (c) => chunks.push(c));
-  const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+  const decoder = new FrameDecoder();
+  const frames: Frame[] = [];
+  const done = new Promise<void>((resolve) => {
+    socket.once("close", () => resolve());
+    socket.on("data", (chunk) => {
+      frames.push(...decoder.push(chunk));
+      if (options.frames !== undefined && frames.length >= options.frames) socket.destroy();
+    });
+  });
   socket.on("error", () => {});
   socket.write(bytes);
-  if (endAfter) socket.end();
-  await closed;
-  return Buffer.concat(chunks);
+  if (options.end) socket.end();
+  await done;
+  return frames;
 }
 
 const requestFrame = (streamId: number, method: string, flags = 0) =>
@@ -142,17 +155,54 @@ describe("TtrpcServer", () => {
     await assert.rejects(dial(socket.path));
   });
 
-  it("finishes calls in flight after the peer half-closes", async () => {
-    const bytes = await rawExchange(socket.path, requestFrame(1, "Upper"));
-    const [frame] = new FrameDecoder().push(bytes);
+  it("answers a request frame written by hand", async () => {
+    const [frame] = await rawExchange(socket.path, requestFrame(1, "Upper"), { frames: 1 });
     assert.ok(frame);
     assert.equal(frame.streamId, 1);
+    assert.equal(frame.type, FrameType.Response);
     assert.equal(fromBinary(ResponseSchema, frame.payload).status?.code, Code.Ok);
   });
 
+  it("cancels calls in flight when the peer stops sending, as Go's ttrpc does", async () => {
+    const sleep = encodeFrame({
+      streamId: 1,
+      type: FrameType.Request,
+      flags: 0,
+      payload: toBinary(
+        RequestSchema,
+        create(RequestSchema, {
+          service: "hako.test.Echo",
+          method: "Sleep",
+          payload: Buffer.from([0x0a, 0x05, 0x31, 0x30, 0x30, 0x30, 0x30]),
+        }),
+      ),
+    });
+    assert.deepEqual(await rawExchange(socket.path, sleep, { end: true }), []);
+    assert.equal((await echo.lastSleep({})).value, "aborted Cancelled deadline=false");
+    assert.equal(sink.entries().filter((e) => e.msg === "closing ttrpc connection").length, 0);
+  });
+
+  it("answers ResourceExhausted beyond the calls a connection may have in flight", async () => {
+    const small = new TtrpcServer({ maxConcurrentCalls: 2 });
+    small.addService(EchoService, echoImpl());
+    const path = `${socket.path}.small`;
+    await small.listen(path);
+    const client = createClient(EchoService, new TtrpcClient(await dial(path)));
+    try {
+      const calls = [1, 2, 3].map(() =>
+        client.sleep({ value: "200" }).then(
+          (r) => r.value,
+          (err: HakoError) => Code[err.code],
+        ),
+      );
+      assert.deepEqual(await Promise.all(calls), ["slept", "slept", "ResourceExhausted"]);
+    } finally {
+      await small.close();
+    }
+  });
+
   it("refuses streaming requests with Unimplemented", async () => {
-    const bytes = await rawExchange(socket.path, requestFrame(1, "Upper", FrameFlag.RemoteOpen));
-    const [frame] = new FrameDecoder().push(bytes);
+    const [frame] = await rawExchange(socket.path, requestFrame(1, "Upper", FrameFlag.RemoteOpen), { frames: 1 });
     assert.equal(fromBinary(ResponseSchema, frame?.payload ?? new Uint8Array()).status?.code, Code.Unimplemented);
   });
 
@@ -174,7 +224,7 @@ describe("TtrpcServer", () => {
   ];
   for (const [what, bytes, reason] of offenders) {
     it(`closes a connection that sends ${what}, logs why, and serves the others`, async () => {
-      const answer = await rawExchange(socket.path, bytes, what === "a truncated frame");
+      const answer = await rawExchange(socket.path, bytes, { end: what === "a truncated frame" });
       assert.equal(answer.length, 0);
       const logged = sink.entries().find((e) => e.msg === "closing ttrpc connection");
       assert.ok(logged, "a log entry says why the connection was closed");
@@ -198,7 +248,7 @@ describe("TtrpcServer", () => {
         }),
       ),
     });
-    await rawExchange(socket.path, Buffer.concat([sleep, sleep]), false);
+    await rawExchange(socket.path, Buffer.concat([sleep, sleep]));
     assert.match(
       String(sink.entries().find((e) => e.msg === "closing ttrpc connection")?.reason),
       /reuses stream id 1/,
@@ -221,6 +271,11 @@ describe("TtrpcServer", () => {
       assert.equal((await createClient(EchoService, client).upper({ value: "x" })).value, "X");
       client.close();
       await assert.rejects(other.listen(`${stale.path}.txt`), isCode(Code.AlreadyExists, /not a socket/));
+      // A live socket is not stale: taking it over would cut another process off.
+      await assert.rejects(
+        new TtrpcServer().listen(stale.path),
+        isCode(Code.AlreadyExists, /another process serves it/),
+      );
     } finally {
       await other.close();
       stale.cleanup();

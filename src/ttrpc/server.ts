@@ -1,6 +1,6 @@
 // ttrpc server: raw or protobuf-typed handlers, served over any Duplex or a unix socket.
 import { lstat, unlink } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { connect, createServer, type Server } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   create,
@@ -85,14 +85,17 @@ export class TtrpcServer {
     return connection.closed.then(() => void this.connections.delete(connection));
   }
 
-  /** Serves a unix socket at path, replacing a stale socket file left by an earlier process. */
+  /**
+   * Serves a unix socket at path, replacing a stale socket file left by a dead process; a path where another
+   * process still listens is AlreadyExists.
+   */
   async listen(path: string): Promise<void> {
     await removeStaleSocket(path);
     const server = createServer((socket) => void this.serve(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
+      server.once("error", (err) => reject(HakoError.from(err, listenErrorCode(err), `cannot listen on ${path}`)));
       server.listen(path, () => {
-        server.off("error", reject);
+        server.removeAllListeners("error");
         resolve();
       });
     });
@@ -132,13 +135,34 @@ function typedHandler(method: DescMethod, fn: (request: unknown, ctx: CallContex
 }
 
 async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
   try {
-    const stat = await lstat(path);
-    if (!stat.isSocket()) {
-      throw new HakoError(Code.AlreadyExists, `cannot listen on ${path}: a file that is not a socket is there`);
-    }
-    await unlink(path);
+    isSocket = (await lstat(path)).isSocket();
   } catch (err) {
-    if (errnoCode(err) !== "ENOENT") throw err;
+    if (errnoCode(err) === "ENOENT") return;
+    throw HakoError.from(err, Code.Internal, `cannot listen on ${path}`);
   }
+  if (!isSocket)
+    throw new HakoError(Code.AlreadyExists, `cannot listen on ${path}: a file that is not a socket is there`);
+  if (await answers(path))
+    throw new HakoError(Code.AlreadyExists, `cannot listen on ${path}: another process serves it`);
+  await unlink(path).catch((err: unknown) => {
+    if (errnoCode(err) !== "ENOENT") throw HakoError.from(err, Code.Internal, `cannot remove stale socket ${path}`);
+  });
+}
+
+/** Whether something accepts connections on the socket file at path. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+}
+
+function listenErrorCode(err: unknown): Code {
+  return errnoCode(err) === "EADDRINUSE" ? Code.AlreadyExists : Code.Internal;
 }
