@@ -1,0 +1,40 @@
+// `hako image build`: arguments in, one call to the image builder (src/image/build.ts) out.
+import { Command } from "@commander-js/extra-typings";
+import { createLogger } from "../common/log.js";
+import { buildImage, DEFAULT_ASSETS_DIR, parseExtraFile } from "../image/build.js";
+import { DEFAULT_KERNEL_PACKAGE } from "../image/kernel-package.js";
+import { createProgress } from "../image/progress.js";
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function imageBuildCommand(): Command<[], Record<string, unknown>> {
+  return new Command("build")
+    .description("build the guest kernel, initrd and root image into the assets directory")
+    .option("-o, --output <dir>", "assets directory", DEFAULT_ASSETS_DIR)
+    .option("--if-changed", "do nothing when manifest.json matches the current inputs and assets", false)
+    .option("--initrd-only", "also build hako-initrd-full.img (the whole root in one initrd)", false)
+    .option("--kernel-package <name>", "Debian kernel package (or a .deb file)", DEFAULT_KERNEL_PACKAGE)
+    .option("--modules <list>", "comma-separated kernel modules replacing the default list (+a,b adds to it)")
+    .option("--extra-file <src:dest>", "copy a host file into the root image (repeatable)", collect, [] as string[])
+    .option("--agent <file>", "agent bundle to install (default: dist/hako-agent.mjs)")
+    .option("--cache <dir>", "download and unpack cache (default /var/cache/hako as root)")
+    .action(async (opts) => {
+      const log = createLogger();
+      await buildImage({
+        outputDir: opts.output,
+        ifChanged: opts.ifChanged,
+        initrdOnly: opts.initrdOnly,
+        kernelPackage: opts.kernelPackage,
+        extraFiles: opts.extraFile.map(parseExtraFile),
+        ...(opts.modules === undefined ? {} : { modules: opts.modules.split(",") }),
+        ...(opts.agent === undefined ? {} : { agent: opts.agent }),
+        ...(opts.cache === undefined ? {} : { cacheDir: opts.cache }),
+        log,
+        progress: createProgress(log),
+      });
+    });
+}
+
+export function imageCommand(): Command<[], Record<string, unknown>> {
+  return new Command("image").description("manage the guest image").addCommand(imageBuildCommand());
+}

@@ -1,0 +1,27 @@
+// The `hako` command line: a table of verbs, each defined in its own file under src/cli/. Failures are printed as
+// one line on stderr with the error's gRPC code name, and exit non-zero.
+import { Command } from "@commander-js/extra-typings";
+import { codeName, HakoError } from "../common/errors.js";
+import { imageCommand } from "./image-build.js";
+
+/** Add new verbs here (one file each). */
+const verbs = [imageCommand];
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command("hako").description("hako: a secure container runtime, one VM per pod");
+  for (const verb of verbs) program.addCommand(verb());
+  program.exitOverride();
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err && typeof err === "object" && "exitCode" in err && typeof err.exitCode === "number" && "code" in err) {
+      return err.exitCode; // commander already printed usage or help
+    }
+    const e = HakoError.from(err);
+    process.stderr.write(`hako: ${e.message} (${codeName(e.code)})\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,107 @@
+// manifest.json of the assets directory: what went into the guest image (kernel package, host binaries, module
+// list, agent bundle) and the sha256 and size of every asset. `--if-changed` compares it with the current inputs.
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+/** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
+export const BUILDER_VERSION = 1;
+export const MANIFEST_FILE = "manifest.json";
+
+export const ASSET_NAMES = {
+  kernel: "vmlinux",
+  initrd: "hako-initrd.img",
+  rootfs: "hako-rootfs.img",
+  initrdFull: "hako-initrd-full.img",
+} as const;
+
+export interface HostBinaryInput {
+  path: string;
+  version: string;
+}
+
+export interface ManifestInputs {
+  builder: number;
+  kernel: { package: string; version: string };
+  busybox: HostBinaryInput;
+  node: HostBinaryInput;
+  crun: HostBinaryInput;
+  koffi: string;
+  /** The module requests (names; `?` marks optional ones). */
+  modules: string[];
+  agent: { path: string; sha256: string };
+  extraFiles: { source: string; dest: string; sha256: string }[];
+  /** Digest over every host file copied into the guest (binaries, libraries, agent, koffi, extra files). */
+  hostFilesSha256: string;
+  initrdFull: boolean;
+  initrdCompression: "none" | "gzip";
+  epoch: number;
+}
+
+export interface AssetRecord {
+  sha256: string;
+  size: number;
+}
+
+export interface Manifest {
+  schema: 1;
+  inputs: ManifestInputs;
+  kernelRelease: string;
+  /** Module files in load order, relative to /lib/modules/<release>/. */
+  modules: string[];
+  assets: Record<string, AssetRecord>;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+export async function assetRecord(path: string): Promise<AssetRecord> {
+  return { sha256: await sha256File(path), size: statSync(path).size };
+}
+
+export function readManifest(dir: string): Manifest | undefined {
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(path, "utf8")) as Manifest;
+    return m.schema === 1 && typeof m.assets === "object" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stable JSON (sorted keys) so that equal inputs compare and hash equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/**
+ * Why `manifest` does not satisfy a build of `inputs` into `dir`, or undefined when it does: same inputs (an image
+ * built with the initrd-only variant also satisfies a request without it) and every asset present with its hash.
+ */
+export async function staleReason(
+  dir: string,
+  manifest: Manifest | undefined,
+  inputs: ManifestInputs,
+): Promise<string | undefined> {
+  if (!manifest) return "no manifest";
+  const strip = (i: ManifestInputs) => canonicalJson({ ...i, initrdFull: false });
+  if (strip(manifest.inputs) !== strip(inputs)) return "inputs changed";
+  if (inputs.initrdFull && !manifest.inputs.initrdFull) return "the initrd-only variant was not built";
+  const wanted: string[] = [ASSET_NAMES.kernel, ASSET_NAMES.initrd, ASSET_NAMES.rootfs];
+  if (inputs.initrdFull) wanted.push(ASSET_NAMES.initrdFull);
+  for (const name of wanted) {
+    const rec = manifest.assets[name];
+    const path = join(dir, name);
+    if (!rec || !existsSync(path)) return `${name} is missing`;
+    if (statSync(path).size !== rec.size || (await sha256File(path)) !== rec.sha256) return `${name} was modified`;
+  }
+  return undefined;
+}

@@ -1,0 +1,46 @@
+// Build progress for humans: on a terminal one line that updates in place per step; otherwise (CI, pipes) plain
+// structured log lines on stderr.
+import type { Logger } from "../common/log.js";
+
+export interface Progress {
+  /** A new step starts (the previous one is done). */
+  step(message: string): void;
+  /** The build finished; `message` sums it up. */
+  done(message: string): void;
+  /** The build failed: leave the terminal line intact. */
+  fail(): void;
+}
+
+export function createProgress(log: Logger, stream: NodeJS.WriteStream = process.stderr): Progress {
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`;
+  if (!stream.isTTY) {
+    return {
+      step: (message) => log.info(message, { subsystem: "image" }),
+      done: (message) => log.info(message, { subsystem: "image", elapsed: elapsed() }),
+      fail: () => {},
+    };
+  }
+  let n = 0;
+  let open = false;
+  const line = (text: string) => {
+    const width = Math.max(20, (stream.columns ?? 80) - 1);
+    stream.write(`\r\x1b[K${text.length > width ? `${text.slice(0, width - 1)}…` : text}`);
+    open = true;
+  };
+  return {
+    step: (message) => line(`hako image [${++n}] ${message} (${elapsed()})`),
+    done: (message) => {
+      line(`hako image: ${message} (${elapsed()})`);
+      stream.write("\n");
+      open = false;
+    },
+    fail: () => {
+      if (open) stream.write("\n");
+      open = false;
+    },
+  };
+}
+
+/** A progress reporter that says nothing: for library callers and tests. */
+export const silentProgress: Progress = { step: () => {}, done: () => {}, fail: () => {} };
