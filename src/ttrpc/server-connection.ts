@@ -36,6 +36,11 @@ export class ServerConnection {
   readonly closed: Promise<void>;
   private readonly decoder = new FrameDecoder();
   private readonly inflight = new Map<number, AbortController>();
+  // Frames received while maxConcurrentCalls handlers run; reading stops until they are taken, so this stays small.
+  private queue: Frame[] = [];
+  private queueHead = 0;
+  private writeBlocked = false;
+  private paused = false;
   private isClosed = false;
   private resolveClosed!: () => void;
 
@@ -68,10 +73,32 @@ export class ServerConnection {
       this.fail(HakoError.from(err).message);
       return;
     }
-    for (const frame of frames) {
-      this.onFrame(frame);
-      if (this.isClosed) return;
+    if (frames.length === 0) return;
+    if (this.queueHead === this.queue.length) {
+      this.queue = frames;
+      this.queueHead = 0;
+    } else {
+      this.queue.push(...frames);
     }
+    this.pump();
+  }
+
+  /** Takes queued frames while handler slots are free, then reads on only if nothing is left waiting. */
+  private pump(): void {
+    while (this.queueHead < this.queue.length && this.inflight.size < this.maxConcurrentCalls && !this.isClosed) {
+      const frame = this.queue[this.queueHead] as Frame;
+      this.queueHead++;
+      this.onFrame(frame);
+    }
+    this.updateFlow();
+  }
+
+  private updateFlow(): void {
+    if (this.isClosed) return;
+    const hold = this.queueHead < this.queue.length || this.writeBlocked;
+    if (hold && !this.paused) this.stream.pause();
+    else if (!hold && this.paused) this.stream.resume();
+    this.paused = hold;
   }
 
   private onEnd(): void {
@@ -117,13 +144,6 @@ export class ServerConnection {
       this.respond(streamId, new HakoError(Code.Unimplemented, `streaming call ${callName(request)} is not supported`));
       return;
     }
-    if (this.inflight.size >= this.maxConcurrentCalls) {
-      this.respond(
-        streamId,
-        new HakoError(Code.ResourceExhausted, `more than ${this.maxConcurrentCalls} calls in flight on one connection`),
-      );
-      return;
-    }
     void this.handle(streamId, request);
   }
 
@@ -159,6 +179,7 @@ export class ServerConnection {
       this.inflight.delete(streamId);
     }
     this.respond(streamId, result);
+    this.pump();
   }
 
   private respond(streamId: number, result: Uint8Array | HakoError): void {
@@ -172,9 +193,13 @@ export class ServerConnection {
       frame = encodeFrame({ streamId, type: FrameType.Response, flags: 0, payload });
     }
     // A peer that sends calls but never reads its answers must not grow our memory: stop reading until it drains.
-    if (!this.stream.write(frame) && this.stream.writableLength > MAX_UNREAD_ANSWERS && !this.stream.isPaused()) {
-      this.stream.pause();
-      this.stream.once("drain", () => this.stream.resume());
+    if (!this.stream.write(frame) && this.stream.writableLength > MAX_UNREAD_ANSWERS && !this.writeBlocked) {
+      this.writeBlocked = true;
+      this.stream.once("drain", () => {
+        this.writeBlocked = false;
+        this.updateFlow();
+      });
+      this.updateFlow();
     }
   }
 
@@ -191,6 +216,8 @@ export class ServerConnection {
     const reason = new HakoError(Code.Cancelled, "ttrpc connection closed");
     for (const controller of this.inflight.values()) controller.abort(reason);
     this.inflight.clear();
+    this.queue = [];
+    this.queueHead = 0;
     this.resolveClosed();
   }
 }

@@ -29,7 +29,7 @@ export type ServiceImpl<S extends DescService> = {
 
 export interface TtrpcServerOptions {
   logger?: Logger;
-  /** Calls one connection may have in flight; more are answered ResourceExhausted. */
+  /** Handlers one connection may have running; further requests wait (and the connection is not read meanwhile). */
   maxConcurrentCalls?: number;
 }
 
