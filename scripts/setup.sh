@@ -11,11 +11,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Host packages: QEMU and virtiofsd, containerd + ctr and runc (end-to-end tests, demo, benchmark), crun (copied
-# into the guest), busybox-static (guest and test images), e2fsprogs/cpio/lz4 (image build), Go + ttrpc/protobuf
-# sources (interop tests against a real Go peer), socat/iproute2/kmod/util-linux (tests and tools).
+# into the guest), busybox-static (guest and test images), e2fsprogs/cpio/lz4 (image build), Go + ttrpc/protobuf/containerd
+# sources (interop and known-bytes tests against real Go peers), socat/iproute2/kmod/util-linux (tests and tools).
 PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
   util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
-  golang-github-gogo-protobuf-dev containernetworking-plugins curl)
+  golang-github-gogo-protobuf-dev golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
+  containernetworking-plugins curl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
