@@ -2,10 +2,11 @@
 // one line on stderr with the error's gRPC code name, and exit non-zero.
 import { Command } from "@commander-js/extra-typings";
 import { codeName, HakoError } from "../common/errors.js";
+import { checkCommand } from "./check.js";
 import { imageCommand } from "./image-build.js";
 
 /** Add new verbs here (one file each). */
-const verbs = [imageCommand];
+const verbs = [imageCommand, checkCommand];
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("hako").description("hako: a secure container runtime, one VM per pod");

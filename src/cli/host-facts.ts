@@ -1,0 +1,122 @@
+// Facts about the host that `hako check` judges and `hako env` reports: tool versions, guest assets against their
+// manifest, cgroup layout, containerd's configuration. Each function only observes; none changes the host.
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import type { HakoConfig } from "../config/index.js";
+import { MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
+
+const run = promisify(execFile);
+
+/** First line of `binary --version`, or undefined when it cannot run. */
+export async function toolVersion(binary: string): Promise<string | undefined> {
+  try {
+    const { stdout } = await run(binary, ["--version"], { timeout: 10_000 });
+    return stdout.split("\n")[0]?.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where an executable named `name` is on PATH, or undefined. */
+export function onPath(name: string, path = process.env.PATH ?? ""): string | undefined {
+  for (const dir of path.split(":").filter(Boolean)) {
+    const candidate = join(dir, name);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+export interface AssetFact {
+  role: "kernel" | "initrd" | "image";
+  path: string;
+  exists: boolean;
+  size?: number;
+  /** Against manifest.json beside the kernel: matches, differs, or is not listed there. */
+  manifest: "match" | "mismatch" | "unlisted" | "no-manifest";
+}
+
+export interface AssetsFacts {
+  manifestPath: string;
+  manifestFound: boolean;
+  kernelRelease?: string;
+  assets: AssetFact[];
+}
+
+/** The assets the config will boot (the root image only in pmem mode), each checked against the manifest. */
+export async function assetFacts(config: HakoConfig, verifyHashes = true): Promise<AssetsFacts> {
+  const hv = config.hypervisor;
+  const wanted: { role: AssetFact["role"]; path: string }[] = [
+    { role: "kernel", path: hv.kernel },
+    { role: "initrd", path: hv.initrd },
+  ];
+  if (hv.rootfsMode === "pmem") wanted.push({ role: "image", path: hv.image });
+  const dir = dirname(hv.kernel);
+  const manifest = readManifest(dir);
+  const out: AssetFact[] = [];
+  for (const w of wanted.filter((w) => w.path !== "")) {
+    const exists = existsSync(w.path);
+    const fact: AssetFact = { ...w, exists, manifest: manifest ? "unlisted" : "no-manifest" };
+    if (exists) fact.size = statSync(w.path).size;
+    const rec = manifest && dirname(w.path) === dir ? manifest.assets[basename(w.path)] : undefined;
+    if (exists && rec) {
+      const same = fact.size === rec.size && (!verifyHashes || (await sha256File(w.path)) === rec.sha256);
+      fact.manifest = same ? "match" : "mismatch";
+    }
+    out.push(fact);
+  }
+  return {
+    manifestPath: join(dir, MANIFEST_FILE),
+    manifestFound: manifest !== undefined,
+    ...(manifest ? { kernelRelease: manifest.kernelRelease } : {}),
+    assets: out,
+  };
+}
+
+export type CgroupLayout = "v2" | "hybrid" | "v1" | "none";
+
+/** v2: cgroup2 at /sys/fs/cgroup; hybrid: v1 controllers plus a v2 `unified` mount; v1: controllers only. */
+export function cgroupLayout(mounts = readFileSync("/proc/self/mounts", "utf8")): CgroupLayout {
+  const lines = mounts.split("\n").map((l) => l.split(" "));
+  if (lines.some((f) => f[1] === "/sys/fs/cgroup" && f[2] === "cgroup2")) return "v2";
+  const v1 = lines.some((f) => f[2] === "cgroup");
+  const v2 = lines.some((f) => f[2] === "cgroup2");
+  if (v1 && v2) return "hybrid";
+  return v1 ? "v1" : "none";
+}
+
+export interface ContainerdFacts {
+  binary?: string;
+  version?: string;
+  configPath: string;
+  configFound: boolean;
+  /** A runtime in containerd's config names hako's runtime type (needed for CRI / Kubernetes, not for ctr). */
+  criRuntimeConfigured: boolean;
+  /** The shim that containerd resolves by name on PATH. */
+  shim?: string;
+}
+
+export async function containerdFacts(configPath = "/etc/containerd/config.toml"): Promise<ContainerdFacts> {
+  const binary = onPath("containerd");
+  let text = "";
+  try {
+    text = readFileSync(configPath, "utf8");
+  } catch {
+    // no config: containerd runs with its defaults
+  }
+  const shim = onPath("containerd-shim-hako-v2");
+  const version = binary ? await toolVersion(binary) : undefined;
+  return {
+    ...(binary ? { binary } : {}),
+    ...(version ? { version } : {}),
+    configPath,
+    configFound: text !== "",
+    criRuntimeConfigured: /runtime_type\s*=\s*"io\.containerd\.hako\.v2"/.test(text),
+    ...(shim ? { shim } : {}),
+  };
+}
