@@ -35,7 +35,17 @@ export interface Vm {
   resume(): Promise<void>;
   /** Graceful quit, then SIGKILL after the grace period; removes the VM's sockets and files. Idempotent. */
   stop(graceMs?: number): Promise<void>;
+  /** Attaches a raw file or block device to the guest (virtio-blk in a free PCIe root port). */
   hotplugBlock(dev: BlockDevice): Promise<void>;
+  /** Plugs vCPUs until `total` are present (never unplugs); resolves with the count present. */
   hotplugVcpus(total: number): Promise<number>;
+  /** Adds at least `addMiB` (rounded up to 128 MiB blocks); resolves with the guest's memory size now, in MiB. */
   hotplugMemory(addMiB: number): Promise<number>;
+  /** QEMU's run state (`running`, `paused`, `prelaunch`, …). Added with the QEMU driver. */
+  status?(): Promise<string>;
+  /**
+   * Resolves with an error if a helper daemon (virtiofsd) dies while the VM runs; never restarted silently.
+   * Added with the QEMU driver; optional so that other drivers need not have helpers.
+   */
+  readonly daemonFailure?: Promise<Error>;
 }

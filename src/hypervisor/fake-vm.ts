@@ -1,0 +1,83 @@
+// A Vm that runs nothing: for runtime unit tests. It records what was asked of it and lets a test make the "VM"
+// die (crash()) to exercise supervision paths.
+import { Code, HakoError } from "../common/errors.js";
+import type { Accelerator, AgentAddress, BlockDevice, Vm, VmExit } from "./hypervisor.js";
+
+export class FakeVm implements Vm {
+  readonly pid: number;
+  readonly accelerator: Accelerator = "tcg";
+  readonly consoleLogPath: string;
+  readonly exited: Promise<VmExit>;
+  readonly calls: string[] = [];
+  readonly blocks: BlockDevice[] = [];
+  state: "running" | "paused" | "stopped" = "running";
+  vcpus: number;
+  memoryMiB: number;
+  private finish!: (exit: VmExit) => void;
+
+  constructor(
+    readonly id: string,
+    readonly agentAddress: AgentAddress = { kind: "serial", path: `/run/hako/${id}/agent.sock` },
+    sizing: { vcpus: number; memoryMiB: number } = { vcpus: 1, memoryMiB: 2048 },
+  ) {
+    this.pid = 100000 + Math.floor(Math.random() * 100000);
+    this.consoleLogPath = `/run/hako/${id}/console.log`;
+    this.vcpus = sizing.vcpus;
+    this.memoryMiB = sizing.memoryMiB;
+    this.exited = new Promise((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  private running(what: string) {
+    this.calls.push(what);
+    if (this.state === "stopped")
+      throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${this.id} is not running`);
+  }
+
+  /** Simulates QEMU dying on its own (requested = false). */
+  crash(signal = "SIGKILL"): void {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    this.finish({ code: null, signal, requested: false });
+  }
+
+  async status(): Promise<string> {
+    this.running("status");
+    return this.state;
+  }
+
+  async pause(): Promise<void> {
+    this.running("pause");
+    this.state = "paused";
+  }
+
+  async resume(): Promise<void> {
+    this.running("resume");
+    this.state = "running";
+  }
+
+  async stop(): Promise<void> {
+    this.calls.push("stop");
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    this.finish({ code: 0, signal: null, requested: true });
+  }
+
+  async hotplugBlock(dev: BlockDevice): Promise<void> {
+    this.running(`hotplugBlock ${dev.id}`);
+    this.blocks.push(dev);
+  }
+
+  async hotplugVcpus(total: number): Promise<number> {
+    this.running(`hotplugVcpus ${total}`);
+    this.vcpus = Math.max(this.vcpus, total);
+    return this.vcpus;
+  }
+
+  async hotplugMemory(addMiB: number): Promise<number> {
+    this.running(`hotplugMemory ${addMiB}`);
+    this.memoryMiB += Math.ceil(addMiB / 128) * 128;
+    return this.memoryMiB;
+  }
+}

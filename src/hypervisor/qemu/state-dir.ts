@@ -1,0 +1,31 @@
+// Where a sandbox's VM keeps its runtime files: one directory per sandbox under /run/hako, holding the sockets,
+// the console log and the pid files that let a later process find and clean up a VM its creator left behind.
+import { join } from "node:path";
+
+export const defaultStateRoot = "/run/hako";
+
+export interface VmPaths {
+  dir: string;
+  qmpSocket: string;
+  agentSocket: string;
+  virtiofsdSocket: string;
+  consoleLog: string;
+  qemuPid: string;
+  virtiofsdPid: string;
+}
+
+export function vmPaths(id: string, stateRoot = defaultStateRoot): VmPaths {
+  const dir = join(stateRoot, id);
+  return {
+    dir,
+    qmpSocket: join(dir, "qmp.sock"),
+    agentSocket: join(dir, "agent.sock"),
+    virtiofsdSocket: join(dir, "virtiofsd.sock"),
+    consoleLog: join(dir, "console.log"),
+    qemuPid: join(dir, "qemu.pid"),
+    virtiofsdPid: join(dir, "virtiofsd.pid"),
+  };
+}
+
+/** The name QEMU runs under: `ps` shows it, and stale clean-up checks it before killing anything. */
+export const vmName = (id: string) => `sandbox-${id}`;

@@ -1,0 +1,149 @@
+// virtiofsd, the vhost-user daemon behind virtio-fs: one per sandbox, started before QEMU (QEMU connects to its
+// socket at start-up), supervised, stopped after QEMU. An exit nobody asked for is reported as an error and never
+// silently restarted: the guest's view of its files is gone and the runtime must decide what to do.
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, HakoError } from "../common/errors.js";
+import type { Logger } from "../common/log.js";
+import type { VirtioFsCache } from "../config/types.js";
+import { TailBuffer } from "./tail.js";
+
+export interface VirtiofsdOptions {
+  binary: string;
+  socketPath: string;
+  /** The host directory the guest sees. */
+  sourceDir: string;
+  cache: VirtioFsCache;
+  extraArgs?: readonly string[];
+  debug?: boolean;
+  /** Wrap the command, e.g. ["ip", "netns", "exec", "ns1"]. */
+  wrapper?: readonly string[];
+  startTimeoutMs?: number;
+}
+
+export interface DaemonExit {
+  code: number | null;
+  signal: string | null;
+  requested: boolean;
+}
+
+/**
+ * Kata's cache names → the C virtiofsd's (QEMU 7.2 ships it): `never` is `none` there; `metadata` has no
+ * equivalent, `auto` is the nearest (metadata cached with a timeout, data close-to-open).
+ */
+export function virtiofsdCacheMode(cache: VirtioFsCache): string {
+  return cache === "never" ? "none" : cache === "metadata" ? "auto" : cache;
+}
+
+export function virtiofsdArgs(o: VirtiofsdOptions): string[] {
+  return [
+    `--socket-path=${o.socketPath}`,
+    "-o",
+    `source=${o.sourceDir}`,
+    "-o",
+    `cache=${virtiofsdCacheMode(o.cache)}`,
+    // namespace sandbox: virtiofsd pivot_roots into the shared dir in its own mount/pid/net namespaces, so a
+    // compromised daemon sees nothing else of the host. Works as root here.
+    "-o",
+    "sandbox=namespace",
+    "-o",
+    "xattr",
+    "-o",
+    `log_level=${o.debug ? "debug" : "warn"}`,
+    ...(o.extraArgs ?? []),
+  ];
+}
+
+export class Virtiofsd {
+  private requested = false;
+  private exitInfo: DaemonExit | undefined;
+  private readonly stderr = new TailBuffer(8192);
+  /** Resolves once, when the daemon is gone. */
+  readonly exited: Promise<DaemonExit>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly options: VirtiofsdOptions,
+    logger: Logger,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal, requested: this.requested };
+        if (!this.requested) {
+          logger.error("virtiofsd exited unexpectedly", { code, signal, stderr: this.stderr.text() });
+        } else logger.debug("virtiofsd exited", { code, signal });
+        resolve(this.exitInfo);
+      });
+    });
+    child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** The error to report when the daemon died without being asked to. */
+  get failure(): HakoError | undefined {
+    const e = this.exitInfo;
+    if (!e || e.requested) return undefined;
+    return new HakoError(
+      Code.Unavailable,
+      `virtiofsd for ${this.options.sourceDir} exited unexpectedly (${e.signal ?? `code ${e.code}`}): ${this.stderr.text().trim()}`,
+    );
+  }
+
+  /** Starts the daemon and resolves once its socket exists. */
+  static async start(options: VirtiofsdOptions, logger: Logger): Promise<Virtiofsd> {
+    const log = logger.child({ subsystem: "virtiofsd" });
+    rmSync(options.socketPath, { force: true });
+    const argv = [...(options.wrapper ?? []), options.binary, ...virtiofsdArgs(options)];
+    log.debug("starting virtiofsd", { argv });
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const daemon = new Virtiofsd(child, options, log);
+    const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
+    const deadline = Date.now() + (options.startTimeoutMs ?? 5000);
+    let gone = false;
+    void daemon.exited.then(() => {
+      gone = true;
+    });
+    let failed: Error | undefined;
+    void spawnError.then((e) => {
+      failed = e;
+    });
+    while (!existsSync(options.socketPath)) {
+      if (failed)
+        throw new HakoError(Code.FailedPrecondition, `cannot start virtiofsd ${options.binary}: ${failed.message}`);
+      if (gone) {
+        throw new HakoError(
+          Code.FailedPrecondition,
+          `virtiofsd exited at start-up for ${options.sourceDir}: ${daemon.stderr.text().trim()}`,
+        );
+      }
+      if (Date.now() > deadline) {
+        await daemon.stop(0);
+        throw new HakoError(Code.DeadlineExceeded, `virtiofsd socket ${options.socketPath} did not appear`);
+      }
+      await sleep(5);
+    }
+    log.debug("virtiofsd ready", { pid: daemon.pid, socket: options.socketPath });
+    return daemon;
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; removes the socket. Idempotent. */
+  async stop(graceMs = 1000): Promise<void> {
+    this.requested = true;
+    if (!this.exitInfo) {
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.options.socketPath, { force: true });
+  }
+
+  /** Marks the coming exit as expected (QEMU quitting makes virtiofsd exit on its own). */
+  expectExit(): void {
+    this.requested = true;
+  }
+}
