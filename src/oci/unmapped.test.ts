@@ -21,6 +21,16 @@ describe("unmapped part", () => {
     assert.deepEqual(covered, input);
   });
 
+  it("never touches prototypes, whatever the extension says", () => {
+    const decoded = decodeUnmapped('{"set":{"__proto__":{"polluted":true},"a":{"__proto__":{"x":1}}}}', "test");
+    assert.ok(decoded);
+    const target: Record<string, unknown> = { a: {} };
+    restoreUnmapped(target, decoded);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal(Object.getPrototypeOf(target), Object.prototype);
+    assert.deepEqual(target, { a: {} });
+  });
+
   it("rejects an extension that is not {set?, del?}", () => {
     assert.throws(() => decodeUnmapped("{", "grpc.Spec"), /grpc\.Spec: extra_json is not JSON/);
     assert.throws(() => decodeUnmapped('{"del":[[1]]}', "grpc.Spec"), /not of the form/);

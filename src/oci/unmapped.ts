@@ -63,8 +63,12 @@ export function unmappedPart(input: Record<string, Json>, covered: Record<string
   return { ...(set === undefined ? {} : { set }), ...(del.length === 0 ? {} : { del }) };
 }
 
+// JSON.parse makes "__proto__" an own key; assigning it would replace the target's prototype.
+const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+
 function overlay(base: Record<string, Json>, set: Record<string, Json>): void {
   for (const [k, v] of Object.entries(set)) {
+    if (UNSAFE_KEYS.has(k)) continue;
     const b = base[k];
     if (isPlainObject(v) && isPlainObject(b)) overlay(b, v);
     else base[k] = structuredClone(v);
@@ -74,6 +78,7 @@ function overlay(base: Record<string, Json>, set: Record<string, Json>): void {
 /** Applies `unmapped` to `covered` in place, giving back the original input. */
 export function restoreUnmapped(covered: Record<string, Json>, unmapped: Unmapped): void {
   for (const path of unmapped.del ?? []) {
+    if (path.some((k) => UNSAFE_KEYS.has(k))) continue;
     let node: Json = covered;
     for (const key of path.slice(0, -1)) node = isPlainObject(node) ? node[key] : undefined;
     const last = path[path.length - 1];
