@@ -18,6 +18,7 @@ export interface CallOptions {
 }
 
 export interface TtrpcClientOptions {
+  /** Protocol problems (a peer's oversize frame) are logged here; silent when left out. */
   logger?: Logger;
   /** Applied to calls that name no timeout of their own. */
   defaultTimeoutMs?: number;
@@ -46,7 +47,8 @@ export class TtrpcClient {
     private readonly stream: Duplex,
     options: TtrpcClientOptions = {},
   ) {
-    this.log = (options.logger ?? silentLogger).child({ subsystem: "ttrpc-client" });
+    // Used as given: the caller names its subsystem (agent client, events publisher); messages say "ttrpc".
+    this.log = options.logger ?? silentLogger;
     this.defaultTimeoutMs = options.defaultTimeoutMs;
     this.closed = new Promise((resolve) => {
       this.resolveClosed = resolve;

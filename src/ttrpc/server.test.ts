@@ -70,7 +70,7 @@ describe("TtrpcServer", () => {
   beforeEach(async () => {
     socket = tempSocketPath();
     sink = memorySink();
-    server = new TtrpcServer({ logger: createLogger({ level: "debug", sink }) });
+    server = new TtrpcServer({ logger: createLogger({ level: "debug", sink, fields: { subsystem: "shim" } }) });
     server.addService(EchoService, echoImpl());
     server.register("hako.test.Raw", "Reverse", (payload) => Buffer.from(payload).reverse());
     server.register("hako.test.Raw", "Throw", () => {
@@ -228,7 +228,7 @@ describe("TtrpcServer", () => {
       const logged = sink.entries().find((e) => e.msg === "closing ttrpc connection");
       assert.ok(logged, "a log entry says why the connection was closed");
       assert.match(String(logged.reason), reason);
-      assert.equal(logged.subsystem, "ttrpc-server");
+      assert.equal(logged.subsystem, "shim", "the injected logger is used as given");
       assert.equal((await echo.upper({ value: "ok" })).value, "OK");
     });
   }

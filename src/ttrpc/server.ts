@@ -28,6 +28,7 @@ export type ServiceImpl<S extends DescService> = {
 };
 
 export interface TtrpcServerOptions {
+  /** Why a connection was closed, handler failures; silent when left out. */
   logger?: Logger;
   /** Handlers one connection may have running; further requests wait (and the connection is not read meanwhile). */
   maxConcurrentCalls?: number;
@@ -42,7 +43,8 @@ export class TtrpcServer {
   private readonly maxConcurrentCalls: number;
 
   constructor(options: TtrpcServerOptions = {}) {
-    this.log = (options.logger ?? silentLogger).child({ subsystem: "ttrpc-server" });
+    // Used as given: the caller names its subsystem; messages say "ttrpc".
+    this.log = options.logger ?? silentLogger;
     this.maxConcurrentCalls = options.maxConcurrentCalls ?? 1024;
   }
 
