@@ -88,6 +88,17 @@ describe("TtrpcClient", () => {
     );
   });
 
+  it("sends a far or infinite timeout without firing it early", async () => {
+    const far = client.call("svc", "Far", new Uint8Array(), { timeoutMs: 30 * 24 * 3600 * 1000 });
+    const none = client.call("svc", "None", new Uint8Array(), { timeoutMs: Number.POSITIVE_INFINITY });
+    const requests = await server.waitFor(2);
+    assert.equal(requests[0]?.request.timeoutNano, 2_592_000_000_000_000n);
+    assert.equal(requests[1]?.request.timeoutNano, 0n);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const { streamId } of requests) server.answer(streamId, "in time");
+    assert.deepEqual((await Promise.all([far, none])).map(text), ["in time", "in time"]);
+  });
+
   it("times out locally and ignores the late answer", async () => {
     const started = Date.now();
     await assert.rejects(

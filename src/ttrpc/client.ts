@@ -31,6 +31,7 @@ interface PendingCall {
 }
 
 const MAX_STREAM_ID = 0xffffffff;
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class TtrpcClient {
   /** Resolves once the connection is gone, whichever side ended it. */
@@ -64,7 +65,8 @@ export class TtrpcClient {
     if (this.closeReason) return Promise.reject(this.unavailable(name));
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(cancelled(name, signal));
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeoutMs;
+    const requested = options.timeoutMs ?? this.defaultTimeoutMs;
+    const timeoutMs = requested !== undefined && Number.isFinite(requested) ? Math.max(0, requested) : undefined;
 
     const streamId = this.allocateStreamId();
     const request = create(RequestSchema, {
@@ -95,7 +97,8 @@ export class TtrpcClient {
         else resolve(result);
       };
       this.pending.set(streamId, { call: name, resolve: settle, reject: settle });
-      if (timeoutMs !== undefined) {
+      // Node fires timers longer than 2^31-1 ms at once; such a deadline is as good as none locally.
+      if (timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS) {
         timer = setTimeout(
           () => settle(new HakoError(Code.DeadlineExceeded, `ttrpc call ${name} timed out after ${timeoutMs} ms`)),
           timeoutMs,

@@ -31,6 +31,7 @@ const OK_STATUS = create(StatusSchema, { code: Code.Ok });
 
 /** Bytes of answers the peer may leave unread before we stop reading its requests. */
 const MAX_UNREAD_ANSWERS = 8 << 20;
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class ServerConnection {
   readonly closed: Promise<void>;
@@ -158,13 +159,14 @@ export class ServerConnection {
       metadata: metadataFromWire(request.metadata),
       signal: controller.signal,
     };
-    if (request.timeoutNano > 0n) {
-      const ms = Number(request.timeoutNano / 1_000_000n);
+    if (request.timeoutNano !== 0n) {
+      // A negative timeout is a deadline that passed in transit (Go computes it as deadline - now): abort at once.
+      const ms = Math.max(0, Number(request.timeoutNano / 1_000_000n));
       ctx.deadline = Date.now() + ms;
-      timer = setTimeout(
-        () => controller.abort(new HakoError(Code.DeadlineExceeded, `ttrpc call ${name} passed its ${ms} ms deadline`)),
-        ms,
-      );
+      const onDeadline = () =>
+        controller.abort(new HakoError(Code.DeadlineExceeded, `ttrpc call ${name} passed its ${ms} ms deadline`));
+      // Node fires timers longer than 2^31-1 ms at once; a deadline that far away never fires here.
+      if (ms <= MAX_TIMER_MS) timer = setTimeout(onDeadline, ms);
     }
     let result: Uint8Array | HakoError;
     try {

@@ -137,6 +137,34 @@ describe("TtrpcServer", () => {
     assert.equal((await echo.lastSleep({})).value, "aborted DeadlineExceeded deadline=true");
   });
 
+  it("treats a far deadline as a deadline, not as an instant timeout", async () => {
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    assert.equal((await echo.sleep({ value: "50" }, { timeoutMs: thirtyDays })).value, "slept");
+  });
+
+  it("treats a negative timeout as a deadline already passed, as Go's ttrpc does", async () => {
+    const payload = toBinary(
+      RequestSchema,
+      create(RequestSchema, {
+        service: "hako.test.Echo",
+        method: "Sleep",
+        payload: Buffer.from([0x0a, 0x05, 0x31, 0x30, 0x30, 0x30, 0x30]),
+        timeoutNano: -5_000_000n,
+      }),
+    );
+    const frames = await rawExchange(
+      socket.path,
+      encodeFrame({ streamId: 1, type: FrameType.Request, flags: 0, payload }),
+      {
+        frames: 1,
+      },
+    );
+    assert.equal(
+      fromBinary(ResponseSchema, frames[0]?.payload ?? new Uint8Array()).status?.code,
+      Code.DeadlineExceeded,
+    );
+  });
+
   it("aborts handlers when their connection closes, and the client sees Unavailable", async () => {
     const sleeping = assert.rejects(echo.sleep({ value: "10000" }), isCode(Code.Unavailable));
     await new Promise((resolve) => setTimeout(resolve, 30));
