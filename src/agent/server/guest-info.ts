@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, release } from "node:os";
 import type { GuestDetails } from "../client/agent-api.js";
+import { GUEST_INFO_METRIC } from "../client/conventions.js";
 import { parseKeyed } from "./cgroup.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -60,6 +61,7 @@ export function metricsText(): string {
   const gauge = (name: string, help: string, value: string | number | bigint, labels = "") => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name}${labels} ${value}`);
   };
+  gauge(GUEST_INFO_METRIC, "The guest kernel.", 1, `{kernel="${release()}"}`);
   gauge("hako_guest_memory_total_bytes", "Guest memory in total.", mem.get("MemTotal") ?? 0n);
   gauge("hako_guest_memory_free_bytes", "Guest memory free.", mem.get("MemFree") ?? 0n);
   gauge("hako_guest_memory_available_bytes", "Guest memory available.", mem.get("MemAvailable") ?? 0n);

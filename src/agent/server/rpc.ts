@@ -5,6 +5,7 @@ import { Code, HakoError } from "../../common/errors.js";
 import { processFromProto, resourcesFromProto, specFromProto } from "../../oci/from-proto.js";
 import type { ServiceImpl } from "../../ttrpc/server.js";
 import type { GuestStorage } from "../client/agent-api.js";
+import { PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../client/conventions.js";
 import type { GuestAgent } from "./agent.js";
 import { AGENT_VERSION } from "./guest-info.js";
 import type { AgentService, Health, Storage } from "./wire.js";
@@ -19,10 +20,6 @@ export function storageFromProto(s: Storage): GuestStorage {
     mountPoint: s.mountPoint,
   };
 }
-
-/** ListProcesses formats: "json" lists every pid of the container; "pid" answers the pid of process args[0]. */
-export const PIDS_FORMAT = "json";
-export const PROCESS_PID_FORMAT = "pid";
 
 export function healthService(): ServiceImpl<typeof Health> {
   return {
@@ -69,9 +66,9 @@ export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService
       await agent.execProcess(req.containerId, req.execId, processFromProto(req.process));
       return {};
     },
-    async signalProcess(req) {
-      // Kata's convention: an empty exec id with a container id means every process of the container.
-      await agent.signalProcess(req.containerId, req.execId, req.signal, req.execId === "");
+    async signalProcess(req, ctx) {
+      const all = req.execId === "" && ctx.metadata.get(SIGNAL_ALL_METADATA)?.[0] === "1";
+      await agent.signalProcess(req.containerId, req.execId, req.signal, all);
       return {};
     },
     async waitProcess(req, ctx) {

@@ -1,0 +1,405 @@
+// An in-memory AgentApi for runtime unit tests. It keeps the agent's rules (status checks, error codes, pull
+// semantics of stdio, many waiters) and plays a few programs by their first argument: `cat` echoes stdin until it
+// closes, `echo` prints its arguments, `true`/`false`/`exit N` end at once, anything else runs until signalled.
+import { Code, HakoError, notFound } from "../../common/errors.js";
+import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
+import type {
+  AgentApi,
+  CallOptions,
+  ContainerStats,
+  CreateContainerRequest,
+  CreateSandboxRequest,
+  GuestDetails,
+  GuestProcessInfo,
+} from "./agent-api.js";
+
+class Pipe {
+  private chunks: Uint8Array[] = [];
+  private ended = false;
+  private waiters: (() => void)[] = [];
+
+  push(data: Uint8Array): void {
+    if (this.ended || data.length === 0) return;
+    this.chunks.push(data.slice());
+    this.wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  async read(max: number, opts?: CallOptions): Promise<Uint8Array | null> {
+    for (;;) {
+      opts?.signal?.throwIfAborted();
+      const first = this.chunks[0];
+      if (first) {
+        if (first.length <= max) {
+          this.chunks.shift();
+          return first;
+        }
+        this.chunks[0] = first.subarray(max);
+        return first.subarray(0, max);
+      }
+      if (this.ended) return null;
+      await new Promise<void>((resolve, reject) => {
+        this.waiters.push(resolve);
+        opts?.signal?.addEventListener("abort", () => reject(opts.signal?.reason), { once: true });
+      });
+    }
+  }
+}
+
+class FakeProcess {
+  readonly stdout = new Pipe();
+  readonly stderr = new Pipe();
+  stdinOpen = true;
+  exitStatus: number | undefined;
+  readonly exited: Promise<number>;
+  private settle!: (s: number) => void;
+  tty: { rows: number; cols: number } | undefined;
+
+  constructor(
+    readonly pid: number,
+    readonly proc: OciProcess,
+  ) {
+    this.exited = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+    if (proc.terminal) this.tty = { rows: proc.consoleSize?.height ?? 24, cols: proc.consoleSize?.width ?? 80 };
+  }
+
+  get program(): string {
+    return (this.proc.args?.[0] ?? "").split("/").pop() ?? "";
+  }
+
+  /** Runs the program's first steps; programs that need stdin or a signal keep running. */
+  run(): void {
+    const args = this.proc.args ?? [];
+    switch (this.program) {
+      case "echo":
+        this.stdout.push(new TextEncoder().encode(`${args.slice(1).join(" ")}\n`));
+        return this.exit(0);
+      case "true":
+        return this.exit(0);
+      case "false":
+        return this.exit(1);
+      case "exit":
+        return this.exit(Number(args[1] ?? 0) & 0xff);
+      default:
+        return;
+    }
+  }
+
+  writeStdin(data: Uint8Array): number {
+    if (!this.stdinOpen || this.exitStatus !== undefined)
+      throw new HakoError(Code.FailedPrecondition, "stdin is closed");
+    if (this.program === "cat") this.stdout.push(data);
+    return data.length;
+  }
+
+  closeStdin(): void {
+    this.stdinOpen = false;
+    if (this.program === "cat") this.exit(0);
+  }
+
+  exit(status: number): void {
+    if (this.exitStatus !== undefined) return;
+    this.exitStatus = status;
+    this.stdout.end();
+    this.stderr.end();
+    this.settle(status);
+  }
+
+  get running(): boolean {
+    return this.exitStatus === undefined;
+  }
+}
+
+type Status = "created" | "running" | "paused" | "stopped";
+
+class FakeContainer {
+  status: Status = "created";
+  readonly execs = new Map<string, FakeProcess>();
+  resources: OciLinuxResources = {};
+  constructor(
+    readonly id: string,
+    readonly init: FakeProcess,
+  ) {
+    void init.exited.then(() => {
+      this.status = "stopped";
+      for (const p of this.execs.values()) p.exit(137);
+    });
+  }
+}
+
+export class FakeAgent implements AgentApi {
+  readonly closed: Promise<void>;
+  /** Every call, in order, by method name: tests assert on the conversation. */
+  readonly calls: string[] = [];
+  sandboxId: string | undefined;
+  readonly files = new Map<string, { data: Uint8Array; mode: number }>();
+  guestTime: Date | undefined;
+  private readonly containers = new Map<string, FakeContainer>();
+  private nextPid = 100;
+  private isClosed = false;
+  private closeNow!: () => void;
+  private readonly oomQueue: string[] = [];
+  private oomWaiters: ((id: string) => void)[] = [];
+
+  constructor() {
+    this.closed = new Promise((resolve) => {
+      this.closeNow = resolve;
+    });
+  }
+
+  private enter(name: string): void {
+    if (this.isClosed) throw new HakoError(Code.Unavailable, `agent connection closed (${name})`);
+    this.calls.push(name);
+  }
+
+  private container(id: string): FakeContainer {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id} not found`);
+    return c;
+  }
+
+  private process(id: string, execId: string): FakeProcess {
+    const c = this.container(id);
+    const p = execId === "" ? c.init : c.execs.get(execId);
+    if (!p) throw notFound(`process ${execId} not found in container ${id}`);
+    return p;
+  }
+
+  async check(): Promise<void> {
+    this.enter("check");
+  }
+
+  async version(): Promise<{ agentVersion: string; grpcVersion: string }> {
+    this.enter("version");
+    return { agentVersion: "fake", grpcVersion: "ttrpc" };
+  }
+
+  async createSandbox(req: CreateSandboxRequest): Promise<void> {
+    this.enter("createSandbox");
+    if (this.sandboxId !== undefined)
+      throw new HakoError(Code.AlreadyExists, `sandbox ${this.sandboxId} already exists`);
+    this.sandboxId = req.sandboxId;
+  }
+
+  async destroySandbox(): Promise<void> {
+    this.enter("destroySandbox");
+    for (const c of this.containers.values()) {
+      c.init.exit(137);
+      for (const p of c.execs.values()) p.exit(137);
+    }
+    this.containers.clear();
+    this.sandboxId = undefined;
+  }
+
+  async createContainer(req: CreateContainerRequest): Promise<void> {
+    this.enter("createContainer");
+    if (this.containers.has(req.containerId)) {
+      throw new HakoError(Code.AlreadyExists, `container ${req.containerId} already exists`);
+    }
+    if (!req.spec.process || !req.spec.root?.path) {
+      throw new HakoError(Code.InvalidArgument, `container ${req.containerId}: spec lacks process or root`);
+    }
+    this.containers.set(
+      req.containerId,
+      new FakeContainer(req.containerId, new FakeProcess(this.nextPid++, req.spec.process)),
+    );
+  }
+
+  async startContainer(containerId: string): Promise<GuestProcessInfo> {
+    this.enter("startContainer");
+    const c = this.container(containerId);
+    if (c.status !== "created") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
+    c.status = "running";
+    c.init.run();
+    return { pid: c.init.pid };
+  }
+
+  async removeContainer(containerId: string): Promise<void> {
+    this.enter("removeContainer");
+    const c = this.container(containerId);
+    c.init.exit(137);
+    this.containers.delete(containerId);
+  }
+
+  async execProcess(containerId: string, execId: string, process: OciProcess): Promise<GuestProcessInfo> {
+    this.enter("execProcess");
+    const c = this.container(containerId);
+    if (c.execs.has(execId)) throw new HakoError(Code.AlreadyExists, `exec ${execId} already exists in ${containerId}`);
+    if (c.status !== "running") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
+    const p = new FakeProcess(this.nextPid++, process);
+    c.execs.set(execId, p);
+    p.run();
+    return { pid: p.pid };
+  }
+
+  async signalProcess(containerId: string, execId: string, signal: number, all = false): Promise<void> {
+    this.enter("signalProcess");
+    const c = this.container(containerId);
+    const p = this.process(containerId, execId);
+    // A paused process only acts on SIGKILL (cgroup freezer semantics).
+    if (c.status === "paused" && signal !== 9) return;
+    if (signal === 0 || signal === 28 /* SIGWINCH */ || signal === 17 /* SIGCHLD */) return;
+    p.exit(128 + signal);
+    if (all && execId === "") for (const e of c.execs.values()) e.exit(128 + signal);
+  }
+
+  async waitProcess(containerId: string, execId: string, opts?: CallOptions): Promise<number> {
+    this.enter("waitProcess");
+    const p = this.process(containerId, execId);
+    if (!opts?.signal) return p.exited;
+    return Promise.race([
+      p.exited,
+      new Promise<never>((_, reject) =>
+        opts.signal?.addEventListener("abort", () => reject(new HakoError(Code.Cancelled, "wait cancelled")), {
+          once: true,
+        }),
+      ),
+    ]);
+  }
+
+  async pauseContainer(containerId: string): Promise<void> {
+    this.enter("pauseContainer");
+    const c = this.container(containerId);
+    if (c.status !== "running") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
+    c.status = "paused";
+  }
+
+  async resumeContainer(containerId: string): Promise<void> {
+    this.enter("resumeContainer");
+    const c = this.container(containerId);
+    if (c.status !== "paused") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
+    c.status = c.init.running ? "running" : "stopped";
+  }
+
+  async updateContainer(containerId: string, resources: OciLinuxResources): Promise<void> {
+    this.enter("updateContainer");
+    this.container(containerId).resources = resources;
+  }
+
+  async statsContainer(containerId: string): Promise<ContainerStats> {
+    this.enter("statsContainer");
+    const c = this.container(containerId);
+    const running = [c.init, ...c.execs.values()].filter((p) => p.running).length;
+    return {
+      cpuUsageNs: 1_000_000n,
+      cpuUserNs: 600_000n,
+      cpuSystemNs: 400_000n,
+      memoryUsage: 4n << 20n,
+      memoryLimit: BigInt(c.resources.memory?.limit ?? 0),
+      memoryMaxUsage: 5n << 20n,
+      pidsCurrent: BigInt(running),
+      pidsLimit: BigInt(c.resources.pids?.limit ?? 0),
+    };
+  }
+
+  async listProcesses(containerId: string): Promise<number[]> {
+    this.enter("listProcesses");
+    const c = this.container(containerId);
+    return [c.init, ...c.execs.values()].filter((p) => p.running && c.status !== "created").map((p) => p.pid);
+  }
+
+  async writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number> {
+    this.enter("writeStdin");
+    return this.process(containerId, execId).writeStdin(data);
+  }
+
+  async readStdout(containerId: string, execId: string, max: number, opts?: CallOptions): Promise<Uint8Array | null> {
+    this.enter("readStdout");
+    return this.process(containerId, execId).stdout.read(max, opts);
+  }
+
+  async readStderr(containerId: string, execId: string, max: number, opts?: CallOptions): Promise<Uint8Array | null> {
+    this.enter("readStderr");
+    return this.process(containerId, execId).stderr.read(max, opts);
+  }
+
+  async closeStdin(containerId: string, execId: string): Promise<void> {
+    this.enter("closeStdin");
+    this.process(containerId, execId).closeStdin();
+  }
+
+  async resizeTty(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
+    this.enter("resizeTty");
+    const p = this.process(containerId, execId);
+    if (!p.tty)
+      throw new HakoError(Code.FailedPrecondition, `process ${execId || "init"} of ${containerId} has no terminal`);
+    p.tty = { rows, cols };
+  }
+
+  /** The terminal size a process last got (tests). */
+  ttySize(containerId: string, execId: string): { rows: number; cols: number } | undefined {
+    return this.process(containerId, execId).tty;
+  }
+
+  /** Makes the fake report an OOM kill of a container (tests). */
+  injectOom(containerId: string): void {
+    const w = this.oomWaiters.shift();
+    if (w) w(containerId);
+    else this.oomQueue.push(containerId);
+  }
+
+  async getOomEvent(opts?: CallOptions): Promise<string> {
+    this.enter("getOomEvent");
+    const q = this.oomQueue.shift();
+    if (q !== undefined) return q;
+    return new Promise((resolve, reject) => {
+      this.oomWaiters.push(resolve);
+      opts?.signal?.addEventListener("abort", () => reject(new HakoError(Code.Cancelled, "oom wait cancelled")), {
+        once: true,
+      });
+    });
+  }
+
+  async getGuestDetails(): Promise<GuestDetails> {
+    this.enter("getGuestDetails");
+    return { memBlockSizeBytes: 128n << 20n, agentVersion: "fake", kernelVersion: "6.1.0-fake" };
+  }
+
+  async onlineCpuMem(): Promise<void> {
+    this.enter("onlineCpuMem");
+  }
+
+  async setGuestDateTime(date: Date): Promise<void> {
+    this.enter("setGuestDateTime");
+    this.guestTime = date;
+  }
+
+  async copyFile(path: string, data: Uint8Array, mode: number): Promise<void> {
+    this.enter("copyFile");
+    this.files.set(path, { data: data.slice(), mode });
+  }
+
+  async getMetrics(): Promise<string> {
+    this.enter("getMetrics");
+    return "# TYPE hako_guest_memory_total_bytes gauge\nhako_guest_memory_total_bytes 2147483648\n";
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closeNow();
+  }
+
+  /** Simulates the VM dying under the runtime: every process is gone, the connection with it. */
+  crash(): void {
+    for (const c of this.containers.values()) {
+      c.init.exit(137);
+      for (const p of c.execs.values()) p.exit(137);
+    }
+    this.close();
+  }
+}

@@ -1,0 +1,423 @@
+// hako-agent in a real guest: boots the built image in QEMU (TCG) with a virtio-fs share, once for the whole file,
+// and drives the agent through the host's agent client — sandbox, containers from a busybox rootfs on the share,
+// stdio, terminals, signals, pause/resume, stats, malformed requests, and a clean guest at the end.
+import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { connect } from "node:net";
+import { release, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import type { AgentApi } from "../../src/agent/client/agent-api.js";
+import { waitForAgent } from "../../src/agent/client/wait-for-agent.js";
+import { Code, HakoError } from "../../src/common/errors.js";
+import { buildQemuArgs } from "../../src/hypervisor/qemu/cmdline/build.js";
+import { kernelParams } from "../../src/hypervisor/qemu/cmdline/kernel.js";
+import { buildImage } from "../../src/image/build.js";
+import type { OciProcess, OciSpec } from "../../src/oci/spec.js";
+
+const repo = resolve(fileURLToPath(import.meta.url), "../../..");
+const SHARED = "/run/kata-containers/shared/containers";
+const BLOB_BYTES = 20 * 1024 * 1024;
+const BUSYBOX_APPLETS = ["sh", "cat", "uname", "stty", "sleep", "ps", "true", "false", "echo", "head", "ls"];
+
+/** The agent as the image carries it: one esbuild bundle of src/agent/server/main.ts, koffi left outside. */
+async function bundleAgent(out: string): Promise<void> {
+  await build({
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    legalComments: "none",
+    logLevel: "warning",
+    banner: {
+      js: "import { createRequire as __hakoCreateRequire } from 'node:module'; const require = __hakoCreateRequire(import.meta.url);",
+    },
+    entryPoints: [join(repo, "src/agent/server/main.ts")],
+    outfile: out,
+    external: ["koffi"],
+  });
+}
+
+function busyboxRootfs(dir: string): void {
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  for (const d of ["proc", "dev", "sys", "tmp", "etc", "data"]) mkdirSync(join(dir, d), { recursive: true });
+  copyFileSync("/bin/busybox", join(dir, "bin/busybox"));
+  chmodSync(join(dir, "bin/busybox"), 0o755);
+  for (const a of BUSYBOX_APPLETS) symlinkSync("busybox", join(dir, "bin", a));
+}
+
+function containerSpec(
+  containerId: string,
+  args: string[],
+  opts: { pidns?: boolean; terminal?: boolean } = {},
+): OciSpec {
+  const namespaces = [{ type: "ipc" }, { type: "uts" }, { type: "mount" }];
+  if (opts.pidns !== false) namespaces.push({ type: "pid" });
+  return {
+    ociVersion: "1.0.2",
+    process: {
+      terminal: opts.terminal === true,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ["PATH=/bin", "TERM=xterm"],
+      cwd: "/",
+      noNewPrivileges: true,
+    },
+    root: { path: `${SHARED}/${containerId}/rootfs`, readonly: true },
+    hostname: containerId,
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      {
+        destination: "/dev",
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "strictatime", "mode=755", "size=65536k"],
+      },
+      {
+        destination: "/dev/pts",
+        type: "devpts",
+        source: "devpts",
+        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+      },
+      { destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777"] },
+    ],
+    linux: {
+      namespaces,
+      resources: { pids: { limit: 200 } },
+      maskedPaths: ["/proc/kcore"],
+      readonlyPaths: ["/proc/sys"],
+    },
+  };
+}
+
+function execSpec(args: string[], terminal = false): OciProcess {
+  return { terminal, user: { uid: 0, gid: 0 }, args, env: ["PATH=/bin", "TERM=xterm"], cwd: "/" };
+}
+
+async function readAll(
+  read: (max: number) => Promise<Uint8Array | null>,
+  onChunk?: (b: Uint8Array) => void,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const b = await read(1024 * 1024);
+    if (b === null) return Buffer.concat(parts);
+    onChunk?.(b);
+    parts.push(Buffer.from(b));
+  }
+}
+
+function codeOf(err: unknown): Code | undefined {
+  return err instanceof HakoError ? err.code : undefined;
+}
+
+async function stopChild(child: ChildProcess | undefined, graceMs = 2000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
+  let work = "";
+  let share = "";
+  let qemu: ChildProcess | undefined;
+  let virtiofsd: ChildProcess | undefined;
+  let agent: AgentApi;
+  let agentSock = "";
+  let bootToReadyMs = 0;
+  const blob = randomBytes(BLOB_BYTES);
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), "hako-agent-e2e-"));
+    share = join(work, "share");
+    const assets = join(tmpdir(), "hako-agent-e2e-assets");
+    const agentBundle = join(work, "hako-agent.mjs");
+    await bundleAgent(agentBundle);
+    await buildImage({ outputDir: assets, agent: agentBundle, ifChanged: true });
+
+    for (const id of ["c1", "probe"]) busyboxRootfs(join(share, id, "rootfs"));
+    writeFileSync(join(share, "c1", "rootfs", "data", "blob"), blob);
+
+    const vfsSock = join(work, "vfs.sock");
+    agentSock = join(work, "agent.sock");
+    virtiofsd = spawn(
+      "/usr/lib/qemu/virtiofsd",
+      [`--socket-path=${vfsSock}`, "-o", `source=${share}`, "-o", "cache=auto"],
+      { stdio: "ignore" },
+    );
+    for (let i = 0; i < 100 && !existsSync(vfsSock); i++) await new Promise((r) => setTimeout(r, 50));
+    const args = buildQemuArgs({
+      id: "agent-e2e",
+      machine: "q35",
+      machineOptions: "",
+      accel: "tcg",
+      tcgTbSizeMiB: 128,
+      cpuFeatures: "",
+      vcpus: 1,
+      maxVcpus: 1,
+      memoryMiB: 512,
+      maxMemoryMiB: 1024,
+      memorySlots: 2,
+      kernel: join(assets, "vmlinux"),
+      initrd: join(assets, "hako-initrd.img"),
+      kernelParams: kernelParams({ debug: true, channel: "serial", extra: [] }),
+      pmem: { path: join(assets, "hako-rootfs.img"), sizeBytes: statSync(join(assets, "hako-rootfs.img")).size },
+      agent: { kind: "serial", socketPath: agentSock },
+      share: { kind: "virtio-fs", socketPath: vfsSock },
+      consoleLogPath: join(work, "console.log"),
+      qmpSocketPath: join(work, "qmp.sock"),
+      nics: [],
+      pcieRootPorts: 0,
+    });
+    const t0 = Date.now();
+    qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
+    agent = await waitForAgent({ kind: "serial", path: agentSock }, { timeoutMs: 120_000 });
+    bootToReadyMs = Date.now() - t0;
+  });
+
+  after(async () => {
+    agent?.close();
+    await stopChild(qemu);
+    await stopChild(virtiofsd);
+    if (process.env.HAKO_E2E_KEEP_CONSOLE && work) {
+      process.stderr.write(readFileSync(join(work, "console.log"), "utf8").slice(-20000));
+    }
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the agent answers Health Check within a bounded time after boot", async (t) => {
+    t.diagnostic(`boot-to-agent-ready under TCG: ${bootToReadyMs} ms`);
+    assert.ok(bootToReadyMs < 120_000);
+    await agent.check({ timeoutMs: 5000 });
+    const v = await agent.version();
+    assert.match(v.agentVersion, /^\d+\.\d+\.\d+/);
+  });
+
+  test("sandbox: hostname, DNS and the virtio-fs share", async () => {
+    await agent.createSandbox({
+      sandboxId: "agent-e2e",
+      hostname: "hako-e2e",
+      dns: ["nameserver 10.0.2.3", "search hako.test"],
+      storages: [{ driver: "virtio-fs", source: "kataShared", fstype: "virtiofs", options: [], mountPoint: SHARED }],
+      kernelModules: [],
+    });
+    const details = await agent.getGuestDetails();
+    assert.notEqual(details.kernelVersion, release());
+    assert.match(details.kernelVersion, /cloud-amd64/);
+  });
+
+  test("a container runs in the guest kernel, from a rootfs on the share", async () => {
+    await agent.createContainer({
+      containerId: "c1",
+      spec: containerSpec("c1", ["sh", "-c", "uname -r; cat /etc/resolv.conf 2>/dev/null; exec sleep 100000"]),
+      storages: [],
+    });
+    // Created, not started: the process exists but has not run yet (no output).
+    const early = await agent.readStdout("c1", "", 4096, { timeoutMs: 300 }).catch((err: unknown) => err);
+    assert.equal(codeOf(early), Code.DeadlineExceeded);
+    const { pid } = await agent.startContainer("c1");
+    assert.ok(pid > 1);
+    const first = Buffer.from((await agent.readStdout("c1", "", 4096)) ?? new Uint8Array()).toString();
+    const kernel = first.split("\n")[0];
+    assert.notEqual(kernel, release());
+    assert.equal(kernel, (await agent.getGuestDetails()).kernelVersion);
+    const pids = await agent.listProcesses("c1");
+    assert.ok(pids.includes(pid), `init pid ${pid} in ${pids.join(",")}`);
+  });
+
+  test("a non-zero exit code comes back from wait", async () => {
+    await agent.execProcess("c1", "fail", execSpec(["sh", "-c", "echo oops >&2; exit 7"]));
+    const [status, err] = await Promise.all([
+      agent.waitProcess("c1", "fail"),
+      readAll((m) => agent.readStderr("c1", "fail", m)),
+      readAll((m) => agent.readStdout("c1", "fail", m)),
+    ]);
+    assert.equal(status, 7);
+    assert.equal(err.toString(), "oops\n");
+  });
+
+  test("20 MB of stdout arrive intact", async (t) => {
+    const t0 = Date.now();
+    await agent.execProcess("c1", "blob", execSpec(["cat", "/data/blob"]));
+    const hash = createHash("sha256");
+    let bytes = 0;
+    await readAll(
+      (m) => agent.readStdout("c1", "blob", m),
+      (b) => {
+        hash.update(b);
+        bytes += b.length;
+      },
+    );
+    t.diagnostic(`20 MiB stdout in ${Date.now() - t0} ms`);
+    assert.equal(bytes, BLOB_BYTES);
+    assert.equal(hash.digest("hex"), createHash("sha256").update(blob).digest("hex"));
+    assert.equal(await agent.waitProcess("c1", "blob"), 0);
+  });
+
+  test("stdin reaches the process (cat) and EOF ends it", async () => {
+    await agent.execProcess("c1", "cat", execSpec(["cat"]));
+    const input = Buffer.from(`${"hello from the host ".repeat(5000)}\n`);
+    const reading = readAll((m) => agent.readStdout("c1", "cat", m));
+    let off = 0;
+    while (off < input.length) off += await agent.writeStdin("c1", "cat", input.subarray(off, off + 16384));
+    await agent.closeStdin("c1", "cat");
+    assert.deepEqual(await reading, input);
+    assert.equal(await agent.waitProcess("c1", "cat"), 0);
+  });
+
+  test("a terminal process sees its window size change", async () => {
+    await agent.execProcess("c1", "tty", execSpec(["sh"], true));
+    await agent.resizeTty("c1", "tty", 42, 123);
+    const reading = readAll((m) => agent.readStdout("c1", "tty", m));
+    await agent.writeStdin("c1", "tty", Buffer.from("stty size; exit 3\n"));
+    const out = (await reading).toString();
+    assert.match(out, /\b42 123\b/);
+    assert.equal(await agent.waitProcess("c1", "tty"), 3);
+  });
+
+  test("a second process is signalled and its waiters all see the status", async () => {
+    const { pid } = await agent.execProcess("c1", "sleeper", execSpec(["sleep", "100000"]));
+    assert.ok((await agent.listProcesses("c1")).includes(pid));
+    const waiters = [agent.waitProcess("c1", "sleeper"), agent.waitProcess("c1", "sleeper")];
+    await agent.signalProcess("c1", "sleeper", 15);
+    assert.deepEqual(await Promise.all(waiters), [143, 143]);
+    assert.equal(await agent.waitProcess("c1", "sleeper"), 143);
+  });
+
+  test("pause freezes the container and resume thaws it", async () => {
+    await agent.execProcess("c1", "echo", execSpec(["cat"]));
+    await agent.pauseContainer("c1");
+    await agent.writeStdin("c1", "echo", Buffer.from("x"));
+    const frozen = await agent.readStdout("c1", "echo", 16, { timeoutMs: 1500 }).catch((err: unknown) => err);
+    assert.equal(codeOf(frozen), Code.DeadlineExceeded);
+    await agent.resumeContainer("c1");
+    assert.equal(Buffer.from((await agent.readStdout("c1", "echo", 16)) ?? []).toString(), "x");
+    await agent.closeStdin("c1", "echo");
+    assert.equal(await agent.waitProcess("c1", "echo"), 0);
+  });
+
+  test("stats come from the container's guest cgroup", async () => {
+    await agent.updateContainer("c1", { pids: { limit: 150 } });
+    const s = await agent.statsContainer("c1");
+    assert.ok(s.memoryUsage > 0n, `memory ${s.memoryUsage}`);
+    assert.ok(s.cpuUsageNs > 0n, `cpu ${s.cpuUsageNs}`);
+    assert.ok(s.pidsCurrent >= 1n, `pids ${s.pidsCurrent}`);
+    assert.equal(s.pidsLimit, 150n);
+    const metrics = await agent.getMetrics();
+    assert.match(metrics, /hako_guest_memory_total_bytes \d+/);
+    assert.match(metrics, /hako_agent_resident_memory_bytes \d+/);
+  });
+
+  test("malformed requests fail with the right codes and the agent keeps serving", async () => {
+    const bad = containerSpec("bad", ["true"]);
+    delete bad.root;
+    await assert.rejects(agent.createContainer({ containerId: "bad", spec: bad, storages: [] }), (err) => {
+      assert.equal(codeOf(err), Code.InvalidArgument);
+      return true;
+    });
+    await assert.rejects(
+      agent.createContainer({ containerId: "../x", spec: containerSpec("x", ["true"]), storages: [] }),
+      (err) => {
+        assert.equal(codeOf(err), Code.InvalidArgument);
+        return true;
+      },
+    );
+    await assert.rejects(agent.startContainer("no-such-container"), (err) => {
+      assert.equal(codeOf(err), Code.NotFound);
+      return true;
+    });
+    await assert.rejects(agent.waitProcess("c1", "no-such-exec"), (err) => {
+      assert.equal(codeOf(err), Code.NotFound);
+      return true;
+    });
+    await assert.rejects(
+      agent.createContainer({ containerId: "c1", spec: containerSpec("c1", ["true"]), storages: [] }),
+      (err) => {
+        assert.equal(codeOf(err), Code.AlreadyExists);
+        return true;
+      },
+    );
+    await assert.rejects(agent.startContainer("c1"), (err) => {
+      assert.equal(codeOf(err), Code.FailedPrecondition);
+      return true;
+    });
+    // An oversized request: the client refuses to send it.
+    await assert.rejects(agent.writeStdin("c1", "", new Uint8Array(5 * 1024 * 1024)), (err) => {
+      assert.equal(codeOf(err), Code.ResourceExhausted);
+      return true;
+    });
+    // A raw peer announcing an oversized frame: the agent drops that connection, then serves the next one.
+    agent.close();
+    await new Promise<void>((resolvePromise, reject) => {
+      const raw = connect(agentSock, () => {
+        const header = Buffer.alloc(10);
+        header.writeUInt32BE(64 * 1024 * 1024, 0);
+        header.writeUInt32BE(1, 4);
+        header.writeUInt8(1, 8);
+        raw.write(Buffer.concat([header, randomBytes(8192)]));
+        setTimeout(() => {
+          raw.destroy();
+          resolvePromise();
+        }, 500);
+      });
+      raw.on("error", reject);
+    });
+    agent = await waitForAgent({ kind: "serial", path: agentSock }, { timeoutMs: 30_000 });
+    const pids = await agent.listProcesses("c1");
+    assert.ok(pids.length >= 1);
+  });
+
+  test("removing everything leaves no process behind in the guest", async () => {
+    await agent.signalProcess("c1", "", 9, true);
+    assert.equal(await agent.waitProcess("c1", ""), 137);
+    await agent.removeContainer("c1", 10);
+    await assert.rejects(agent.listProcesses("c1"), (err) => codeOf(err) === Code.NotFound);
+
+    // A probe in the guest's own pid namespace lists every process the guest still runs.
+    await agent.createContainer({
+      containerId: "probe",
+      spec: containerSpec("probe", ["ps", "-o", "pid,args"], { pidns: false }),
+      storages: [],
+    });
+    await agent.startContainer("probe");
+    const [ps, status] = await Promise.all([
+      readAll((m) => agent.readStdout("probe", "", m)),
+      agent.waitProcess("probe", ""),
+    ]);
+    assert.equal(status, 0);
+    // Kernel threads have no command line: busybox shows them in brackets.
+    const user = ps
+      .toString()
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().replace(/^\d+\s+/, ""))
+      .filter((args) => !args.startsWith("["));
+    assert.deepEqual(
+      user.filter((args) => !args.includes("hako-agent") && !args.startsWith("ps ")),
+      [],
+      `unexpected guest processes:\n${ps.toString()}`,
+    );
+    await agent.removeContainer("probe");
+    await agent.destroySandbox();
+    await agent.check();
+  });
+});
