@@ -257,7 +257,7 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
         progress.done(`guest image in ${outputDir} is up to date`);
         return { skipped: true, outputDir, manifest: current };
       }
-      log.info("rebuilding the guest image", { reason: why, dir: outputDir });
+      progress.note("rebuilding the guest image", { reason: why ?? "unknown" });
     }
     mkdirSync(outputDir, { recursive: true });
     mkdirSync(cacheDir, { recursive: true });

@@ -149,8 +149,12 @@ export async function unpackKernel(pkg: KernelPackage, deb: string, cacheDir: st
         await run("depmod", ["-b", base, release], { code: Code.FailedPrecondition });
       }
       writeFileSync(join(tmp, ".complete"), `${deb}\n`);
-      rmSync(root, { recursive: true, force: true });
-      renameSync(tmp, root);
+      if (existsSync(join(root, ".complete"))) {
+        rmSync(tmp, { recursive: true, force: true }); // a concurrent build got there first: keep its copy
+      } else {
+        rmSync(root, { recursive: true, force: true });
+        renameSync(tmp, root);
+      }
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       throw err;

@@ -1,0 +1,28 @@
+// Unit specs for the guest's first scripts: valid busybox sh, and the behaviour the host relies on.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { test } from "node:test";
+import { initrdInit, ROOT_INIT } from "./init-scripts.js";
+
+for (const [name, script] of [
+  ["dax initrd", initrdInit("dax")],
+  ["full initrd", initrdInit("full")],
+  ["root init", ROOT_INIT],
+] as const) {
+  test(`${name} script parses with busybox sh`, () => {
+    execFileSync("busybox", ["sh", "-n"], { input: script });
+    assert.match(script, /^#!\/bin\/sh\n/);
+  });
+}
+
+test("the initrd powers off on failure and switch_roots into the chosen init", () => {
+  for (const mode of ["dax", "full"] as const) {
+    const s = initrdInit(mode);
+    assert.match(s, /poweroff -f/);
+    assert.match(s, /exec switch_root \/newroot "\$init"/);
+    assert.match(s, /insmod "\$mod"/);
+  }
+  assert.match(initrdInit("dax"), /-o dax,ro/);
+  assert.match(initrdInit("full"), /mount -t tmpfs/);
+  assert.match(ROOT_INIT, /exec \/usr\/bin\/node \/usr\/lib\/hako\/hako-agent\.mjs/);
+});
