@@ -1,13 +1,13 @@
 // A sandbox: one VM with its share daemon and agent connection, and the containers running in it. Every operation
 // on a container goes through here; the shim translates containerd's requests into these calls.
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentApi, ContainerStats } from "../agent/client/agent-api.js";
 import { Code, failedPrecondition, HakoError, notFound } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { Vm, VmExit } from "../hypervisor/hypervisor.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
-import type { SandboxBackend, ShareHandle } from "./backend.js";
+import type { SandboxBackend } from "./backend.js";
 import { Container } from "./container.js";
 import { bindMount, type MountSpec, makeSharedMountPoint, mountRootfs, unmountAll } from "./host-mounts.js";
 import { hostRootfs, type SandboxPaths, sandboxPaths } from "./layout.js";
@@ -58,7 +58,6 @@ export class Sandbox {
     readonly paths: SandboxPaths,
     private readonly log: Logger,
     readonly vm: Vm,
-    readonly share: ShareHandle,
     readonly agent: AgentApi,
     /** performance.now() when creation began; phases are measured from it. */
     private readonly t0: number,
@@ -76,25 +75,13 @@ export class Sandbox {
     };
     const undo: (() => Promise<unknown>)[] = [];
     try {
-      await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-      undo.push(() => rm(paths.stateDir, { recursive: true, force: true }));
       await makeSharedMountPoint(paths.sharedDir);
       undo.push(async () => {
         await unmountAll(paths.sharedDir);
         await rm(paths.sharedDir, { recursive: true, force: true });
       });
-      const share = await options.backend.startShare(options.id, paths.sharedDir, paths.stateDir, log);
-      undo.push(() => share.stop());
-      mark("share-ready");
       const vm = await options.backend.startVm(
-        {
-          sandboxId: options.id,
-          stateDir: paths.stateDir,
-          sharedDir: paths.sharedDir,
-          share,
-          vcpus: options.vcpus,
-          memoryMiB: options.memoryMiB,
-        },
+        { sandboxId: options.id, sharedDir: paths.sharedDir, vcpus: options.vcpus, memoryMiB: options.memoryMiB },
         log,
       );
       undo.push(() => vm.stop());
@@ -106,11 +93,11 @@ export class Sandbox {
         sandboxId: options.id,
         hostname: options.hostname ?? "",
         dns: [],
-        storages: share.guestStorage ? [share.guestStorage] : [],
+        storages: options.backend.guestStorages,
         kernelModules: options.backend.kernelModules,
       });
       mark("sandbox-created");
-      const sandbox = new Sandbox(options.id, options, paths, log, vm, share, agent, t0, phases);
+      const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, t0, phases);
       sandbox.supervise();
       await sandbox.persist();
       log.info("sandbox ready", { phases, vmPid: vm.pid, accelerator: vm.accelerator });
@@ -135,9 +122,9 @@ export class Sandbox {
       this.failAllProcesses();
       this.options.events.vmDied(exit);
     });
-    void this.share.exited.then(() => {
+    void this.vm.daemonFailure?.then((err) => {
       if (this.stopping) return;
-      this.log.error("share daemon exited unexpectedly; stopping the VM, its containers cannot reach their files");
+      this.log.error("share daemon died; stopping the VM, its containers cannot reach their files", { err });
       void this.vm.stop();
     });
     void this.watchOom();
@@ -319,7 +306,6 @@ export class Sandbox {
     }
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
-    await this.share.stop().catch((err) => this.log.warn("share stop failed", { err }));
     for (const c of this.containers.values()) await this.releaseHostMounts(c);
     await unmountAll(this.paths.sharedDir);
     await rm(this.paths.sharedDir, { recursive: true, force: true });
@@ -342,7 +328,6 @@ export class Sandbox {
         vcpus: this.options.vcpus,
         memoryMiB: this.options.memoryMiB,
       },
-      ...(this.share.pid === undefined ? {} : { shareDaemonPid: this.share.pid }),
       ...(this.metricsSocket === undefined ? {} : { metricsSocket: this.metricsSocket }),
       containers: [...this.containers.values()].map((c) => ({
         id: c.id,
@@ -356,7 +341,9 @@ export class Sandbox {
   }
 
   async persist(): Promise<void> {
-    if (this.stopping) return;
-    await writeSandboxState(this.paths.stateFile, this.state());
+    if (this.stopping || this.vmDead) return;
+    await writeSandboxState(this.paths.stateFile, this.state()).catch((err) =>
+      this.log.warn("cannot persist sandbox state", { err, path: this.paths.stateFile }),
+    );
   }
 }

@@ -1,0 +1,160 @@
+// containerd-shim-hako-v2: `start` launches (or finds) the pod's shim and prints its address; `delete` cleans up
+// after a dead shim; `serve` (internal) is the long-lived shim serving containerd's Task service.
+import { spawn } from "node:child_process";
+import { closeSync, constants, createWriteStream, openSync, writeSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { connect } from "node:net";
+import { dirname, join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { HakoError } from "../common/errors.js";
+import { createLogger, type Logger, type LogSink } from "../common/log.js";
+import { DeleteResponseSchema, Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import { cleanupSandbox, isAlive } from "../runtime/cleanup.js";
+import { unmountAll } from "../runtime/host-mounts.js";
+import { sandboxPaths } from "../runtime/layout.js";
+import { readSandboxState } from "../runtime/sandbox-state.js";
+import { TtrpcServer } from "../ttrpc/index.js";
+import { podIdOf, shimSocketPath } from "./address.js";
+import { parseShimArgs, type ShimArgs } from "./args.js";
+import { EventPublisher } from "./events.js";
+import { qemuSandboxFactory } from "./sandbox-factory.js";
+import { TaskService } from "./task-service.js";
+
+const READY_FD = 3;
+
+/** containerd's per-bundle `log` fifo; containerd holds its read end while the shim runs. */
+function openLogFifo(bundle: string): number | undefined {
+  try {
+    return openSync(join(bundle, "log"), constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+async function start(args: ShimArgs, argv: string[]): Promise<void> {
+  const podId = await podIdOf(args.bundle, args.id);
+  const socket = shimSocketPath(args.address, args.namespace, podId);
+  if (await canConnect(socket)) {
+    process.stdout.write(`unix://${socket}`);
+    return;
+  }
+  await mkdir(dirname(socket), { recursive: true });
+  await rm(socket, { force: true });
+  const logFd = openLogFifo(args.bundle);
+  const script = process.argv[1] as string;
+  const child = spawn(process.execPath, [script, ...argv.filter((a) => a !== "start"), "serve"], {
+    cwd: args.bundle,
+    detached: true,
+    stdio: ["ignore", "ignore", logFd ?? "ignore", "pipe"],
+    env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "16" },
+  });
+  const ready = child.stdio[READY_FD];
+  if (!ready) throw new Error("internal: no readiness pipe to the shim");
+  const answer = await new Promise<string>((resolve) => {
+    let text = "";
+    ready.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    ready.on("close", () => resolve(text));
+    child.once("exit", (code, signal) => resolve(text || `error: shim exited during start (${code ?? signal})`));
+  });
+  if (logFd !== undefined) closeSync(logFd);
+  if (!answer.startsWith("ready")) throw new Error(answer.replace(/^error: /, "").trim() || "shim failed to start");
+  child.unref();
+  process.stdout.write(`unix://${socket}`);
+}
+
+async function serve(args: ShimArgs): Promise<void> {
+  const logFd = openLogFifo(args.bundle);
+  const sink: LogSink = logFd === undefined ? { write: (l) => writeSync(2, l) } : { write: (l) => writeSync(logFd, l) };
+  const podId = await podIdOf(args.bundle, args.id);
+  const log = createLogger({ level: args.debug ? "debug" : "info", sink, fields: { sandbox: podId } });
+  const readyOut = createWriteStream("", { fd: READY_FD });
+  try {
+    const socket = shimSocketPath(args.address, args.namespace, podId);
+    const server = new TtrpcServer({ logger: log });
+    const events = new EventPublisher(process.env.TTRPC_ADDRESS ?? `${args.address}.ttrpc`, args.namespace, log);
+    const exit = async (code: number) => {
+      await server.close().catch(() => {});
+      events.close();
+      await rm(socket, { force: true });
+      process.exit(code);
+    };
+    const service = new TaskService(podId, events, qemuSandboxFactory(args.namespace, log), log, () => void exit(0));
+    server.addService(Task, service.impl);
+    await server.listen(socket);
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      process.on(sig, () => {
+        log.info("signal received, stopping the sandbox", { signal: sig });
+        void (service.currentSandbox?.stop() ?? Promise.resolve()).finally(() => exit(0));
+      });
+    }
+    process.on("SIGPIPE", () => {});
+    readyOut.end("ready\n");
+    log.info("shim serving", { socket, pid: process.pid });
+  } catch (err) {
+    log.error("shim failed to start", { err });
+    readyOut.end(`error: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
+  const podId = await podIdOf(args.bundle, args.id);
+  const paths = sandboxPaths(podId);
+  if (podId === args.id) {
+    const state = await readSandboxState(paths.stateFile).catch(() => undefined);
+    if (state && state.ownerPid !== process.pid && isAlive(state.ownerPid)) {
+      log.warn("asking the live shim to stop before cleaning up", { pid: state.ownerPid });
+      process.kill(state.ownerPid, "SIGTERM");
+      for (let i = 0; i < 50 && isAlive(state.ownerPid); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await cleanupSandbox(podId, log);
+    await rm(shimSocketPath(args.address, args.namespace, podId), { force: true });
+  } else {
+    await unmountAll(join(paths.sharedDir, args.id));
+  }
+  const response = create(DeleteResponseSchema, {
+    pid: 0,
+    exitStatus: 128 + 9,
+    exitedAt: timestampFromDate(new Date()),
+  });
+  process.stdout.write(toBinary(DeleteResponseSchema, response));
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const log = createLogger({ level: "info" });
+  let args: ShimArgs;
+  try {
+    args = parseShimArgs(argv, process.cwd());
+  } catch (err) {
+    process.stderr.write(`containerd-shim-hako-v2: ${(err as Error).message}\n`);
+    process.stderr.write("usage: containerd-shim-hako-v2 -namespace NS -address ADDR -id ID [-debug] start|delete\n");
+    process.exit(2);
+  }
+  try {
+    if (args.action === "start") await start(args, argv);
+    else if (args.action === "delete") await deleteAction(args, log);
+    else await serve(args);
+  } catch (err) {
+    const e = HakoError.from(err);
+    log.error(`${args.action} failed`, { err: e, id: args.id });
+    process.stderr.write(`containerd-shim-hako-v2 ${args.action}: ${e.message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

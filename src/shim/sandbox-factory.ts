@@ -1,0 +1,27 @@
+// Boots a pod's sandbox for the shim: configuration (runtime option config_path, $HAKO_CONFIG, the system file or
+// defaults), Kata annotations gated by enable_annotations, static sizing, then the QEMU-backed Sandbox.
+
+import type { Logger } from "../common/log.js";
+import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
+import { qemuBackend } from "../runtime/qemu-backend.js";
+import { Sandbox } from "../runtime/sandbox.js";
+import type { SandboxFactory } from "./task-service.js";
+
+export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFactory {
+  return async ({ sandboxId, spec, configPath, events }) => {
+    const base = loadConfig({ ...(configPath ? { path: configPath } : {}), logger: log });
+    const config = applyAnnotations(base, spec.annotations);
+    const size = sandboxSizing(config, spec);
+    log.info("creating sandbox", { config: config.source ?? "built-in defaults", ...size });
+    return Sandbox.create({
+      id: sandboxId,
+      namespace,
+      backend: qemuBackend(config),
+      logger: log,
+      events,
+      vcpus: size.vcpus,
+      memoryMiB: size.memoryMiB,
+      ...(spec.hostname ? { hostname: spec.hostname } : {}),
+    });
+  };
+}

@@ -1,0 +1,178 @@
+// End to end through a real containerd 1.6 and ctr: containers run in hako VMs (QEMU, the built guest image, the
+// agent, crun). Each `ctr run` boots a VM, so checks are grouped to keep the number of boots small.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
+import { runDir } from "../../src/runtime/layout.js";
+import { type Containerd, HAKO_RUNTIME, runCommand, startContainerdWithBusybox } from "../helpers/containerd.js";
+
+const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
+
+function processesOf(pattern: RegExp): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      if (pattern.test(cmd)) found.push(`${pid} ${cmd}`);
+    } catch {}
+  }
+  return found;
+}
+
+const ourProcesses = /qemu-system-x86_64 .*-name sandbox-shim-|virtiofsd.*shared\/shim-|containerd-shim-hako-v2/;
+
+describe("ctr run through containerd-shim-hako-v2", () => {
+  let containerd: Containerd;
+  let image: string;
+
+  before(async () => {
+    ({ containerd, image } = await startContainerdWithBusybox());
+  });
+
+  after(async () => {
+    const { leaked } = await containerd.stop();
+    assert.deepEqual(leaked, [], "the shim left VMs or state behind");
+    assert.deepEqual(processesOf(ourProcesses), [], "qemu, virtiofsd or shim processes are left");
+    assert.deepEqual(await mountPointsUnder(runDir()), [], `mounts are left under ${runDir()}`);
+  });
+
+  const run = (id: string, cmd: string[], opts: { extra?: string[]; input?: string } = {}) =>
+    containerd.run(HAKO_RUNTIME, image, `shim-${id}`, cmd, { timeoutMs: 120_000, ...opts });
+
+  test("guest kernel, exit code, stdout and stderr apart, 8 MB of output intact", async () => {
+    const r = await run("basic", ["sh", "-c", "uname -r >&2; yes hako | head -c 8388608; exit 3"]);
+    assert.equal(r.code, 3, r.stderr);
+    const guestKernel = r.stderr.trim().split("\n").at(-1);
+    assert.ok(guestKernel && guestKernel !== hostKernel, `guest kernel ${guestKernel} vs host ${hostKernel}`);
+    assert.match(guestKernel, /cloud-amd64$/);
+    assert.equal(r.stdout.length, 8 * 1024 * 1024);
+    const expected = createHash("sha256").update("hako\n".repeat(8 * 1024 * 1024 / 5 + 1).slice(0, 8 * 1024 * 1024));
+    assert.equal(createHash("sha256").update(r.stdout).digest("hex"), expected.digest("hex"));
+  });
+
+  test("stdin, --env and --cwd", async () => {
+    const r = await run("stdin", ["sh", "-c", 'cat; echo "FOO=$FOO"; pwd'], {
+      extra: ["--env", "FOO=bar baz", "--cwd", "/tmp"],
+      input: "hello from stdin\n",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello from stdin\nFOO=bar baz\n/tmp\n");
+  });
+
+  test("bind mount read and write, --read-only rootfs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hako-bind-"));
+    try {
+      writeFileSync(join(dir, "in"), "from the host\n");
+      const r = await run(
+        "bind",
+        ["sh", "-c", "cat /data/in; echo from the guest > /data/out; touch /rootfile 2>/dev/null || echo rootfs ro"],
+        { extra: ["--read-only", "--mount", `type=bind,src=${dir},dst=/data,options=rbind:rw`] },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "from the host\nrootfs ro\n");
+      assert.equal(readFileSync(join(dir, "out"), "utf8"), "from the guest\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("-t gives the process a real terminal", async () => {
+    const ctr = ["ctr", "--address", containerd.address, "-n", containerd.namespace, "run", "--rm", "-t"];
+    const cmd = [...ctr, "--snapshotter", containerd.snapshotter, "--runtime", HAKO_RUNTIME, image, "shim-tty"];
+    const r = await runCommand("script", ["-qfec", `stty cols 91 rows 27; ${cmd.join(" ")} sh -c 'tty; stty size'`, "/dev/null"], {
+      timeoutMs: 120_000,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /27 91/);
+  });
+
+  test("a detached task: exec, ps, pause/resume, metrics, memory limit, SIGTERM trapped, delete", async () => {
+    const id = "shim-detached";
+    const script = 'trap "echo got term; exit 7" TERM; while true; do sleep 0.2; done';
+    const started = await containerd.runDetached(HAKO_RUNTIME, image, id, ["sh", "-c", script], {
+      extra: ["--memory-limit", String(256 * 1024 * 1024)],
+      timeoutMs: 120_000,
+    });
+    assert.equal(started.code, 0, started.stderr);
+
+    const exec = await containerd.ctr(["task", "exec", "--exec-id", "e1", id, "sh", "-c", "echo exec-out; exit 5"]);
+    assert.equal(exec.code, 5, exec.stderr);
+    assert.equal(exec.stdout, "exec-out\n");
+
+    const limit = await containerd.ctr(["task", "exec", "--exec-id", "e2", id, "cat", "/sys/fs/cgroup/memory.max"]);
+    assert.equal(limit.stdout.trim(), String(256 * 1024 * 1024), limit.stderr);
+
+    const ps = await containerd.ctr(["task", "ps", id]);
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.ok(ps.stdout.trim().split("\n").length >= 2, ps.stdout);
+
+    assert.equal((await containerd.ctr(["task", "pause", id])).code, 0);
+    assert.match((await containerd.ctr(["task", "ls"])).stdout, new RegExp(`${id}\\s+\\d+\\s+PAUSED`));
+    assert.equal((await containerd.ctr(["task", "resume", id])).code, 0);
+    assert.match((await containerd.ctr(["task", "ls"])).stdout, new RegExp(`${id}\\s+\\d+\\s+RUNNING`));
+
+    const metrics = await containerd.ctr(["task", "metrics", id]);
+    assert.equal(metrics.code, 0, metrics.stderr);
+    assert.match(metrics.stdout, /memory\.usage_in_bytes|memory/i);
+
+    assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGTERM", id])).code, 0);
+    const deadline = Date.now() + 20_000;
+    let ls = "";
+    while (Date.now() < deadline) {
+      ls = (await containerd.ctr(["task", "ls"])).stdout;
+      if (new RegExp(`${id}\\s+\\d+\\s+STOPPED`).test(ls)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.match(ls, new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
+    const del = await containerd.ctr(["task", "delete", id]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+  });
+
+  test("SIGKILL stops a task that ignores SIGTERM; a VM killed under a task ends it and cleans up", async () => {
+    const idA = "shim-sigkill";
+    const idB = "shim-vmkill";
+    for (const id of [idA, idB]) {
+      const r = await containerd.runDetached(HAKO_RUNTIME, image, id, ["sh", "-c", "trap '' TERM; sleep 1000"], {
+        timeoutMs: 120_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", idA])).code, 0);
+
+    const qemu = processesOf(new RegExp(`qemu-system-x86_64 .*-name sandbox-${idB}`));
+    assert.equal(qemu.length, 1, "one QEMU for the sandbox");
+    process.kill(Number(qemu[0]?.split(" ")[0]), "SIGKILL");
+
+    for (const id of [idA, idB]) {
+      const deadline = Date.now() + 15_000;
+      let ls = "";
+      while (Date.now() < deadline) {
+        ls = (await containerd.ctr(["task", "ls"])).stdout;
+        if (new RegExp(`${id}\\s+\\d+\\s+STOPPED`).test(ls)) break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      assert.match(ls, new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
+      assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
+      assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+    }
+    assert.deepEqual(processesOf(new RegExp(`sandbox-${idB}|shared/${idB}`)), []);
+    assert.deepEqual(await mountPointsUnder(join(runDir(), "shared", idB)), []);
+  });
+
+  test("three containers started in parallel all succeed", async () => {
+    const results = await Promise.all(
+      [1, 2, 3].map((n) => run(`par${n}`, ["sh", "-c", `echo container ${n}`])),
+    );
+    results.forEach((r, i) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `container ${i + 1}\n`);
+    });
+  });
+});
