@@ -105,6 +105,7 @@ export async function rootTree(input: RootTreeInput): Promise<{ tree: FsTree; ko
   await addDynamic(tree, "usr/bin/crun", input.bins.crun);
   tree.file(`${GUEST_LIB_DIR}/hako-agent.mjs`, input.agent, 0o644);
   const koffi = stageKoffi(tree, input.nodeModules);
+  for (const lib of await sharedLibraries(koffi.native)) if (!tree.has(lib)) tree.file(lib, realpathSync(lib), 0o755);
   addModules(tree, input.release, input.modules, input.modulesDep, input.modulesBuiltin);
   tree.data("etc/hostname", "hako\n");
   tree.data("etc/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost\n");

@@ -16,6 +16,8 @@ const NATIVE_GUEST_PATH = "build/koffi/linux_x64/koffi.node";
 export interface KoffiStage {
   version: string;
   files: number;
+  /** The host file of the native addon (its shared libraries must be in the guest too). */
+  native: string;
 }
 
 /** Relative specifiers (`./x.js`, `../y.cjs`) a JS file imports or requires. */
@@ -64,7 +66,7 @@ export function stageKoffi(tree: FsTree, nodeModules: string): KoffiStage {
   const native = NATIVE_CANDIDATES.map((c) => join(nodeModules, c)).find((p) => existsSync(p));
   if (!native) throw new HakoError(Code.FailedPrecondition, `koffi's linux x64 binary is missing under ${nodeModules}`);
   tree.file(`${guestRoot}/${NATIVE_GUEST_PATH}`, native, 0o644);
-  return { version: String(pkg.version ?? "unknown"), files: seen.size + 2 };
+  return { version: String(pkg.version ?? "unknown"), files: seen.size + 2, native };
 }
 
 /**

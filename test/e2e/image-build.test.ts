@@ -118,7 +118,10 @@ describe("hako image build", { timeout: 600_000 }, () => {
         'echo "HAKO-TEST-INIT uptime=$(cut -d" " -f1 /proc/uptime)"',
         'echo "HAKO-TEST-KERNEL $(uname -r)"',
         'echo "HAKO-TEST-ROOT $(grep " / " /proc/mounts)"',
-        `/usr/bin/node -e 'const up = require("fs").readFileSync("/proc/uptime", "utf8").split(" ")[0]; console.log("HAKO-TEST-NODE " + process.version + " uptime=" + up)'`,
+        'echo "HAKO-TEST-CRUN $(crun --version | head -n 1)"',
+        // From the agent's directory, so that `import "koffi"` resolves the copy the image carries.
+        "cd /usr/lib/hako",
+        `/usr/bin/node --input-type=module -e 'const up = (await import("node:fs")).readFileSync("/proc/uptime", "utf8").split(" ")[0]; console.log("HAKO-TEST-NODE " + process.version + " uptime=" + up); const k = (await import("koffi")).default; console.log("HAKO-TEST-KOFFI " + k.version + " int=" + k.sizeof("int"))'`,
         "poweroff -f",
         "",
       ].join("\n"),
@@ -211,6 +214,8 @@ describe("hako image build", { timeout: 600_000 }, () => {
     assert.match(log, new RegExp(`HAKO-TEST-KERNEL ${m.kernelRelease.replaceAll(".", "\\.")}`));
     assert.match(log, new RegExp(`HAKO-TEST-NODE ${process.version.replaceAll(".", "\\.")} `));
     assert.match(log, /HAKO-TEST-ROOT \/dev\/pmem0 \/ ext4 ro\S*dax/);
+    assert.match(log, /HAKO-TEST-CRUN crun version \d/);
+    assert.match(log, /HAKO-TEST-KOFFI \d+\.\d+\.\d+ int=4/);
     assert.doesNotMatch(log, /hako-initrd: error/);
     const initAt = /HAKO-TEST-INIT uptime=([\d.]+)/.exec(log)?.[1];
     const nodeAt = /HAKO-TEST-NODE \S+ uptime=([\d.]+)/.exec(log)?.[1];
