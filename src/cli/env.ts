@@ -49,7 +49,7 @@ export async function collectEnv(configPath?: string): Promise<EnvReport> {
 
 const tomlValue = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v));
 
-/** TOML-shaped sections, like the config file they mirror. */
+/** TOML-shaped sections; keys are hako's effective settings (camelCase), not the file's Kata key names. */
 export function renderEnv(r: EnvReport): string {
   const out: string[] = [];
   const section = (name: string, values: Record<string, unknown>) => {
@@ -58,9 +58,9 @@ export function renderEnv(r: EnvReport): string {
     out.push("");
   };
   section("config", { source: r.config.source ?? "built-in defaults", ignored_keys: r.config.ignoredKeys });
-  section("hypervisor.qemu", r.config.hypervisor as unknown as Record<string, unknown>);
-  section("agent", r.config.agent as unknown as Record<string, unknown>);
-  section("runtime", r.config.runtime as unknown as Record<string, unknown>);
+  section("config.hypervisor", r.config.hypervisor as unknown as Record<string, unknown>);
+  section("config.agent", r.config.agent as unknown as Record<string, unknown>);
+  section("config.runtime", r.config.runtime as unknown as Record<string, unknown>);
   section("host", r.host);
   section("assets", {
     manifest: r.assets.manifestFound ? r.assets.manifestPath : `${r.assets.manifestPath} (missing)`,

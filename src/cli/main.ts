@@ -3,13 +3,20 @@
 import { Command } from "@commander-js/extra-typings";
 import { codeName, HakoError } from "../common/errors.js";
 import { checkCommand } from "./check.js";
+import { envCommand } from "./env.js";
+import { execCommand } from "./exec.js";
 import { imageCommand } from "./image-build.js";
+import { logsCommand } from "./logs.js";
+import { monitorCommand } from "./monitor.js";
+import { psCommand } from "./ps.js";
 
 /** Add new verbs here (one file each). */
-const verbs = [imageCommand, checkCommand];
+const verbs = [imageCommand, checkCommand, envCommand, psCommand, logsCommand, execCommand, monitorCommand];
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("hako").description("hako: a secure container runtime, one VM per pod");
+  // Options after a verb belong to it, so `hako exec SANDBOX ls -l` passes -l to ls.
+  program.enablePositionalOptions();
   for (const verb of verbs) program.addCommand(verb());
   program.exitOverride();
   try {
