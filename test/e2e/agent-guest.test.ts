@@ -33,7 +33,21 @@ import type { OciProcess, OciSpec } from "../../src/oci/spec.js";
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const SHARED = "/run/kata-containers/shared/containers";
 const BLOB_BYTES = 20 * 1024 * 1024;
-const BUSYBOX_APPLETS = ["sh", "cat", "uname", "stty", "sleep", "ps", "true", "false", "echo", "head", "ls"];
+const BUSYBOX_APPLETS = [
+  "sh",
+  "cat",
+  "uname",
+  "stty",
+  "sleep",
+  "ps",
+  "true",
+  "false",
+  "echo",
+  "head",
+  "ls",
+  "hostname",
+  "tr",
+];
 
 /** The agent as the image carries it: one esbuild bundle of src/agent/server/main.ts, koffi left outside. */
 async function bundleAgent(out: string): Promise<void> {
@@ -56,22 +70,24 @@ async function bundleAgent(out: string): Promise<void> {
 function busyboxRootfs(dir: string): void {
   mkdirSync(join(dir, "bin"), { recursive: true });
   for (const d of ["proc", "dev", "sys", "tmp", "etc", "data"]) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, "etc/resolv.conf"), "");
   copyFileSync("/bin/busybox", join(dir, "bin/busybox"));
   chmodSync(join(dir, "bin/busybox"), 0o755);
   for (const a of BUSYBOX_APPLETS) symlinkSync("busybox", join(dir, "bin", a));
 }
 
+/** `guestNs`: no pid or uts namespace of its own, so the process sees the guest's processes and hostname. */
 function containerSpec(
   containerId: string,
   args: string[],
-  opts: { pidns?: boolean; terminal?: boolean } = {},
+  opts: { guestNs?: boolean; memoryLimit?: number } = {},
 ): OciSpec {
-  const namespaces = [{ type: "ipc" }, { type: "uts" }, { type: "mount" }];
-  if (opts.pidns !== false) namespaces.push({ type: "pid" });
+  const namespaces = [{ type: "ipc" }, { type: "mount" }];
+  if (!opts.guestNs) namespaces.push({ type: "pid" }, { type: "uts" });
   return {
     ociVersion: "1.0.2",
     process: {
-      terminal: opts.terminal === true,
+      terminal: false,
       user: { uid: 0, gid: 0 },
       args,
       env: ["PATH=/bin", "TERM=xterm"],
@@ -79,8 +95,9 @@ function containerSpec(
       noNewPrivileges: true,
     },
     root: { path: `${SHARED}/${containerId}/rootfs`, readonly: true },
-    hostname: containerId,
+    ...(opts.guestNs ? {} : { hostname: containerId }),
     mounts: [
+      { destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["rbind", "ro"] },
       { destination: "/proc", type: "proc", source: "proc" },
       {
         destination: "/dev",
@@ -98,7 +115,10 @@ function containerSpec(
     ],
     linux: {
       namespaces,
-      resources: { pids: { limit: 200 } },
+      resources: {
+        pids: { limit: 200 },
+        ...(opts.memoryLimit ? { memory: { limit: opts.memoryLimit, swap: opts.memoryLimit } } : {}),
+      },
       maskedPaths: ["/proc/kcore"],
       readonlyPaths: ["/proc/sys"],
     },
@@ -153,7 +173,7 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     await bundleAgent(agentBundle);
     await buildImage({ outputDir: assets, agent: agentBundle, ifChanged: true });
 
-    for (const id of ["c1", "probe"]) busyboxRootfs(join(share, id, "rootfs"));
+    for (const id of ["c1", "probe", "orphans", "oom"]) busyboxRootfs(join(share, id, "rootfs"));
     writeFileSync(join(share, "c1", "rootfs", "data", "blob"), blob);
 
     const vfsSock = join(work, "vfs.sock");
@@ -235,8 +255,13 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     assert.equal(codeOf(early), Code.DeadlineExceeded);
     const { pid } = await agent.startContainer("c1");
     assert.ok(pid > 1);
-    const first = Buffer.from((await agent.readStdout("c1", "", 4096)) ?? new Uint8Array()).toString();
+    let first = "";
+    while (!first.includes("search hako.test\n")) {
+      first += Buffer.from((await agent.readStdout("c1", "", 4096)) ?? new Uint8Array()).toString();
+    }
     const kernel = first.split("\n")[0];
+    // The sandbox's DNS, written to the guest's (tmpfs) /etc/resolv.conf and bound into the container.
+    assert.match(first, /nameserver 10\.0\.2\.3\n/);
     assert.notEqual(kernel, release());
     assert.equal(kernel, (await agent.getGuestDetails()).kernelVersion);
     const pids = await agent.listProcesses("c1");
@@ -326,6 +351,49 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     assert.match(metrics, /hako_agent_resident_memory_bytes \d+/);
   });
 
+  test("an unread stream fills its pipe instead of the agent's memory", async () => {
+    const rss = async () => Number(/hako_agent_resident_memory_bytes (\d+)/.exec(await agent.getMetrics())?.[1]);
+    const before = await rss();
+    // 100 MB and more are on offer; nobody reads them yet.
+    await agent.execProcess("c1", "flood", execSpec(["sh", "-c", "head -c 104857600 /dev/zero"]));
+    await new Promise((r) => setTimeout(r, 3000));
+    const during = await rss();
+    assert.ok(during - before < 32 * 1024 * 1024, `agent RSS grew from ${before} to ${during}`);
+    const first = await agent.readStdout("c1", "flood", 65536);
+    assert.ok(first && first.length > 0);
+    await agent.signalProcess("c1", "flood", 9);
+    assert.equal(await agent.waitProcess("c1", "flood"), 137);
+    // Whatever was buffered drains, then the stream ends.
+    await readAll((m) => agent.readStdout("c1", "flood", m));
+  });
+
+  test("an OOM kill in a container's cgroup is reported", async () => {
+    const oom = agent.getOomEvent();
+    await agent.createContainer({
+      containerId: "oom",
+      spec: containerSpec("oom", ["sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived"], {
+        memoryLimit: 16 * 1024 * 1024,
+      }),
+      storages: [],
+    });
+    await agent.startContainer("oom");
+    assert.equal(await oom, "oom");
+    await agent.waitProcess("oom", "");
+    await agent.removeContainer("oom");
+  });
+
+  test("orphans reparented to the agent are reaped", async () => {
+    // The shell exits at once; its background child ends up a child of PID 1 (the agent) and exits later.
+    await agent.createContainer({
+      containerId: "orphans",
+      spec: containerSpec("orphans", ["sh", "-c", "sleep 0.5 & exit 0"], { guestNs: true }),
+      storages: [],
+    });
+    await agent.startContainer("orphans");
+    assert.equal(await agent.waitProcess("orphans", ""), 0);
+    await agent.removeContainer("orphans");
+  });
+
   test("malformed requests fail with the right codes and the agent keeps serving", async () => {
     const bad = containerSpec("bad", ["true"]);
     delete bad.root;
@@ -391,10 +459,12 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     await agent.removeContainer("c1", 10);
     await assert.rejects(agent.listProcesses("c1"), (err) => codeOf(err) === Code.NotFound);
 
+    // Long enough for the orphan sweep (every 2 s, two sightings) to have reaped the earlier test's orphan.
+    await new Promise((r) => setTimeout(r, 5000));
     // A probe in the guest's own pid namespace lists every process the guest still runs.
     await agent.createContainer({
       containerId: "probe",
-      spec: containerSpec("probe", ["ps", "-o", "pid,args"], { pidns: false }),
+      spec: containerSpec("probe", ["sh", "-c", "hostname; ps -o pid,stat,args"], { guestNs: true }),
       storages: [],
     });
     await agent.startContainer("probe");
@@ -403,16 +473,20 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
       agent.waitProcess("probe", ""),
     ]);
     assert.equal(status, 0);
-    // Kernel threads have no command line: busybox shows them in brackets.
-    const user = ps
-      .toString()
-      .trim()
-      .split("\n")
-      .slice(1)
-      .map((l) => l.trim().replace(/^\d+\s+/, ""))
-      .filter((args) => !args.startsWith("["));
+    const [hostname, , ...lines] = ps.toString().trim().split("\n");
+    assert.equal(hostname, "hako-e2e");
+    const all = lines
+      .map((l) => l.trim().split(/\s+/))
+      .map(([, stat = "", ...args]) => ({ stat, args: args.join(" ") }));
+    // A zombie has no command line either, so look for them before dropping the bracketed kernel threads.
     assert.deepEqual(
-      user.filter((args) => !args.includes("hako-agent") && !args.startsWith("ps ")),
+      all.filter((p) => p.stat.startsWith("Z")),
+      [],
+      `zombies:\n${ps.toString()}`,
+    );
+    const user = all.filter((p) => !p.args.startsWith("["));
+    assert.deepEqual(
+      user.filter((p) => !p.args.includes("hako-agent") && !p.args.includes("ps -o pid,stat,args")),
       [],
       `unexpected guest processes:\n${ps.toString()}`,
     );
