@@ -8,8 +8,13 @@ export type InitrdMode = "dax" | "full";
 export function initrdInit(mode: InitrdMode): string {
   const common = `#!/bin/sh
 # hako initrd: loads the guest's kernel modules (/etc/hako/modules, in dependency order), then hands the machine
-# to the root filesystem's init. Kernel parameters: hako.root=DEV (default /dev/pmem0), hako.init=PATH.
+# to the root filesystem's init. Kernel parameters: hako.root=DEV (default /dev/pmem0), hako.init=PATH,
+# hako.debug=1 (print each stage with the guest uptime, to see where boot time goes).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+debug=
+stage() {
+  [ -z "$debug" ] || echo "hako-initrd: $* (uptime $(cut -d' ' -f1 /proc/uptime) s)"
+}
 fail() {
   echo "hako-initrd: error: $*"
   echo "hako-initrd: powering off"
@@ -26,12 +31,15 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in
     hako.root=*) root="\${arg#hako.root=}" ;;
     hako.init=*) init="\${arg#hako.init=}" ;;
+    hako.debug=1) debug=1 ;;
   esac
 done
+stage "started"
 while read -r mod; do
   [ -n "$mod" ] || continue
   insmod "$mod" || fail "cannot load kernel module $mod"
 done < /etc/hako/modules
+stage "modules loaded"
 `;
   const dax = `i=0
 while [ ! -b "$root" ]; do
@@ -53,7 +61,8 @@ for d in /*; do
   esac
 done
 `;
-  const handover = `[ -x "/newroot$init" ] || fail "$init is missing from the new root filesystem"
+  const handover = `stage "root mounted"
+[ -x "/newroot$init" ] || fail "$init is missing from the new root filesystem"
 mount --move /dev /newroot/dev || fail "cannot move /dev into the new root"
 umount /sys
 umount /proc
