@@ -12,6 +12,9 @@ export const DEFAULT_MODULES: readonly string[] = [
   "virtio_pci_modern_dev?",
   "virtio_pci_legacy_dev?",
   "virtio_pci",
+  // MMIO transport: QEMU microvm, Firecracker and Cloud Hypervisor describe their devices this way.
+  "virtio_mmio?",
+  "virtio_rng?",
   "virtio_console",
   "virtio_blk",
   "virtio_net",
