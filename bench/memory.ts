@@ -21,6 +21,8 @@ export interface MemoryResult {
   concurrent: { count: number; perSandboxMiB: number; totalMiB: number };
   /** Median of each start-up phase over every sandbox started here (ms since the shim began creating it). */
   phasesMs: Record<string, number> | null;
+  /** Median wall time of `ctr run -d` for the same sandboxes: the phases plus containerd's and the shim's start. */
+  ctrRunDetachedMs: number | null;
 }
 
 const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
@@ -75,6 +77,7 @@ const settle = () => new Promise((r) => setTimeout(r, 2_000));
 export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryResult>> {
   const ids: string[] = [];
   const allPhases: Record<string, number>[] = [];
+  const detachedMs: number[] = [];
   let single: SandboxMemory | undefined;
   try {
     const runcMiB = await runcMemory(ctx);
@@ -84,6 +87,7 @@ export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryRe
       const r = await ctx.containerd.runDetached(HAKO_RUNTIME, ctx.image, id, ["sleep", "600"], { timeoutMs: 180_000 });
       if (r.code !== 0) return notAvailable(`hako could not start a detached sandbox: ${r.stderr.trim()}`);
       ids.push(id);
+      detachedMs.push(r.ms);
       if (i === 0) await settle();
       const m = await hakoSandboxMemory(id);
       if (typeof m === "string") return notAvailable(m);
@@ -109,6 +113,7 @@ export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryRe
           totalMiB: round(total, 1) ?? 0,
         },
         phasesMs: medianPhases(allPhases),
+        ctrRunDetachedMs: round(median(detachedMs), 0),
       },
     };
   } finally {

@@ -46,6 +46,11 @@ export function renderMarkdown(r: BenchResult): string {
   else {
     out.push("| phase | ms since the shim began creating the sandbox |", "|---|---|");
     for (const [k, v] of Object.entries(phases).sort((a, b) => a[1] - b[1])) out.push(`| ${k} | ${v} |`);
+    if (r.memory.available && r.memory.value.ctrRunDetachedMs !== null) {
+      out.push(
+        `| (\`ctr run -d\` returned, wall time incl. containerd and shim start) | ${r.memory.value.ctrRunDetachedMs} |`,
+      );
+    }
     out.push("");
   }
 
