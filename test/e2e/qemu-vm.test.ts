@@ -1,9 +1,20 @@
 // startQemu end to end under TCG with a real kernel: the guest boots, mounts the virtio-fs share and exchanges
 // files with the host; pause/resume and a graceful stop leave no process, socket or directory behind; a SIGKILLed
-// QEMU is noticed at once. Two boots in all (each costs ~3 s under TCG). Boot timings are printed as diagnostics.
+// QEMU is noticed at once; the microvm variant boots too; QEMU can run in a netns. Three guest boots in all (each
+// costs ~3 s under TCG). Boot timings are printed as diagnostics.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -21,6 +32,7 @@ const stateRoot = join(work, "run");
 const shared = join(work, "shared");
 const nonce = randomBytes(8).toString("hex");
 let config: HakoConfig;
+let microvmInitrd: string;
 const started: Vm[] = [];
 
 const guestInit = `
@@ -28,6 +40,7 @@ echo "HAKO-BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 mkdir -p /mnt/shared
 mount -t virtiofs kataShared /mnt/shared && echo "HAKO-MOUNTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 echo "HAKO-HOSTFILE $(cat /mnt/shared/from-host.txt)"
+echo "HAKO-PORT $(cat /sys/class/virtio-ports/*/name)"
 echo "written by the guest" > /mnt/shared/from-guest.txt && sync && echo HAKO-WROTE
 while true; do sleep 60; done
 `;
@@ -35,7 +48,14 @@ while true; do sleep 60; done
 before(async () => {
   const kernel = await testKernel();
   const initrd = join(work, "initrd.cpio");
-  buildBusyboxInitrd({ out: initrd, kernel, modules: ["virtio_pci", "virtiofs"], init: guestInit });
+  buildBusyboxInitrd({ out: initrd, kernel, modules: ["virtio_pci", "virtiofs", "virtio_console"], init: guestInit });
+  microvmInitrd = join(work, "initrd-microvm.cpio");
+  buildBusyboxInitrd({
+    out: microvmInitrd,
+    kernel,
+    modules: ["virtio_mmio", "virtiofs", "virtio_console"],
+    init: guestInit,
+  });
   mkdirSync(shared);
   writeFileSync(join(shared, "from-host.txt"), `host says ${nonce}\n`);
   config = defaultConfig();
@@ -74,6 +94,7 @@ describe("startQemu", () => {
     assert.match(console, /HAKO-BOOTED/);
     assert.match(console, /HAKO-MOUNTED/);
     assert.match(console, new RegExp(`HAKO-HOSTFILE host says ${nonce}`));
+    assert.match(console, /HAKO-PORT agent\.channel\.0/, "the agent's virtio-serial port is named for the agent");
     assert.equal(readFileSync(join(shared, "from-guest.txt"), "utf8"), "written by the guest\n");
     const booted = /HAKO-BOOTED uptime=([\d.]+)/.exec(console)?.[1];
     const mounted = /HAKO-MOUNTED uptime=([\d.]+)/.exec(console)?.[1];
@@ -115,6 +136,42 @@ describe("startQemu", () => {
     await vm.stop();
     assert.ok(!existsSync(join(stateRoot, "boot2")));
     assert.ok(!pidAlive(vm.pid));
+  });
+
+  it("boots the microvm machine (virtio-mmio) with the same share and agent port", async () => {
+    const micro = structuredClone(config);
+    micro.hypervisor.machineType = "microvm";
+    micro.hypervisor.initrd = microvmInitrd;
+    rmSync(join(shared, "from-guest.txt"), { force: true });
+    const t0 = Date.now();
+    const vm = await startQemu({ id: "micro", config: micro, sharedDir: shared, stateRoot }, silentLogger);
+    started.push(vm);
+    const console = await waitForText(vm.consoleLogPath, /HAKO-WROTE/, 60000);
+    process.stderr.write(
+      `# microvm (TCG): guest init at ${/HAKO-BOOTED uptime=([\d.]+)/.exec(console)?.[1]} s uptime; file seen after ${Date.now() - t0} ms\n`,
+    );
+    assert.match(console, new RegExp(`HAKO-HOSTFILE host says ${nonce}`));
+    assert.match(console, /HAKO-PORT agent\.channel\.0/);
+    assert.equal(readFileSync(join(shared, "from-guest.txt"), "utf8"), "written by the guest\n");
+    await vm.stop();
+    assert.ok(!existsSync(join(stateRoot, "micro")));
+  });
+
+  it("runs QEMU inside a named network namespace", async () => {
+    const ns = `hako-test-${process.pid}`;
+    execFileSync("ip", ["netns", "add", ns]);
+    try {
+      const vm = await startQemu({ id: "netns", config, sharedDir: shared, stateRoot, netns: ns }, silentLogger);
+      started.push(vm);
+      const want = statSync(`/var/run/netns/${ns}`).ino;
+      assert.equal(statSync(`/proc/${vm.pid}/ns/net`).ino, want, "QEMU is in the pod's netns");
+      assert.notEqual(statSync("/proc/self/ns/net").ino, want);
+      assert.ok(processArgv(vm.pid)?.includes("sandbox-netns"), "the pid is QEMU itself, not a wrapper");
+      await vm.stop(500);
+      assert.ok(!existsSync(join(stateRoot, "netns")));
+    } finally {
+      execFileSync("ip", ["netns", "delete", ns]);
+    }
   });
 
   it("refuses to start without its assets and leaves nothing behind", async () => {

@@ -1,7 +1,7 @@
 // A running QEMU VM: starts it (virtiofsd first when the share is virtio-fs), supervises the process, drives it
 // over QMP (pause/resume, hot-plug, quit) and cleans up after it. Implements the Vm role of ../hypervisor.ts.
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../../common/errors.js";
@@ -13,7 +13,7 @@ import { Virtiofsd } from "../../sharefs/virtiofsd.js";
 import { chooseAccelerator } from "../accel.js";
 import type { Accelerator, AgentAddress, BlockDevice, Vm, VmExit } from "../hypervisor.js";
 import { type AgentChannelPlan, buildQemuArgs, type QemuPlan, type SharePlan } from "./cmdline/build.js";
-import { kernelParams } from "./cmdline/kernel.js";
+import { hostTscKhz, kernelParams } from "./cmdline/kernel.js";
 import type { TapNic } from "./cmdline/netdev.js";
 import { rootPortId } from "./cmdline/pcie-root-port.js";
 import * as hotplug from "./hotplug.js";
@@ -140,6 +140,8 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
       }
     }
     const agent = chooseChannel(config, paths);
+    const tscKhz =
+      h.machineType === "microvm" && accel === "tcg" ? hostTscKhz(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
     const plan: QemuPlan = {
       id,
       machine: h.machineType,
@@ -158,6 +160,7 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
         debug: h.enableDebug || config.agent.enableDebug,
         channel: agent.kind,
         extra: h.kernelParams,
+        ...(tscKhz !== undefined ? { tscKhz } : {}),
       }),
       ...(pmem ? { pmem } : {}),
       agent,

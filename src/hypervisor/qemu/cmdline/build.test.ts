@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HakoError } from "../../../common/errors.js";
 import { buildQemuArgs, type QemuPlan } from "./build.js";
-import { fastBootParams, kernelParams } from "./kernel.js";
+import { fastBootParams, hostTscKhz, kernelParams } from "./kernel.js";
 
 const dir = "/run/hako/abc";
 function plan(over: Partial<QemuPlan> = {}): QemuPlan {
@@ -95,12 +95,21 @@ describe("buildQemuArgs", () => {
   it("microvm: virtio-mmio devices, no PCIe ports, no memory slots", () => {
     const { pmem: _, ...rest } = plan({ machine: "microvm", pcieRootPorts: 2 });
     const args = buildQemuArgs(rest);
-    assert.deepEqual(values(args, "-machine"), ["microvm,x-option-roms=off,pit=off,pic=off,rtc=on,isa-serial=on"]);
+    assert.deepEqual(values(args, "-machine"), ["microvm,x-option-roms=off,isa-serial=on,rtc=on"]);
+    assert.deepEqual(values(args, "-global"), ["virtio-mmio.force-legacy=false"]);
     assert.deepEqual(values(args, "-m"), ["2048M"]);
     const devices = values(args, "-device");
     assert.ok(devices.includes("virtio-serial-device,id=serial0"));
     assert.ok(devices.includes("vhost-user-fs-device,chardev=charvfs0,tag=kataShared,queue-size=1024"));
     assert.ok(!devices.some((d) => d.includes("pci")));
+  });
+
+  it("microvm under KVM drops the legacy PIT and PIC", () => {
+    const { pmem: _, ...rest } = plan({ machine: "microvm", accel: "kvm" });
+    const args = buildQemuArgs(rest);
+    assert.deepEqual(values(args, "-machine"), [
+      "microvm,x-option-roms=off,isa-serial=on,rtc=on,pit=off,pic=off,accel=kvm",
+    ]);
   });
 
   it("microvm cannot carry a pmem root", () => {
@@ -133,7 +142,15 @@ describe("kernelParams", () => {
       "hako.channel=serial",
       "a=1",
     ]);
-    const debug = kernelParams({ debug: true, channel: "vsock", extra: [] });
+    const debug = kernelParams({ debug: true, channel: "vsock", extra: [], tscKhz: 2596152 });
+    assert.equal(debug.at(-1), "tsc_early_khz=2596152");
     assert.ok(debug.includes("hako.debug=1") && !debug.includes("quiet") && debug.includes("hako.channel=vsock"));
+  });
+});
+
+describe("hostTscKhz", () => {
+  it("reads the first cpu MHz line", () => {
+    assert.equal(hostTscKhz("processor\t: 0\ncpu MHz\t\t: 2596.152\n"), 2596152);
+    assert.equal(hostTscKhz("processor\t: 0\n"), undefined);
   });
 });

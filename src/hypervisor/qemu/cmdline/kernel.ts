@@ -21,13 +21,25 @@ export interface KernelParamsInput {
   channel: "serial" | "vsock";
   /** Parameters from the config's kernel_params: they come last, so they win. */
   extra: readonly string[];
+  /**
+   * The TSC frequency to trust, for guests that cannot calibrate it: microvm under TCG has no PIT speaker port,
+   * HPET or ACPI PM timer, and without this the kernel hangs at timer set-up. TCG's TSC runs at the host's rate.
+   */
+  tscKhz?: number;
 }
 
 export function kernelParams(input: KernelParamsInput): string[] {
   const params = [...fastBootParams, "console=ttyS0"];
   params.push(input.debug ? "hako.debug=1" : "quiet");
   params.push(`hako.channel=${input.channel}`);
+  if (input.tscKhz !== undefined) params.push(`tsc_early_khz=${input.tscKhz}`);
   return [...params, ...input.extra];
+}
+
+/** The host's TSC frequency in kHz, from /proc/cpuinfo ("cpu MHz"), or undefined when unknown. */
+export function hostTscKhz(cpuinfo: string): number | undefined {
+  const mhz = /^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo)?.[1];
+  return mhz === undefined ? undefined : Math.round(Number(mhz) * 1000);
 }
 
 export class Kernel implements QemuDevice {

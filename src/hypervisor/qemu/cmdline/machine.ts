@@ -16,9 +16,15 @@ export class Machine implements QemuDevice {
 
   args(): string[] {
     const options: string[] = [this.type];
-    if (this.type === "microvm") options.push("x-option-roms=off", "pit=off", "pic=off", "rtc=on", "isa-serial=on");
+    if (this.type === "microvm") {
+      options.push("x-option-roms=off", "isa-serial=on", "rtc=on");
+      // Without the PIT a TCG guest has no clock to calibrate the TSC against (no kvmclock) and hangs at boot.
+      if (this.accel === "kvm") options.push("pit=off", "pic=off");
+    }
     for (const o of this.extra.split(",")) if (o.trim() !== "") options.push(o.trim());
-    if (this.accel === "kvm") return ["-machine", [...options, "accel=kvm"].join(",")];
-    return ["-machine", options.join(","), "-accel", `tcg,tb-size=${this.tcgTbSizeMiB}`];
+    // microvm's virtio-mmio devices default to legacy virtio, which vhost-user (virtiofsd) refuses.
+    const globals = this.type === "microvm" ? ["-global", "virtio-mmio.force-legacy=false"] : [];
+    if (this.accel === "kvm") return ["-machine", [...options, "accel=kvm"].join(","), ...globals];
+    return ["-machine", options.join(","), "-accel", `tcg,tb-size=${this.tcgTbSizeMiB}`, ...globals];
   }
 }
