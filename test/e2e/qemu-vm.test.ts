@@ -13,6 +13,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  truncateSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -42,13 +43,22 @@ mount -t virtiofs kataShared /mnt/shared && echo "HAKO-MOUNTED uptime=$(cut -d' 
 echo "HAKO-HOSTFILE $(cat /mnt/shared/from-host.txt)"
 echo "HAKO-PORT $(cat /sys/class/virtio-ports/*/name)"
 echo "written by the guest" > /mnt/shared/from-guest.txt && sync && echo HAKO-WROTE
+mem0=$(ls -d /sys/devices/system/memory/memory* | wc -l)
+while [ ! -e /sys/block/vda ]; do sleep 0.1; done; echo "HAKO-DISK sectors=$(cat /sys/block/vda/size)"
+while [ ! -e /sys/devices/system/cpu/cpu1 ]; do sleep 0.1; done; echo HAKO-CPU1
+while [ "$(ls -d /sys/devices/system/memory/memory* | wc -l)" -le "$mem0" ]; do sleep 0.1; done; echo HAKO-MEM
 while true; do sleep 60; done
 `;
 
 before(async () => {
   const kernel = await testKernel();
   const initrd = join(work, "initrd.cpio");
-  buildBusyboxInitrd({ out: initrd, kernel, modules: ["virtio_pci", "virtiofs", "virtio_console"], init: guestInit });
+  buildBusyboxInitrd({
+    out: initrd,
+    kernel,
+    modules: ["virtio_pci", "virtiofs", "virtio_console", "virtio_blk"],
+    init: guestInit,
+  });
   microvmInitrd = join(work, "initrd-microvm.cpio");
   buildBusyboxInitrd({
     out: microvmInitrd,
@@ -60,6 +70,8 @@ before(async () => {
   writeFileSync(join(shared, "from-host.txt"), `host says ${nonce}\n`);
   config = defaultConfig();
   Object.assign(config.hypervisor, {
+    defaultMaxVcpus: 2,
+    defaultMaxMemoryMiB: 1024,
     kernel: kernel.vmlinux,
     initrd,
     rootfsMode: "initrd",
@@ -79,7 +91,7 @@ function pidAlive(pid: number): boolean {
 }
 
 describe("startQemu", () => {
-  it("boots, shares files both ways over virtio-fs, pauses, and stops leaving nothing behind", async () => {
+  it("boots, shares files both ways over virtio-fs, hot-plugs, pauses, and stops leaving nothing behind", async () => {
     const t0 = Date.now();
     const vm = await startQemu({ id: "boot1", config, sharedDir: shared, stateRoot }, silentLogger);
     started.push(vm);
@@ -101,6 +113,17 @@ describe("startQemu", () => {
     process.stderr.write(
       `# boot timings (TCG): startQemu ${tStarted - t0} ms; guest init at ${booted} s uptime, virtio-fs mounted at ${mounted} s; host saw the guest's file ${tWrote - t0} ms after start\n`,
     );
+
+    // Hot-plug into the running guest: it must see the disk, the vCPU and the memory block appear.
+    const disk = join(work, "disk.raw");
+    writeFileSync(disk, Buffer.alloc(0));
+    truncateSync(disk, 8 * 1024 * 1024);
+    await vm.hotplugBlock({ id: "vol1", path: disk, readonly: true });
+    assert.match(await waitForText(vm.consoleLogPath, /HAKO-DISK/, 20000), /HAKO-DISK sectors=16384/);
+    assert.equal(await vm.hotplugVcpus(2), 2);
+    assert.match(await waitForText(vm.consoleLogPath, /HAKO-CPU1/, 20000), /HAKO-CPU1/);
+    assert.equal(await vm.hotplugMemory(100), 512 + 128);
+    assert.match(await waitForText(vm.consoleLogPath, /HAKO-MEM/, 20000), /HAKO-MEM/);
 
     await vm.pause();
     assert.equal(await vm.status?.(), "paused");
