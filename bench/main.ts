@@ -14,6 +14,7 @@ import { measureStartLatency, type StartLatency } from "./start-latency.js";
 import { measureVirtiofs, type Throughput } from "./virtiofs.js";
 
 const BASE_DIR = "/run/hako-bench";
+const NAMESPACE = "hako-bench";
 const resultsDir = join(dirname(fileURLToPath(import.meta.url)), "results");
 
 export interface BenchResult {
@@ -45,13 +46,13 @@ async function main(): Promise<number> {
   const skip = new Set(values.skip.split(",").filter(Boolean));
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const settings = hostSettings(values.config);
-  for (const dir of cleanupStaleInstances(BASE_DIR)) log(`removed a previous run's leftovers: ${dir}`);
+  for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) log(`removed a previous run's leftovers: ${dir}`);
 
   let containerd: Containerd | undefined;
   const stop = async () => {
     const c = containerd;
     containerd = undefined;
-    if (!c) return void cleanupStaleInstances(BASE_DIR);
+    if (!c) return void (await cleanupStaleInstances(BASE_DIR, NAMESPACE));
     const { leaked } = await c.stop();
     for (const l of leaked) log(`warning: cleaned up a leftover ${l}`);
   };
@@ -60,7 +61,7 @@ async function main(): Promise<number> {
   }
   try {
     log("starting a private containerd");
-    const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: "hako-bench" });
+    const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: NAMESPACE });
     containerd = started.containerd;
     const ctx: BenchContext = {
       containerd: started.containerd,

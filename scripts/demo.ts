@@ -13,6 +13,7 @@ import {
 } from "../test/helpers/containerd.js";
 
 const BASE_DIR = "/run/hako-demo";
+const NAMESPACE = "hako-demo";
 const HAKO_TIMEOUT_MS = 180_000;
 
 const say = (line = "") => process.stdout.write(`${line}\n`);
@@ -20,19 +21,21 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 let containerd: Containerd | undefined;
 let tearingDown: Promise<void> | undefined;
+let interrupted = false;
 
 function teardown(): Promise<void> {
   tearingDown ??= (async () => {
     // Interrupted while containerd was still starting: nothing holds it yet, but its pid file is already there.
-    if (!containerd) return void cleanupStaleInstances(BASE_DIR);
+    if (!containerd) return void (await cleanupStaleInstances(BASE_DIR, NAMESPACE));
     const { leaked } = await containerd.stop();
-    for (const l of leaked) say(`warning: had to clean up a leftover ${l} (the shim should have removed it)`);
-  })();
+    for (const l of leaked) say(`cleaned up a leftover ${l}`);
+  })().catch((err: unknown) => say(`teardown failed: ${err instanceof Error ? err.message : String(err)}`));
   return tearingDown;
 }
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
+    interrupted = true;
     say(`\n${signal}: tearing down…`);
     void teardown().finally(() => process.exit(130));
   });
@@ -70,10 +73,10 @@ function explainHakoFailure(r: CtrResult, logTail: string): string[] {
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<number> {
-  for (const dir of cleanupStaleInstances(BASE_DIR)) say(`removed a previous run's leftovers: ${dir}`);
+  for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) say(`removed a previous run's leftovers: ${dir}`);
   say(bold("hako demo: the same image under two runtimes"));
   say("starting a private containerd and importing hako.local/busybox:latest (built locally from busybox-static)…");
-  const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: "hako-demo" });
+  const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: NAMESPACE });
   containerd = started.containerd;
   const image = started.image;
 
@@ -82,6 +85,7 @@ async function main(): Promise<number> {
   const runc = await containerd.run(RUNC_RUNTIME, image, `${id}-runc`, ["uname", "-r"], { timeoutMs: 60_000 });
   say(`running \`uname -r\` with hako (a VM boots; under TCG this takes seconds)…`);
   const hako = await containerd.run(HAKO_RUNTIME, image, id, ["uname", "-r"], { timeoutMs: HAKO_TIMEOUT_MS });
+  if (interrupted) return 130;
 
   const rows: [string, string, string, string][] = [
     ["", "runtime", "kernel the container sees", "ctr run --rm"],

@@ -6,8 +6,9 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, wri
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger } from "../../src/common/log.js";
-import { cleanupSandbox } from "../../src/runtime/cleanup.js";
+import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
+import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
 
 export const HAKO_RUNTIME = "io.containerd.hako.v2";
@@ -135,6 +136,7 @@ export class Containerd {
   readonly logPath: string;
   private proc: ChildProcess | undefined;
   private stopped = false;
+  private exited: Promise<void> = Promise.resolve();
   /** Container ids started through this instance: after stop(), none may have left a VM or state behind. */
   private readonly ids = new Set<string>();
 
@@ -191,7 +193,9 @@ export class Containerd {
       closeSync(logFd);
     }
     if (this.proc.pid !== undefined) writeFileSync(join(this.dir, "containerd.pid"), `${this.proc.pid}\n`);
-    const exited = new Promise<void>((resolve) => this.proc?.once("exit", () => resolve()));
+    const proc = this.proc;
+    this.exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    const exited = this.exited;
     const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
     for (;;) {
       if (existsSync(this.address)) {
@@ -238,6 +242,7 @@ export class Containerd {
     command: string[],
     options: CtrOptions & { extra?: string[] } = {},
   ): Promise<CtrResult> {
+    this.ids.add(id);
     return this.ctr(
       [
         "run",
@@ -294,19 +299,26 @@ export class Containerd {
   async stop(): Promise<{ leaked: string[] }> {
     if (this.stopped) return { leaked: [] };
     this.stopped = true;
-    if (this.proc && this.proc.exitCode === null && existsSync(this.address)) {
+    if (this.running() && existsSync(this.address)) {
       await this.removeEverything().catch(() => {});
     }
-    if (this.proc && this.proc.exitCode === null && this.proc.signalCode === null) {
-      const gone = new Promise<void>((resolve) => this.proc?.once("exit", () => resolve()));
+    if (this.proc && this.running()) {
       this.proc.kill("SIGTERM");
-      if (!(await Promise.race([gone.then(() => true), sleep(5_000).then(() => false)]))) {
+      if (!(await Promise.race([this.exited.then(() => true), sleep(5_000).then(() => false)]))) {
         this.proc.kill("SIGKILL");
-        await gone;
+        await this.exited;
       }
     }
-    cleanupLeftovers(this.dir, this.address);
-    return { leaked: await sweepSandboxes([...this.ids]) };
+    // Order matters: shims first (so nothing starts a VM any more), then the sandboxes they may have left (their
+    // mounts reference containerd's snapshots), then containerd's own directory.
+    killShims(this.address);
+    const leaked = await sweepSandboxes([...this.ids]);
+    removeInstanceDir(this.dir);
+    return { leaked };
+  }
+
+  private running(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
   /** Best effort: ask containerd to tear down whatever tests left, so shims shut their VMs down properly. */
@@ -326,11 +338,8 @@ export class Containerd {
   }
 }
 
-/**
- * Synchronous last-resort clean-up (also usable from an `exit` handler): kills the shims started for `address`,
- * unmounts everything under `dir`, removes `dir`.
- */
-export function cleanupLeftovers(dir: string, address: string): void {
+/** Kills the shims started for the containerd listening on `address` (they outlive containerd by design). */
+export function killShims(address: string): void {
   for (const pid of pidsMatching((argv) => argv.includes(address))) {
     try {
       process.kill(pid, "SIGKILL");
@@ -338,6 +347,10 @@ export function cleanupLeftovers(dir: string, address: string): void {
       // already gone
     }
   }
+}
+
+/** Unmounts everything under an instance's directory and removes it; best effort, never throws. */
+export function removeInstanceDir(dir: string): void {
   for (const m of mountsUnder(dir)) {
     try {
       execFileSync("umount", ["-l", m], { stdio: "ignore" });
@@ -345,18 +358,22 @@ export function cleanupLeftovers(dir: string, address: string): void {
       // raced with another unmount
     }
   }
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  } catch {
+    // a busy leftover must not stop the rest of the clean-up; the next cleanupStaleInstances retries
+  }
 }
 
 /**
- * Removes instances a killed process left under `baseDir` (the demo and the benchmark call this first, so a run
- * interrupted by SIGKILL is cleaned by the next one). Only call it on a base directory no live process is using.
+ * Removes instances a killed process left under `baseDir`, and the stale hako sandboxes of `namespace` (owner shim
+ * gone). The demo and the benchmark call this first, so a run interrupted by SIGKILL is cleaned by the next one.
+ * Only call it on a base directory and namespace no live process is using.
  */
-export function cleanupStaleInstances(baseDir: string): string[] {
+export async function cleanupStaleInstances(baseDir: string, namespace: string): Promise<string[]> {
   const removed: string[] = [];
   for (const name of existsSync(baseDir) ? readdirSync(baseDir) : []) {
     const dir = join(baseDir, name);
-    const address = join(dir, "c.sock");
     try {
       const pid = Number(readFileSync(join(dir, "containerd.pid"), "utf8").trim());
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
@@ -364,9 +381,16 @@ export function cleanupStaleInstances(baseDir: string): string[] {
     } catch {
       // no pid file, or containerd already gone
     }
-    cleanupLeftovers(dir, address);
+    killShims(join(dir, "c.sock"));
     removed.push(dir);
   }
+  for (const id of await findStaleSandboxes()) {
+    const state = await readSandboxState(sandboxPaths(id).stateFile).catch(() => undefined);
+    if (state?.namespace !== namespace) continue;
+    await cleanupSandbox(id, silentLogger);
+    removed.push(`sandbox ${id}`);
+  }
+  for (const name of existsSync(baseDir) ? readdirSync(baseDir) : []) removeInstanceDir(join(baseDir, name));
   return removed;
 }
 
