@@ -66,7 +66,8 @@ describe("applyAnnotations", () => {
   it("rejects unknown annotation keys and bad values", () => {
     rejects(config([".*"]), { [`${H}no_such`]: "1" }, /unknown annotation/);
     rejects(config([".*"]), { "io.katacontainers.config.bogus.x": "1" }, /unknown annotation/);
-    rejects(config([".*"]), { [`${H}default_vcpus`]: "two" }, /expected an integer/);
+    rejects(config([".*"]), { [`${H}default_vcpus`]: "two" }, /expected a number/);
+    rejects(config([".*"]), { [`${H}default_memory`]: "lots" }, /expected a non-negative integer/);
     rejects(config([".*"]), { [`${H}enable_debug`]: "yes" }, /expected a boolean/);
     rejects(config([".*"]), { [`${H}shared_fs`]: "nfs" }, /expected one of/);
   });

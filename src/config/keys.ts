@@ -20,6 +20,7 @@ export type KeySpec = { hako?: true } & (
   | { type: "string"; set?: Set<string> }
   | { type: "bool"; set?: Set<boolean> }
   | { type: "int"; min?: number; set?: Set<number> }
+  | { type: "number"; set?: Set<number> }
   | { type: "strings"; set?: Set<string[]> }
   | { type: "enum"; values: readonly string[]; set?: Set<string> }
 );
@@ -59,10 +60,14 @@ const hypervisorQemu: Record<string, KeySpec> = {
   kernel_params: str((c, v) => {
     c.hypervisor.kernelParams = v.split(/\s+/).filter((p) => p !== "");
   }),
-  default_vcpus: int((c, v) => {
-    // Kata: 0 means the default (1), a negative number means every host CPU.
-    c.hypervisor.defaultVcpus = v === 0 ? 1 : v < 0 ? availableParallelism() : v;
-  }),
+  // A float since Kata 3.x (fractions of a CPU for sizing); a VM gets whole vCPUs, so fractions round up.
+  // 0 means the default (1), a negative number means every host CPU.
+  default_vcpus: {
+    type: "number",
+    set: (c, v) => {
+      c.hypervisor.defaultVcpus = v === 0 ? 1 : v < 0 ? availableParallelism() : Math.ceil(v);
+    },
+  },
   default_maxvcpus: uint((c, v) => {
     c.hypervisor.defaultMaxVcpus = v;
   }),
@@ -192,6 +197,10 @@ const hypervisorQemu: Record<string, KeySpec> = {
   snp_guest_policy: uint(),
   qgs_port: uint(),
   network_queues: uint(),
+  tdx_quote_generation_service_socket_port: uint(),
+  remote_hypervisor_socket: str(),
+  remote_hypervisor_timeout: uint(),
+  hypervisor_loglevel: uint(),
   // hako-only keys.
   accel: hako(oneOf<AccelChoice>(["auto", "kvm", "tcg"], setHv("accel"))),
   agent_channel: hako(oneOf<AgentChannelChoice>(["auto", "serial", "vsock"], setHv("agentChannel"))),

@@ -64,6 +64,11 @@ describe("parseConfig", () => {
     assert.equal(c.hypervisor.rootfsMode, "initrd");
   });
 
+  it("rounds Kata's fractional default_vcpus up to whole vCPUs", () => {
+    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 1.5\n", "/x.toml").hypervisor.defaultVcpus, 2);
+    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 0\n", "/x.toml").hypervisor.defaultVcpus, 1);
+  });
+
   it("splits kernel_params on whitespace", () => {
     const c = parseConfig('[hypervisor.qemu]\nkernel_params = " a=1  b "\n', "/x.toml");
     assert.deepEqual(c.hypervisor.kernelParams, ["a=1", "b"]);
@@ -82,7 +87,8 @@ describe("parseConfig", () => {
   });
 
   it("rejects values of the wrong type or outside the allowed set", () => {
-    rejects('[hypervisor.qemu]\ndefault_vcpus = "2"\n', /hypervisor\.qemu\.default_vcpus.*an integer/);
+    rejects('[hypervisor.qemu]\ndefault_vcpus = "2"\n', /hypervisor\.qemu\.default_vcpus.*a number/);
+    rejects('[hypervisor.qemu]\nmemory_slots = "2"\n', /hypervisor\.qemu\.memory_slots.*an integer/);
     rejects("[hypervisor.qemu]\ndefault_memory = -5\n", /default_memory.*non-negative/);
     rejects("[hypervisor.qemu]\ndefault_memory = 1.5\n", /default_memory/);
     rejects('[hypervisor.qemu]\nshared_fs = "nfs"\n', /shared_fs.*"virtio-fs", "virtio-9p", "none"/);

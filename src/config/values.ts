@@ -13,6 +13,8 @@ const describe = (spec: KeySpec): string => {
       return "a boolean";
     case "int":
       return spec.min === 0 ? "a non-negative integer" : "an integer";
+    case "number":
+      return "a number";
     case "strings":
       return "an array of strings";
     case "enum":
@@ -31,6 +33,8 @@ export function checkTomlValue(spec: KeySpec, value: unknown): Checked {
       if (typeof value === "bigint") return bad;
       if (typeof value !== "number" || !Number.isSafeInteger(value)) return bad;
       return spec.min !== undefined && value < spec.min ? bad : { ok: true, value };
+    case "number":
+      return typeof value === "number" && Number.isFinite(value) ? { ok: true, value } : bad;
     case "strings":
       return Array.isArray(value) && value.every((v) => typeof v === "string")
         ? { ok: true, value: value as string[] }
@@ -53,6 +57,10 @@ export function checkAnnotationValue(spec: KeySpec, text: string, semicolonList 
       if (text === "true") return { ok: true, value: true };
       if (text === "false") return { ok: true, value: false };
       return { ok: false, expected: describe(spec) };
+    case "number":
+      return /^-?\d+(\.\d+)?$/.test(text.trim())
+        ? { ok: true, value: Number(text.trim()) }
+        : { ok: false, expected: describe(spec) };
     case "int":
       return /^-?\d+$/.test(text.trim())
         ? checkTomlValue(spec, Number(text.trim()))
