@@ -88,7 +88,7 @@ describe("parseConfig", () => {
 
   it("rejects values of the wrong type or outside the allowed set", () => {
     rejects('[hypervisor.qemu]\ndefault_vcpus = "2"\n', /hypervisor\.qemu\.default_vcpus.*a number/);
-    rejects('[hypervisor.qemu]\nmemory_slots = "2"\n', /hypervisor\.qemu\.memory_slots.*an integer/);
+    rejects('[hypervisor.qemu]\nmemory_slots = "2"\n', /hypervisor\.qemu\.memory_slots.*a non-negative integer/);
     rejects("[hypervisor.qemu]\ndefault_memory = -5\n", /default_memory.*non-negative/);
     rejects("[hypervisor.qemu]\ndefault_memory = 1.5\n", /default_memory/);
     rejects('[hypervisor.qemu]\nshared_fs = "nfs"\n', /shared_fs.*"virtio-fs", "virtio-9p", "none"/);
