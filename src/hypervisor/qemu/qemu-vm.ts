@@ -167,7 +167,11 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
       share,
       consoleLogPath: paths.consoleLog,
       qmpSocketPath: paths.qmpSocket,
-      nics: options.nics ?? [],
+      // disable_vhost_net, or a host without /dev/vhost-net, keeps the NIC's data path in QEMU.
+      nics: (options.nics ?? []).map((n) => ({
+        ...n,
+        vhost: n.vhost && !h.disableVhostNet && existsSync("/dev/vhost-net"),
+      })),
       pcieRootPorts: h.pcieRootPorts,
       entropySource: h.entropySource,
     };
