@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseKb, parseStat, procStats } from "./proc-stats.js";
+import { childrenOf, commandOf, parseKb, parseStat, procStats } from "./proc-stats.js";
 
 test("parses /proc/<pid>/stat with a command name holding spaces and parentheses", () => {
   const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
@@ -26,4 +26,16 @@ test("reports this process, and nothing for a pid that does not exist", () => {
   assert.ok(me.threads >= 1);
   assert.ok(me.cpuUserSeconds + me.cpuSystemSeconds >= 0);
   assert.equal(procStats(2 ** 22 + 1), undefined);
+});
+
+test("finds a process's children and their command names", async () => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn("sleep", ["30"], { stdio: "ignore" });
+  try {
+    assert.ok(child.pid);
+    assert.ok(childrenOf(process.pid).includes(child.pid));
+    assert.equal(commandOf(child.pid), "sleep");
+  } finally {
+    child.kill("SIGKILL");
+  }
 });

@@ -70,3 +70,32 @@ export function procStats(pid: number, proc = "/proc"): ProcStats | undefined {
     startSeconds: s.starttime / CLOCK_TICKS,
   };
 }
+
+/** Direct children of pid (from every thread's children list). */
+export function childrenOf(pid: number, proc = "/proc"): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`${proc}/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      for (const c of readFileSync(`${proc}/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean)) {
+        out.push(Number(c));
+      }
+    } catch {
+      // thread gone
+    }
+  }
+  return out;
+}
+
+export function commandOf(pid: number, proc = "/proc"): string | undefined {
+  try {
+    return readFileSync(`${proc}/${pid}/comm`, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,9 +1,8 @@
 // The Prometheus metrics of one sandbox: host CPU and memory of its shim, VMM and share daemon (from /proc), plus
 // the figures the agent reports from inside the guest. Every sample carries `sandbox_id`, so the expositions of
 // many sandboxes can be concatenated by `hako monitor`.
-import { readdirSync, readFileSync } from "node:fs";
 import { Counter, Gauge, Registry } from "prom-client";
-import { type ProcStats, procStats } from "./proc-stats.js";
+import { childrenOf, type ProcStats, procStats } from "./proc-stats.js";
 import { addLabel, mergeExpositions } from "./prom-text.js";
 
 export interface SandboxProcesses {
@@ -25,29 +24,8 @@ export interface SandboxMetricsOptions {
 
 /** pid and its descendants: virtiofsd serves from a child it forks into its sandbox. */
 function withChildren(pid: number): number[] {
-  const out = [pid];
-  for (const task of safeReaddir(`/proc/${pid}/task`)) {
-    for (const child of readFileSafe(`/proc/${pid}/task/${task}/children`).split(" ").filter(Boolean)) {
-      out.push(...withChildren(Number(child)));
-    }
-  }
-  return out;
+  return [pid, ...childrenOf(pid).flatMap(withChildren)];
 }
-
-const safeReaddir = (p: string) => {
-  try {
-    return readdirSync(p);
-  } catch {
-    return [];
-  }
-};
-const readFileSafe = (p: string) => {
-  try {
-    return readFileSync(p, "utf8");
-  } catch {
-    return "";
-  }
-};
 
 function componentStats(processes: SandboxProcesses): Map<string, ProcStats[]> {
   const out = new Map<string, ProcStats[]>();
