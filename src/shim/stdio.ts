@@ -1,7 +1,7 @@
 // Relays one process's stdio between containerd's fifos and the agent: stdout/stderr are pulled from the guest and
 // written to the fifos (waiting for 'drain': back-pressure reaches the guest because nothing more is pulled), stdin is
 // read from its fifo and pushed to the guest, one chunk at a time.
-import { constants, open } from "node:fs";
+import { closeSync, constants, open, openSync } from "node:fs";
 import { Socket } from "node:net";
 import { promisify } from "node:util";
 import type { AgentApi } from "../agent/client/agent-api.js";
@@ -21,32 +21,58 @@ async function openFifo(path: string, write: boolean): Promise<Socket> {
 export class StdioRelay {
   private lastActivity = Date.now();
   private stdin: Socket | undefined;
-  private stdinClosed = false;
+  private stdinOpening = false;
+  private closed = false;
   private readonly outputs: Promise<void>[] = [];
   private stdinDone: Promise<void> = Promise.resolve();
+  private readonly sinks: { stdout?: Promise<Socket>; stderr?: Promise<Socket>; stdin?: Promise<Socket> } = {};
 
   constructor(
     private readonly process: ContainerProcess,
     private readonly agent: AgentApi,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // Open the fifos now, at Create/Exec, as containerd expects: a client may write all of stdin and close its end
+    // before the process starts, and the data must still be there when it does.
+    const { stdio } = process;
+    const quiet = (p: Promise<Socket>) => {
+      p.catch((err) => this.log.debug("cannot open fifo", { err }));
+      return p;
+    };
+    if (stdio.stdout) this.sinks.stdout = quiet(openFifo(stdio.stdout, true));
+    if (stdio.stderr && !stdio.terminal) this.sinks.stderr = quiet(openFifo(stdio.stderr, true));
+    if (stdio.stdin) {
+      this.stdinOpening = true;
+      this.sinks.stdin = quiet(openFifo(stdio.stdin, false)).finally(() => {
+        this.stdinOpening = false;
+      });
+    }
+  }
 
   /** Starts relaying; call once the process runs in the guest. */
   start(): void {
-    const { stdio, containerId, execId } = this.process;
-    if (stdio.stdout) {
-      this.outputs.push(this.pump(stdio.stdout, (max) => this.agent.readStdout(containerId, execId, max), "stdout"));
+    const { containerId, execId } = this.process;
+    if (this.sinks.stdout) {
+      this.outputs.push(
+        this.pump(this.sinks.stdout, (max) => this.agent.readStdout(containerId, execId, max), "stdout"),
+      );
     }
-    if (stdio.stderr && !stdio.terminal) {
-      this.outputs.push(this.pump(stdio.stderr, (max) => this.agent.readStderr(containerId, execId, max), "stderr"));
+    if (this.sinks.stderr) {
+      this.outputs.push(
+        this.pump(this.sinks.stderr, (max) => this.agent.readStderr(containerId, execId, max), "stderr"),
+      );
     }
-    if (stdio.stdin) this.stdinDone = this.feedStdin(stdio.stdin);
+    if (this.sinks.stdin) this.stdinDone = this.feedStdin(this.sinks.stdin);
   }
 
-  private async pump(path: string, read: (max: number) => Promise<Uint8Array | null>, name: string): Promise<void> {
+  private async pump(
+    opened: Promise<Socket>,
+    read: (max: number) => Promise<Uint8Array | null>,
+    name: string,
+  ): Promise<void> {
     let sink: Socket | undefined;
     try {
-      sink = await openFifo(path, true);
+      sink = await opened;
       sink.on("error", (err) => this.log.debug(`${name} fifo error`, { err }));
       for (;;) {
         const data = await read(CHUNK);
@@ -72,12 +98,12 @@ export class StdioRelay {
     }
   }
 
-  private async feedStdin(path: string): Promise<void> {
+  private async feedStdin(opened: Promise<Socket>): Promise<void> {
     const { containerId, execId } = this.process;
     try {
-      const src = await openFifo(path, false);
+      const src = await opened;
       this.stdin = src;
-      if (this.stdinClosed) src.destroy();
+      if (this.closed) src.destroy();
       for await (const chunk of src) {
         let buf = chunk as Buffer;
         while (buf.length > 0) {
@@ -92,11 +118,13 @@ export class StdioRelay {
     await this.agent.closeStdin(containerId, execId).catch(() => {});
   }
 
-  /** containerd's CloseIO: no more stdin after what was already read. */
+  /**
+   * containerd's CloseIO: the client closed its end of stdin. What it wrote before is still in the fifo, so the
+   * relay reads on to end of file (bounded wait) before the guest's stdin is closed.
+   */
   async closeStdin(): Promise<void> {
-    this.stdinClosed = true;
+    await Promise.race([this.stdinDone, sleep(5000)]);
     this.stdin?.destroy();
-    await this.stdinDone;
     await this.agent.closeStdin(this.process.containerId, this.process.execId).catch(() => {});
   }
 
@@ -114,9 +142,18 @@ export class StdioRelay {
     }
   }
 
-  /** Stops everything (delete of the process). */
+  /** Stops everything (delete of the process), including a stdin open still waiting for its writer. */
   close(): void {
+    this.closed = true;
     this.stdin?.destroy();
+    const path = this.process.stdio.stdin;
+    if (this.stdinOpening && path) {
+      // Our blocking open of the read end returns once a writer appears: be that writer, then let go.
+      try {
+        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {}
+    }
+    for (const s of [this.sinks.stdout, this.sinks.stderr]) s?.then((sock) => sock.destroy()).catch(() => {});
   }
 }
 

@@ -24,7 +24,9 @@ function processesOf(pattern: RegExp): string[] {
   return found;
 }
 
-const ourProcesses = /qemu-system-x86_64 .*-name sandbox-shim-|virtiofsd.*shared\/shim-|containerd-shim-hako-v2/;
+/** This file's VMs, share daemons and shims (other suites may run their own at the same time). */
+const ourProcesses = (address: string) =>
+  new RegExp(`qemu-system-x86_64 .*-name sandbox-shim-|virtiofsd.*shared/shim-|containerd-shim-hako-v2 .*${address}`);
 
 describe("ctr run through containerd-shim-hako-v2", () => {
   let containerd: Containerd;
@@ -37,8 +39,9 @@ describe("ctr run through containerd-shim-hako-v2", () => {
   after(async () => {
     const { leaked } = await containerd.stop();
     assert.deepEqual(leaked, [], "the shim left VMs or state behind");
-    assert.deepEqual(processesOf(ourProcesses), [], "qemu, virtiofsd or shim processes are left");
-    assert.deepEqual(await mountPointsUnder(runDir()), [], `mounts are left under ${runDir()}`);
+    assert.deepEqual(processesOf(ourProcesses(containerd.address)), [], "qemu, virtiofsd or shim processes are left");
+    const mounts = (await mountPointsUnder(runDir())).filter((m) => m.includes("/shim-"));
+    assert.deepEqual(mounts, [], `mounts are left under ${runDir()}`);
   });
 
   const run = (id: string, cmd: string[], opts: { extra?: string[]; input?: string } = {}) =>
@@ -51,7 +54,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     assert.ok(guestKernel && guestKernel !== hostKernel, `guest kernel ${guestKernel} vs host ${hostKernel}`);
     assert.match(guestKernel, /cloud-amd64$/);
     assert.equal(r.stdout.length, 8 * 1024 * 1024);
-    const expected = createHash("sha256").update("hako\n".repeat(8 * 1024 * 1024 / 5 + 1).slice(0, 8 * 1024 * 1024));
+    const expected = createHash("sha256").update("hako\n".repeat((8 * 1024 * 1024) / 5 + 1).slice(0, 8 * 1024 * 1024));
     assert.equal(createHash("sha256").update(r.stdout).digest("hex"), expected.digest("hex"));
   });
 
@@ -84,9 +87,13 @@ describe("ctr run through containerd-shim-hako-v2", () => {
   test("-t gives the process a real terminal", async () => {
     const ctr = ["ctr", "--address", containerd.address, "-n", containerd.namespace, "run", "--rm", "-t"];
     const cmd = [...ctr, "--snapshotter", containerd.snapshotter, "--runtime", HAKO_RUNTIME, image, "shim-tty"];
-    const r = await runCommand("script", ["-qfec", `stty cols 91 rows 27; ${cmd.join(" ")} sh -c 'tty; stty size'`, "/dev/null"], {
-      timeoutMs: 120_000,
-    });
+    const r = await runCommand(
+      "script",
+      ["-qfec", `stty cols 91 rows 27; ${cmd.join(" ")} sh -c 'tty; sleep 1; stty size'`, "/dev/null"],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
     assert.match(r.stdout, /27 91/);
@@ -96,7 +103,13 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     const id = "shim-detached";
     const script = 'trap "echo got term; exit 7" TERM; while true; do sleep 0.2; done';
     const started = await containerd.runDetached(HAKO_RUNTIME, image, id, ["sh", "-c", script], {
-      extra: ["--memory-limit", String(256 * 1024 * 1024)],
+      // ctr's default spec mounts no cgroupfs; this one shows the guest's cgroup2 tree inside the container.
+      extra: [
+        "--memory-limit",
+        String(256 * 1024 * 1024),
+        "--mount",
+        "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev",
+      ],
       timeoutMs: 120_000,
     });
     assert.equal(started.code, 0, started.stderr);
@@ -105,7 +118,17 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     assert.equal(exec.code, 5, exec.stderr);
     assert.equal(exec.stdout, "exec-out\n");
 
-    const limit = await containerd.ctr(["task", "exec", "--exec-id", "e2", id, "cat", "/sys/fs/cgroup/memory.max"]);
+    // Without a cgroup namespace the container sees the guest's whole cgroup2 tree; its own group is in /proc/self.
+    const limit = await containerd.ctr([
+      "task",
+      "exec",
+      "--exec-id",
+      "e2",
+      id,
+      "sh",
+      "-c",
+      "cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/memory.max",
+    ]);
     assert.equal(limit.stdout.trim(), String(256 * 1024 * 1024), limit.stderr);
 
     const ps = await containerd.ctr(["task", "ps", id]);
@@ -167,9 +190,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
   });
 
   test("three containers started in parallel all succeed", async () => {
-    const results = await Promise.all(
-      [1, 2, 3].map((n) => run(`par${n}`, ["sh", "-c", `echo container ${n}`])),
-    );
+    const results = await Promise.all([1, 2, 3].map((n) => run(`par${n}`, ["sh", "-c", `echo container ${n}`])));
     results.forEach((r, i) => {
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `container ${i + 1}\n`);
