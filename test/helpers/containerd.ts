@@ -2,7 +2,7 @@
 // config under one directory, so it never touches a system containerd and leaves nothing behind when stopped.
 // The hako runtime needs no entry in the config: containerd finds `containerd-shim-hako-v2` by name on PATH.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { silentLogger } from "../../src/common/log.js";
@@ -44,7 +44,7 @@ const BASE_DIR = "/run/hako-test";
 /** Whether overlayfs mounts work on the filesystem holding `dir` (not on every host: e.g. overlay on overlay). */
 function overlayWorks(dir: string): boolean {
   const probe = join(dir, "overlay-probe");
-  for (const d of ["l", "u", "w", "m"]) execFileSync("mkdir", ["-p", join(probe, d)]);
+  for (const d of ["l", "u", "w", "m"]) mkdirSync(join(probe, d), { recursive: true });
   try {
     execFileSync(
       "mount",
@@ -195,6 +195,11 @@ export class Containerd {
     if (this.proc.pid !== undefined) writeFileSync(join(this.dir, "containerd.pid"), `${this.proc.pid}\n`);
     const proc = this.proc;
     this.exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    // If the owner exits without stop() (an uncaught error, process.exit), take containerd, its shims and their
+    // VMs down with it; their sandbox state is then stale, and the next shim start or cleanupStaleInstances removes it.
+    const onExit = () => this.emergencyStop();
+    process.once("exit", onExit);
+    void this.exited.then(() => process.off("exit", onExit));
     const exited = this.exited;
     const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
     for (;;) {
@@ -317,6 +322,24 @@ export class Containerd {
     return { leaked };
   }
 
+  /** Synchronous, for an `exit` handler: kill what runs and remove the directory, no waiting, no ctr. */
+  private emergencyStop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.proc?.kill("SIGKILL");
+    killShims(this.address);
+    for (const id of this.ids) {
+      for (const pid of pidsMatching((argv) => isVmOf(argv, id))) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    removeInstanceDir(this.dir);
+  }
+
   private running(): boolean {
     return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
   }
@@ -338,13 +361,39 @@ export class Containerd {
   }
 }
 
-/** Kills the shims started for the containerd listening on `address` (they outlive containerd by design). */
-export function killShims(address: string): void {
-  for (const pid of pidsMatching((argv) => argv.includes(address))) {
+/** pid's descendants, deepest last (children lists of every thread, recursively). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    let children: string[] = [];
     try {
-      process.kill(pid, "SIGKILL");
+      children = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").split(" ").filter(Boolean);
     } catch {
-      // already gone
+      // thread gone
+    }
+    for (const c of children) out.push(Number(c), ...descendants(Number(c)));
+  }
+  return out;
+}
+
+/**
+ * Kills the shims started for the containerd listening on `address` (they outlive containerd by design), together
+ * with everything they started: runc's container processes, hako's QEMU and virtiofsd.
+ */
+export function killShims(address: string): void {
+  for (const shim of pidsMatching((argv) => argv.includes(address))) {
+    for (const pid of [shim, ...descendants(shim)]) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
   }
 }
@@ -394,6 +443,11 @@ export async function cleanupStaleInstances(baseDir: string, namespace: string):
   return removed;
 }
 
+/** QEMU runs with `-name sandbox-<id>` (possibly followed by `,option=…`). */
+function isVmOf(argv: string[], id: string): boolean {
+  return argv.some((a) => a === `sandbox-${id}` || a.startsWith(`sandbox-${id},`));
+}
+
 /**
  * Kills VM processes named after the given sandboxes (QEMU runs with `-name sandbox-<id>`) and removes their
  * hako state and mounts. Returns a description of each thing found: none should be, once the shims are gone.
@@ -401,9 +455,7 @@ export async function cleanupStaleInstances(baseDir: string, namespace: string):
 export async function sweepSandboxes(ids: string[]): Promise<string[]> {
   const leaked: string[] = [];
   for (const id of ids) {
-    for (const pid of pidsMatching((argv) =>
-      argv.some((a) => a === `sandbox-${id}` || a.startsWith(`sandbox-${id},`)),
-    )) {
+    for (const pid of pidsMatching((argv) => isVmOf(argv, id))) {
       leaked.push(`vm process ${pid} of sandbox ${id}`);
       try {
         process.kill(pid, "SIGKILL");
