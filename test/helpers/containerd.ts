@@ -256,6 +256,7 @@ export class Containerd {
         this.snapshotter,
         "--runtime",
         runtime,
+        ...this.runtimeArgs(runtime),
         ...(options.extra ?? []),
         image,
         id,
@@ -287,6 +288,7 @@ export class Containerd {
         this.snapshotter,
         "--runtime",
         runtime,
+        ...this.runtimeArgs(runtime),
         ...(options.extra ?? []),
         image,
         id,
@@ -338,6 +340,15 @@ export class Containerd {
       }
     }
     removeInstanceDir(this.dir);
+  }
+
+  /**
+   * runc keeps container state under /run/containerd/runc/<namespace>/<id> by default, whichever containerd started
+   * it: two instances using the same namespace and id would collide, and a killed shim's state would block the id.
+   * A root inside the instance directory keeps runc's state private and removed with it.
+   */
+  runtimeArgs(runtime: string): string[] {
+    return runtime === RUNC_RUNTIME ? ["--runc-root", join(this.dir, "runc")] : [];
   }
 
   private running(): boolean {
