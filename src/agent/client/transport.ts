@@ -69,14 +69,17 @@ function connectUnix(path: string, opts: ConnectOptions): Promise<Socket> {
   });
 }
 
-/** The hybrid-vsock handshake; bytes after the OK line belong to the agent's stream and are put back. */
+/**
+ * The hybrid-vsock handshake; bytes after the OK line belong to the agent's stream and are put back. It reads with
+ * 'readable' rather than 'data' so that the stream is left unpaused for whoever attaches a 'data' listener next.
+ */
 export function hybridHandshake(socket: Duplex, port: number, opts: ConnectOptions = {}): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0);
     const timer = setTimeout(() => fail(`no answer to CONNECT ${port}`), opts.timeoutMs ?? 5000);
     const cleanup = () => {
       clearTimeout(timer);
-      socket.off("data", onData);
+      socket.off("readable", onReadable);
       socket.off("error", onError);
       socket.off("end", onEnd);
     };
@@ -87,22 +90,26 @@ export function hybridHandshake(socket: Duplex, port: number, opts: ConnectOptio
     };
     const onError = (err: Error) => fail(err.message);
     const onEnd = () => fail("connection closed");
-    const onData = (chunk: Buffer) => {
-      got = Buffer.concat([got, chunk]);
-      const nl = got.indexOf(0x0a);
-      if (nl < 0) {
-        if (got.length > 256) fail("answer line too long");
+    const onReadable = () => {
+      for (;;) {
+        const chunk = socket.read() as Buffer | null;
+        if (chunk === null) return;
+        got = Buffer.concat([got, chunk]);
+        const nl = got.indexOf(0x0a);
+        if (nl < 0) {
+          if (got.length > 256) fail("answer line too long");
+          continue;
+        }
+        const line = got.subarray(0, nl).toString("utf8").trim();
+        if (!line.startsWith("OK")) return fail(`answer "${line}"`);
+        cleanup();
+        const rest = got.subarray(nl + 1);
+        if (rest.length > 0) socket.unshift(rest);
+        resolve(socket);
         return;
       }
-      const line = got.subarray(0, nl).toString("utf8").trim();
-      if (!line.startsWith("OK")) return fail(`answer "${line}"`);
-      cleanup();
-      socket.pause();
-      const rest = got.subarray(nl + 1);
-      if (rest.length > 0) socket.unshift(rest);
-      resolve(socket);
     };
-    socket.on("data", onData);
+    socket.on("readable", onReadable);
     socket.once("error", onError);
     socket.once("end", onEnd);
     socket.write(`CONNECT ${port}\n`);

@@ -36,6 +36,11 @@ export class PullReader {
     });
   }
 
+  /** Bytes read from the source and not yet handed out. */
+  get buffered(): number {
+    return this.stream.readableLength;
+  }
+
   get ended(): boolean {
     return this.done && this.stream.readableLength === 0;
   }

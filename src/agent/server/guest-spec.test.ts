@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Code, HakoError } from "../../common/errors.js";
+import type { OciSpec } from "../../oci/spec.js";
+import { checkContainerId, guestSpec } from "./guest-spec.js";
+
+const base = (): OciSpec => ({
+  ociVersion: "1.0.2",
+  process: { user: { uid: 0, gid: 0 }, args: ["sh"], cwd: "/", apparmorProfile: "docker-default" },
+  root: { path: "/run/kata-containers/shared/containers/c1/rootfs" },
+  hooks: { prestart: [{ path: "/usr/bin/host-hook" }] },
+  linux: {
+    cgroupsPath: "/kubepods/besteffort/pod1/c1",
+    namespaces: [
+      { type: "pid" },
+      { type: "network", path: "/var/run/netns/cni-1" },
+      { type: "ipc", path: "/proc/9/ns/ipc" },
+    ],
+    devices: [{ path: "/dev/fuse", type: "c" }],
+  },
+});
+
+test("host-only parts are replaced with guest ones", () => {
+  const out = guestSpec("c1", base());
+  assert.equal(out.linux?.cgroupsPath, "/hako/c1");
+  assert.deepEqual(out.linux?.namespaces, [{ type: "pid" }, { type: "ipc" }, { type: "mount" }]);
+  assert.equal(out.hooks, undefined);
+  assert.equal(out.process?.apparmorProfile, undefined);
+  assert.equal(out.linux?.devices, undefined);
+  assert.equal(out.root?.path, "/run/kata-containers/shared/containers/c1/rootfs");
+});
+
+test("the input spec is left untouched", () => {
+  const spec = base();
+  guestSpec("c1", spec);
+  assert.equal(spec.linux?.cgroupsPath, "/kubepods/besteffort/pod1/c1");
+  assert.ok(spec.hooks);
+});
+
+test("a spec without root, args or cwd is an InvalidArgument naming the container", () => {
+  for (const broken of [
+    { ...base(), root: undefined },
+    { ...base(), process: { user: { uid: 0, gid: 0 }, args: [], cwd: "/" } },
+    { ...base(), process: { user: { uid: 0, gid: 0 }, args: ["sh"], cwd: "" } },
+  ]) {
+    assert.throws(
+      () => guestSpec("c9", broken as OciSpec),
+      (err) => err instanceof HakoError && err.code === Code.InvalidArgument && err.message.includes("c9"),
+    );
+  }
+});
+
+test("container ids cannot escape the bundle directory", () => {
+  for (const id of ["", "../x", "a/b", ".hidden", "x".repeat(200)]) {
+    assert.throws(
+      () => checkContainerId(id),
+      (err) => err instanceof HakoError && err.code === Code.InvalidArgument,
+    );
+  }
+  checkContainerId("0123abc_def-1.2");
+});

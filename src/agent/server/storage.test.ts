@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Code, HakoError } from "../../common/errors.js";
+import { mountStorage, parseMountOptions } from "./storage.js";
+import { MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC } from "./syscalls.js";
+
+test("mount options split into flags and filesystem data", () => {
+  assert.deepEqual(parseMountOptions(["ro", "nosuid", "nodev", "mode=0755", "size=64k"]), {
+    flags: MS_RDONLY | MS_NOSUID | MS_NODEV,
+    data: "mode=0755,size=64k",
+  });
+  assert.deepEqual(parseMountOptions(["rbind", "ro", "rw"]), { flags: MS_BIND | MS_REC, data: "" });
+  assert.deepEqual(parseMountOptions([]), { flags: 0, data: "" });
+});
+
+test("a relative mount point or an unknown driver is refused", () => {
+  const s = { driver: "virtio-fs", source: "kataShared", fstype: "virtiofs", options: [], mountPoint: "run/x" };
+  assert.throws(
+    () => mountStorage(s),
+    (err) => err instanceof HakoError && err.code === Code.InvalidArgument,
+  );
+  assert.throws(
+    () => mountStorage({ ...s, driver: "floppy", mountPoint: "/tmp/hako-storage-test" }),
+    (err) => err instanceof HakoError && err.code === Code.InvalidArgument && err.message.includes("floppy"),
+  );
+});
