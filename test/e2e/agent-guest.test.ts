@@ -2,7 +2,7 @@
 // and drives the agent through the host's agent client — sandbox, containers from a busybox rootfs on the share,
 // stdio, terminals, signals, pause/resume, stats, malformed requests, and a clean guest at the end.
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,

@@ -87,15 +87,17 @@ class FakeProcess {
     switch (this.program) {
       case "echo":
         this.stdout.push(new TextEncoder().encode(`${args.slice(1).join(" ")}\n`));
-        return this.exit(0);
+        this.exit(0);
+        break;
       case "true":
-        return this.exit(0);
+        this.exit(0);
+        break;
       case "false":
-        return this.exit(1);
+        this.exit(1);
+        break;
       case "exit":
-        return this.exit(Number(args[1] ?? 0) & 0xff);
-      default:
-        return;
+        this.exit(Number(args[1] ?? 0) & 0xff);
+        break;
     }
   }
 
