@@ -29,8 +29,12 @@ export interface SandboxStateV1 {
   phases: Record<string, number>;
 }
 
+let tmpSeq = 0;
+
 export async function writeSandboxState(path: string, state: SandboxStateV1): Promise<void> {
-  const tmp = `${path}.tmp`;
+  // A temporary name per write: concurrent writers sharing one would truncate each other's file and then rename
+  // a torn document into place, or fail with ENOENT.
+  const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`;
   await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
 }

@@ -1,6 +1,6 @@
 // A sandbox: one VM with its share daemon and agent connection, and the containers running in it. Every operation
 // on a container goes through here; the shim translates containerd's requests into these calls.
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentApi, ContainerStats } from "../agent/client/agent-api.js";
 import { Code, failedPrecondition, HakoError, notFound } from "../common/errors.js";
@@ -51,6 +51,7 @@ export class Sandbox {
   readonly containers = new Map<string, Container>();
   private stopping = false;
   private vmDead = false;
+  private persisting: Promise<void> = Promise.resolve();
   metricsSocket: string | undefined;
   private constructor(
     readonly id: string,
@@ -97,6 +98,8 @@ export class Sandbox {
         kernelModules: options.backend.kernelModules,
       });
       mark("sandbox-created");
+      // The VM backend may keep its files elsewhere (or nowhere: the fake), so the state dir is made here.
+      await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
       const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, t0, phases);
       sandbox.supervise();
       await sandbox.persist();
@@ -341,9 +344,14 @@ export class Sandbox {
   }
 
   async persist(): Promise<void> {
-    if (this.stopping || this.vmDead) return;
-    await writeSandboxState(this.paths.stateFile, this.state()).catch((err) =>
-      this.log.warn("cannot persist sandbox state", { err, path: this.paths.stateFile }),
-    );
+    // One write at a time, each taking the state as it is when it runs, so the file never goes back to an older
+    // state when concurrent requests finish out of order.
+    this.persisting = this.persisting.then(async () => {
+      if (this.stopping || this.vmDead) return;
+      await writeSandboxState(this.paths.stateFile, this.state()).catch((err) =>
+        this.log.warn("cannot persist sandbox state", { err, path: this.paths.stateFile }),
+      );
+    });
+    await this.persisting;
   }
 }

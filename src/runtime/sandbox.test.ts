@@ -1,0 +1,534 @@
+// The sandbox state machine against a fake VM and a fake agent: status transitions and their refusals, execs, VM
+// death, persisted state and tear-down. Host mounts are real (bind mounts under a temporary run root), so this
+// spec needs root; nothing touches /run/hako.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, beforeEach, describe, test } from "node:test";
+import type { AgentApi } from "../agent/client/agent-api.js";
+import { FakeAgent } from "../agent/client/fake-agent.js";
+import { Code, HakoError } from "../common/errors.js";
+import { createLogger, type Fields, memorySink } from "../common/log.js";
+import { FakeVm } from "../hypervisor/fake-vm.js";
+import type { VmExit } from "../hypervisor/hypervisor.js";
+import type { OciMount, OciProcess, OciSpec } from "../oci/spec.js";
+import type { SandboxBackend, VmRequest } from "./backend.js";
+import type { Container } from "./container.js";
+import { mountPointsUnder } from "./host-mounts.js";
+import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
+import { Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
+import { readSandboxState } from "./sandbox-state.js";
+import { Status } from "./status.js";
+
+const root = mkdtempSync(join(tmpdir(), "hako-sandbox-spec-"));
+const runRoot = join(root, "run");
+after(async () => {
+  for (const mp of (await mountPointsUnder(root)).reverse()) {
+    // Only reached when a test failed half-way; the tests themselves assert that nothing is left mounted.
+    await import("./host-mounts.js").then((m) => m.unmountAll(mp));
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+const noStdio: StdioPaths = { stdin: "", stdout: "", stderr: "", terminal: false };
+
+interface Recorded {
+  exited: { container: string; exec: string; status: number }[];
+  oom: string[];
+  vmDied: VmExit[];
+}
+
+interface Harness {
+  sandbox: Sandbox;
+  vm: FakeVm;
+  agent: FakeAgent;
+  events: Recorded;
+  logs: () => Fields[];
+  requests: VmRequest[];
+}
+
+function recorder(): { events: Recorded; sink: SandboxEvents } {
+  const events: Recorded = { exited: [], oom: [], vmDied: [] };
+  return {
+    events,
+    sink: {
+      exited: (c: Container, p: ContainerProcess, exit: ExitInfo) =>
+        events.exited.push({ container: c.id, exec: p.execId, status: exit.status }),
+      oom: (id) => events.oom.push(id),
+      vmDied: (exit) => events.vmDied.push(exit),
+    },
+  };
+}
+
+function fakeBackend(over: Partial<SandboxBackend> = {}) {
+  const made: { vms: FakeVm[]; agents: FakeAgent[]; requests: VmRequest[] } = { vms: [], agents: [], requests: [] };
+  const backend: SandboxBackend = {
+    guestStorages: [
+      { driver: "virtio-fs", source: "kataShared", fstype: "virtiofs", options: [], mountPoint: "/run/shared" },
+    ],
+    kernelModules: [],
+    startVm: async (req) => {
+      made.requests.push(req);
+      const vm = new FakeVm(req.sandboxId, { kind: "serial", path: join(runRoot, req.sandboxId, "agent.sock") });
+      made.vms.push(vm);
+      return vm;
+    },
+    connectAgent: async (): Promise<AgentApi> => {
+      const agent = new FakeAgent();
+      made.agents.push(agent);
+      return agent;
+    },
+    ...over,
+  };
+  return { backend, made };
+}
+
+let seq = 0;
+async function newSandbox(): Promise<Harness> {
+  const id = `sb${++seq}`;
+  const { backend, made } = fakeBackend();
+  const { events, sink } = recorder();
+  const logSink = memorySink();
+  const sandbox = await Sandbox.create({
+    id,
+    namespace: "spec",
+    backend,
+    logger: createLogger({ level: "info", sink: logSink }),
+    events: sink,
+    vcpus: 1,
+    memoryMiB: 256,
+    runRoot,
+  });
+  return {
+    sandbox,
+    vm: made.vms[0] as FakeVm,
+    agent: made.agents[0] as FakeAgent,
+    events,
+    logs: () => logSink.entries(),
+    requests: made.requests,
+  };
+}
+
+/** A bundle with a rootfs holding one file, so a test can see the bind mount through the share. */
+function bundle(name: string): string {
+  const dir = join(root, "bundles", name);
+  mkdirSync(join(dir, "rootfs"), { recursive: true });
+  writeFileSync(join(dir, "rootfs", "marker"), name);
+  return dir;
+}
+
+function spec(args: string[], mounts: OciMount[] = []): OciSpec {
+  return {
+    ociVersion: "1.0.2",
+    process: { user: { uid: 0, gid: 0 }, args, cwd: "/" },
+    root: { path: "rootfs" },
+    mounts: [{ destination: "/proc", type: "proc", source: "proc" }, ...mounts],
+    linux: { namespaces: [{ type: "pid" }, { type: "mount" }] },
+  };
+}
+
+const proc = (args: string[]): OciProcess => ({ user: { uid: 0, gid: 0 }, args, cwd: "/" });
+
+function create(h: Harness, id: string, args = ["sleep", "inf"], mounts: OciMount[] = []) {
+  return h.sandbox.createContainer({ id, bundle: bundle(id), spec: spec(args, mounts), rootfs: [], stdio: noStdio });
+}
+
+const refused = (code: Code, message: string | RegExp) => (err: unknown) => {
+  assert.ok(err instanceof HakoError, `expected a HakoError, got ${String(err)}`);
+  assert.equal(Code[err.code], Code[code], err.message);
+  if (typeof message === "string") assert.equal(err.message, message);
+  else assert.match(err.message, message);
+  return true;
+};
+
+const tick = () => new Promise((r) => setImmediate(r));
+const state = (h: Harness) => readSandboxState(h.sandbox.paths.stateFile);
+const warnings = (h: Harness) => h.logs().filter((e) => e.level === "warning" || e.level === "error");
+
+let current: Harness[] = [];
+beforeEach(() => {
+  current = [];
+});
+afterEach(async () => {
+  for (const h of current) await h.sandbox.stop();
+});
+async function sandbox(): Promise<Harness> {
+  const h = await newSandbox();
+  current.push(h);
+  return h;
+}
+
+describe("Sandbox.create", () => {
+  test("boots the VM, prepares the guest and persists its state", async () => {
+    const h = await sandbox();
+    const { id, paths } = h.sandbox;
+    assert.deepEqual(h.requests, [{ sandboxId: id, sharedDir: paths.sharedDir, vcpus: 1, memoryMiB: 256 }]);
+    assert.equal(h.agent.sandboxId, id);
+    assert.ok(h.agent.calls.includes("createSandbox"));
+    assert.deepEqual(await mountPointsUnder(paths.sharedDir), [paths.sharedDir], "the share is a mount point");
+    const s = await state(h);
+    assert.ok(s, `no state at ${paths.stateFile}`);
+    assert.equal(s.id, id);
+    assert.equal(s.namespace, "spec");
+    assert.equal(s.ownerPid, process.pid);
+    assert.equal(s.vm?.pid, h.vm.pid);
+    assert.deepEqual(s.containers, []);
+    assert.ok((s.phases["sandbox-created"] ?? -1) >= 0);
+    assert.deepEqual(warnings(h), []);
+  });
+
+  test("a failing step undoes the earlier ones and names the sandbox", async () => {
+    const { backend, made } = fakeBackend({
+      connectAgent: async () => {
+        throw new Error("agent never answered");
+      },
+    });
+    const { sink } = recorder();
+    await assert.rejects(
+      Sandbox.create({
+        id: "sb-fail",
+        namespace: "spec",
+        backend,
+        logger: createLogger({ level: "error", sink: memorySink() }),
+        events: sink,
+        vcpus: 1,
+        memoryMiB: 256,
+        runRoot,
+      }),
+      refused(Code.Internal, "creating sandbox sb-fail: agent never answered"),
+    );
+    assert.equal(made.vms[0]?.state, "stopped");
+    assert.ok(made.vms[0]?.calls.includes("stop"));
+    assert.deepEqual(await mountPointsUnder(join(runRoot, "shared", "sb-fail")), []);
+    assert.ok(!existsSync(join(runRoot, "shared", "sb-fail")));
+    assert.ok(!existsSync(join(runRoot, "sb-fail")));
+  });
+});
+
+describe("container lifecycle", () => {
+  test("create, start, kill, delete: statuses, events, mounts and persisted state follow", async () => {
+    const h = await sandbox();
+    const c = await create(h, "c1");
+    assert.equal(c.status, Status.Created);
+    const rootfs = join(h.sandbox.paths.sharedDir, "c1", "rootfs");
+    assert.equal(readFileSync(join(rootfs, "marker"), "utf8"), "c1", "the bundle's rootfs is bound into the share");
+    assert.deepEqual(
+      (await state(h))?.containers.map((x) => [x.id, x.status]),
+      [["c1", "created"]],
+    );
+
+    const p = await h.sandbox.start("c1", "");
+    assert.equal(p.status, Status.Running);
+    assert.ok(p.pid > 0);
+    const persisted = (await state(h))?.containers[0];
+    assert.deepEqual(persisted && [persisted.status, persisted.pid], ["running", p.pid]);
+    assert.deepEqual(persisted?.hostMounts, [rootfs]);
+
+    await h.sandbox.kill("c1", "", 15, false);
+    const exit = await p.exited;
+    assert.equal(exit.status, 128 + 15);
+    assert.equal(c.status, Status.Stopped);
+    assert.deepEqual(h.events.exited, [{ container: "c1", exec: "", status: 143 }]);
+
+    const { pid, exit: reported } = await h.sandbox.delete("c1", "");
+    assert.equal(pid, p.pid);
+    assert.equal(reported?.status, 143);
+    assert.ok(h.agent.calls.includes("removeContainer"));
+    assert.deepEqual(await mountPointsUnder(join(h.sandbox.paths.sharedDir, "c1")), []);
+    assert.ok(!existsSync(join(h.sandbox.paths.sharedDir, "c1")));
+    assert.equal(readFileSync(join(root, "bundles", "c1", "rootfs", "marker"), "utf8"), "c1", "host files survive");
+    assert.deepEqual((await state(h))?.containers, []);
+    assert.throws(
+      () => h.sandbox.container("c1"),
+      refused(Code.NotFound, `container c1 not found in sandbox ${h.sandbox.id}`),
+    );
+    assert.deepEqual(warnings(h), []);
+  });
+
+  test("refusals: start twice, pause a created container, delete a running one, resume a running one", async () => {
+    const h = await sandbox();
+    await create(h, "run");
+    await create(h, "new");
+    await h.sandbox.start("run", "");
+    await assert.rejects(
+      h.sandbox.start("run", ""),
+      refused(Code.FailedPrecondition, "cannot start container run: it is running"),
+    );
+    await assert.rejects(
+      h.sandbox.pause("new"),
+      refused(Code.FailedPrecondition, "cannot pause container new: it is created"),
+    );
+    await assert.rejects(
+      h.sandbox.delete("run", ""),
+      refused(Code.FailedPrecondition, "cannot delete container run: it is running"),
+    );
+    await assert.rejects(
+      h.sandbox.resume("run"),
+      refused(Code.FailedPrecondition, "cannot resume container run: it is running"),
+    );
+    await assert.rejects(
+      create(h, "run"),
+      refused(Code.AlreadyExists, `container run already exists in sandbox ${h.sandbox.id}`),
+    );
+    await assert.rejects(h.sandbox.start("ghost", ""), refused(Code.NotFound, /container ghost not found/));
+    // Nothing of the refused calls reached the agent.
+    assert.equal(h.agent.calls.filter((c) => c === "startContainer").length, 1);
+    assert.ok(!h.agent.calls.includes("pauseContainer"));
+    assert.ok(!h.agent.calls.includes("removeContainer"));
+  });
+
+  test("concurrent creates and starts all end up in the persisted state", async () => {
+    const h = await sandbox();
+    const ids = ["k1", "k2", "k3", "k4"];
+    await Promise.all(ids.map((id) => create(h, id)));
+    await Promise.all(ids.map((id) => h.sandbox.start(id, "")));
+    const s = await state(h);
+    assert.deepEqual(
+      s?.containers.map((x) => `${x.id}:${x.status}`).sort(),
+      ids.map((id) => `${id}:running`),
+    );
+    assert.deepEqual(warnings(h), []);
+  });
+
+  test("a created container can be deleted without ever starting", async () => {
+    const h = await sandbox();
+    await create(h, "idle");
+    const { pid, exit } = await h.sandbox.delete("idle", "");
+    assert.equal(pid, 0);
+    assert.equal(exit, undefined);
+    assert.equal(h.sandbox.containers.size, 0);
+    assert.deepEqual(await mountPointsUnder(join(h.sandbox.paths.sharedDir, "idle")), []);
+  });
+
+  test("pause and resume, with exec refused while paused", async () => {
+    const h = await sandbox();
+    const c = await create(h, "p1");
+    await h.sandbox.start("p1", "");
+    await h.sandbox.pause("p1");
+    assert.equal(c.status, Status.Paused);
+    assert.throws(
+      () => h.sandbox.addExec("p1", "e1", proc(["true"]), noStdio),
+      refused(Code.FailedPrecondition, "cannot exec container p1: it is paused"),
+    );
+    await h.sandbox.resume("p1");
+    assert.equal(c.status, Status.Running);
+  });
+
+  test("kill of an exited process is NotFound", async () => {
+    const h = await sandbox();
+    await create(h, "quick", ["true"]);
+    const p = await h.sandbox.start("quick", "");
+    assert.equal((await p.exited).status, 0);
+    await assert.rejects(
+      h.sandbox.kill("quick", "", 9, false),
+      refused(Code.NotFound, "process quick has already exited"),
+    );
+  });
+
+  test("a bind-mounted host directory appears in the share, read-only when asked, and survives delete", async () => {
+    const h = await sandbox();
+    const data = join(root, "host-data");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "keep"), "precious");
+    await create(
+      h,
+      "vol",
+      ["sleep", "inf"],
+      [
+        { destination: "/data", type: "bind", source: data, options: ["rbind", "rw"] },
+        { destination: "/ro", type: "bind", source: data, options: ["rbind", "ro"] },
+      ],
+    );
+    const rw = join(h.sandbox.paths.sharedDir, "vol", "mounts", "1-host-data");
+    const ro = join(h.sandbox.paths.sharedDir, "vol", "mounts", "2-host-data");
+    writeFileSync(join(rw, "from-guest"), "hello");
+    assert.equal(readFileSync(join(data, "from-guest"), "utf8"), "hello");
+    assert.throws(() => writeFileSync(join(ro, "nope"), "x"), { code: "EROFS" });
+    await h.sandbox.delete("vol", "");
+    assert.deepEqual(await mountPointsUnder(join(h.sandbox.paths.sharedDir, "vol")), []);
+    assert.equal(readFileSync(join(data, "keep"), "utf8"), "precious", "removing the share left the source alone");
+  });
+
+  test("an agent failure at create releases the host mounts it made", async () => {
+    const h = await sandbox();
+    h.agent.createContainer = async () => {
+      throw new HakoError(Code.InvalidArgument, "guest refused the spec");
+    };
+    const data = join(root, "host-data-2");
+    mkdirSync(data, { recursive: true });
+    await assert.rejects(
+      create(h, "bad", ["true"], [{ destination: "/data", type: "bind", source: data, options: ["rbind"] }]),
+      refused(Code.InvalidArgument, "guest refused the spec"),
+    );
+    assert.deepEqual(await mountPointsUnder(join(h.sandbox.paths.sharedDir, "bad")), []);
+    assert.ok(!existsSync(join(h.sandbox.paths.sharedDir, "bad")));
+    assert.equal(h.sandbox.containers.size, 0);
+    assert.ok(existsSync(data));
+  });
+
+  test("an oom event from the agent is passed on with the container id", async () => {
+    const h = await sandbox();
+    h.agent.injectOom("c-oom");
+    for (let i = 0; i < 20 && h.events.oom.length === 0; i++) await tick();
+    assert.deepEqual(h.events.oom, ["c-oom"]);
+  });
+});
+
+async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
+  let out = "";
+  for (let b = await read(); b !== null; b = await read()) out += Buffer.from(b).toString();
+  return out;
+}
+
+describe("exec lifecycle", () => {
+  test("add, start, read output, exit, delete; refusals along the way", async () => {
+    const h = await sandbox();
+    const c = await create(h, "c1");
+    await h.sandbox.start("c1", "");
+
+    const e1 = h.sandbox.addExec("c1", "e1", proc(["echo", "hi", "there"]), noStdio);
+    assert.equal(e1.status, Status.Created);
+    await assert.rejects(
+      h.sandbox.kill("c1", "e1", 15, false),
+      refused(Code.FailedPrecondition, "exec e1 has not been started"),
+    );
+    assert.throws(
+      () => h.sandbox.addExec("c1", "e1", proc(["true"]), noStdio),
+      refused(Code.AlreadyExists, "exec e1 already exists in container c1"),
+    );
+
+    await h.sandbox.start("c1", "e1");
+    assert.ok(e1.pid > 0 && e1.pid !== c.init.pid);
+    assert.equal(await readAll(() => h.sandbox.agent.readStdout("c1", "e1", 4096)), "hi there\n");
+    assert.equal((await e1.exited).status, 0);
+    assert.equal(e1.status, Status.Stopped);
+    assert.deepEqual(h.events.exited, [{ container: "c1", exec: "e1", status: 0 }]);
+    await assert.rejects(h.sandbox.start("c1", "e1"), refused(Code.FailedPrecondition, "exec e1 of c1 is stopped"));
+    await assert.rejects(h.sandbox.kill("c1", "e1", 9, false), refused(Code.NotFound, "process e1 has already exited"));
+    const gone = await h.sandbox.delete("c1", "e1");
+    assert.deepEqual([gone.pid, gone.exit?.status], [e1.pid, 0]);
+    assert.throws(() => c.process("e1"), refused(Code.NotFound, "exec e1 not found in container c1"));
+    assert.equal(c.status, Status.Running, "deleting an exec leaves its container alone");
+    assert.ok(!h.agent.calls.includes("removeContainer"));
+  });
+
+  test("a running exec cannot be deleted; killed, it can", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    const e2 = h.sandbox.addExec("c1", "e2", proc(["sleep", "inf"]), noStdio);
+    await h.sandbox.start("c1", "e2");
+    await assert.rejects(
+      h.sandbox.delete("c1", "e2"),
+      refused(Code.FailedPrecondition, "exec e2 of c1 is still running"),
+    );
+    await h.sandbox.kill("c1", "e2", 9, false);
+    assert.equal((await e2.exited).status, VM_DIED_STATUS);
+    assert.equal((await h.sandbox.delete("c1", "e2")).exit?.status, 137);
+  });
+
+  test("stdin reaches the process; closing it ends cat", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    const e3 = h.sandbox.addExec("c1", "e3", proc(["cat"]), noStdio);
+    await h.sandbox.start("c1", "e3");
+    await h.sandbox.agent.writeStdin("c1", "e3", new TextEncoder().encode("ping\n"));
+    await h.sandbox.agent.closeStdin("c1", "e3");
+    assert.equal(await readAll(() => h.sandbox.agent.readStdout("c1", "e3", 4096)), "ping\n");
+    assert.equal((await e3.exited).status, 0);
+  });
+
+  test("kill --all of the init takes the execs with it; then no more execs", async () => {
+    const h = await sandbox();
+    const c = await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    const e4 = h.sandbox.addExec("c1", "e4", proc(["sleep", "inf"]), noStdio);
+    await h.sandbox.start("c1", "e4");
+    await h.sandbox.kill("c1", "", 9, true);
+    assert.equal((await c.init.exited).status, 137);
+    assert.equal((await e4.exited).status, 137);
+    assert.deepEqual(h.events.exited.map((e) => e.exec).sort(), ["", "e4"]);
+    assert.throws(
+      () => h.sandbox.addExec("c1", "e5", proc(["true"]), noStdio),
+      refused(Code.FailedPrecondition, "cannot exec container c1: it is stopped"),
+    );
+  });
+});
+
+describe("VM death", () => {
+  test("every started process is reported exited with 137, vmDied fires once, delete and stop still work", async () => {
+    const h = await sandbox();
+    const a = await create(h, "a");
+    const b = await create(h, "b");
+    const idle = await create(h, "idle");
+    await h.sandbox.start("a", "");
+    await h.sandbox.start("b", "");
+    const running = h.sandbox.addExec("a", "ex", proc(["sleep", "inf"]), noStdio);
+    await h.sandbox.start("a", "ex");
+    const unstarted = h.sandbox.addExec("b", "later", proc(["true"]), noStdio);
+    const before = h.agent.calls.length;
+
+    h.vm.crash();
+    const exits = await Promise.all([a.init.exited, b.init.exited, running.exited]);
+    assert.deepEqual(
+      exits.map((e) => e.status),
+      [VM_DIED_STATUS, VM_DIED_STATUS, VM_DIED_STATUS],
+    );
+    assert.deepEqual(h.events.vmDied, [{ code: null, signal: "SIGKILL", requested: false }]);
+    const reported = h.events.exited.map((e) => `${e.container}/${e.exec}:${e.status}`).sort();
+    // The created container's init is ended too (containerd must be able to delete it); an exec never started
+    // has nothing to report.
+    assert.deepEqual(reported, ["a/:137", "a/ex:137", "b/:137", "idle/:137"]);
+    assert.equal(unstarted.status, Status.Created);
+    assert.equal(idle.status, Status.Stopped);
+    for (const c of [a, b]) assert.equal(c.status, Status.Stopped);
+
+    // The agent is gone with its VM: delete must not wait on it, and must still release the host mounts.
+    for (const id of ["a", "b", "idle"]) await h.sandbox.delete(id, "");
+    assert.deepEqual(
+      h.agent.calls.slice(before).filter((c) => c !== "getOomEvent"),
+      [],
+    );
+    assert.deepEqual(await mountPointsUnder(h.sandbox.paths.sharedDir), [h.sandbox.paths.sharedDir]);
+    assert.equal(h.events.vmDied.length, 1);
+  });
+
+  test("a requested stop is not reported as a VM death", async () => {
+    const h = await sandbox();
+    await create(h, "a");
+    await h.sandbox.start("a", "");
+    await h.sandbox.stop();
+    await tick();
+    assert.deepEqual(h.events.vmDied, []);
+  });
+});
+
+describe("Sandbox.stop", () => {
+  test("destroys the guest sandbox, stops the VM, removes mounts, share and state; idempotent", async () => {
+    const h = await sandbox();
+    const data = join(root, "host-data-stop");
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "keep"), "kept");
+    await create(h, "a", ["sleep", "inf"], [{ destination: "/data", type: "bind", source: data, options: ["rbind"] }]);
+    await h.sandbox.start("a", "");
+    await create(h, "b");
+    const { stateDir, sharedDir, stateFile } = h.sandbox.paths;
+    assert.ok(existsSync(stateFile));
+
+    await h.sandbox.stop();
+    assert.ok(h.agent.calls.includes("destroySandbox"));
+    assert.equal(h.vm.state, "stopped");
+    assert.deepEqual(await mountPointsUnder(sharedDir), []);
+    assert.ok(!existsSync(sharedDir), `${sharedDir} is left`);
+    assert.ok(!existsSync(stateDir), `${stateDir} is left`);
+    assert.equal(readFileSync(join(data, "keep"), "utf8"), "kept");
+    assert.equal(readFileSync(join(root, "bundles", "a", "rootfs", "marker"), "utf8"), "a");
+
+    await h.sandbox.stop();
+    assert.equal(h.vm.calls.filter((c) => c === "stop").length, 1);
+    assert.deepEqual(h.events.vmDied, []);
+    assert.deepEqual(warnings(h), []);
+  });
+});
