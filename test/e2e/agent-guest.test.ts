@@ -163,6 +163,8 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
   let agent: AgentApi;
   let agentSock = "";
   let bootToReadyMs = 0;
+  let qemuStderr = "";
+  let stopping = false;
   const blob = randomBytes(BLOB_BYTES);
 
   before(async () => {
@@ -209,11 +211,18 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     });
     const t0 = Date.now();
     qemu = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
+    qemu.stderr?.on("data", (b: Buffer) => {
+      if (qemuStderr.length < 16384) qemuStderr += b.toString();
+    });
+    qemu.once("exit", (code, signal) => {
+      if (!stopping) process.stderr.write(`qemu exited early (${code ?? signal}): ${qemuStderr}\n`);
+    });
     agent = await waitForAgent({ kind: "serial", path: agentSock }, { timeoutMs: 120_000 });
     bootToReadyMs = Date.now() - t0;
   });
 
   after(async () => {
+    stopping = true;
     agent?.close();
     await stopChild(qemu);
     await stopChild(virtiofsd);
@@ -462,18 +471,28 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     // Long enough for the orphan sweep (every 2 s, two sightings) to have reaped the earlier test's orphan.
     await new Promise((r) => setTimeout(r, 5000));
     // A probe in the guest's own pid namespace lists every process the guest still runs.
-    await agent.createContainer({
-      containerId: "probe",
-      spec: containerSpec("probe", ["sh", "-c", "hostname; ps -o pid,stat,args"], { guestNs: true }),
-      storages: [],
+    // Guest housekeeping calls, checked through the probe: a copied file, the clock, CPU onlining (nothing to do).
+    await agent.copyFile("/run/hako-copy/hello.txt", Buffer.from("copied\n"), 0o640);
+    await agent.setGuestDateTime(new Date());
+    await agent.onlineCpuMem(0, false);
+    const probe = containerSpec("probe", ["sh", "-c", "cat /tmp/copied/hello.txt; hostname; ps -o pid,stat,args"], {
+      guestNs: true,
     });
+    probe.mounts?.push({
+      destination: "/tmp/copied",
+      type: "bind",
+      source: "/run/hako-copy",
+      options: ["rbind", "ro"],
+    });
+    await agent.createContainer({ containerId: "probe", spec: probe, storages: [] });
     await agent.startContainer("probe");
     const [ps, status] = await Promise.all([
       readAll((m) => agent.readStdout("probe", "", m)),
       agent.waitProcess("probe", ""),
     ]);
     assert.equal(status, 0);
-    const [hostname, , ...lines] = ps.toString().trim().split("\n");
+    const [copied, hostname, , ...lines] = ps.toString().trim().split("\n");
+    assert.equal(copied, "copied");
     assert.equal(hostname, "hako-e2e");
     const all = lines
       .map((l) => l.trim().split(/\s+/))

@@ -76,7 +76,14 @@ export class PullReader {
 
 export class StdinWriter {
   private closed = false;
-  constructor(private readonly stream: Writable) {
+  /**
+   * @param eofByte for a terminal: closing its input cannot close the pty, so the terminal's EOF character is typed
+   * instead (a reader in canonical mode then sees end of file).
+   */
+  constructor(
+    private readonly stream: Writable,
+    private readonly eofByte?: number,
+  ) {
     // EPIPE after the process exits is reported to the writer of the next call, never as an unhandled error.
     stream.on("error", () => {
       this.closed = true;
@@ -98,7 +105,8 @@ export class StdinWriter {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.stream.end();
+    if (this.eofByte !== undefined) this.stream.end(Buffer.from([this.eofByte]));
+    else this.stream.end();
   }
 }
 
@@ -156,7 +164,7 @@ export function ttyStdio(master: number): ProcessStdio {
   const writer = new WriteStream(dupFd(master));
   const stdout = new PullReader(reader);
   return {
-    stdin: new StdinWriter(writer),
+    stdin: new StdinWriter(writer, 0x04),
     stdout,
     stderr: new PullReader(Readable.from([])),
     childFds: [-1, -1, -1],
