@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } from "../test/helpers/containerd.js";
 import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
+import { formatJson } from "./json.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { renderMarkdown } from "./report.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
@@ -91,9 +92,9 @@ async function main(): Promise<number> {
     };
     const md = renderMarkdown(result);
     await mkdir(resultsDir, { recursive: true });
-    await writeFile(join(resultsDir, "latest.json"), `${JSON.stringify(result, null, 2)}\n`);
-    await writeFile(join(resultsDir, "latest.md"), `${md}\n`);
-    process.stdout.write(`${md}\n`);
+    await writeFile(join(resultsDir, "latest.json"), `${formatJson(result)}\n`);
+    await writeFile(join(resultsDir, "latest.md"), md);
+    process.stdout.write(md);
     return 0;
   } finally {
     await stop();

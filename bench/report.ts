@@ -6,6 +6,14 @@ const ms = (v: number | null | undefined) => (v === null || v === undefined ? "�
 const x = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v}×`);
 const n = (v: number | null | undefined, unit: string) => (v === null || v === undefined ? "–" : `${v} ${unit}`);
 
+/** A markdown table with padded columns, as the repository's formatter prints it. */
+export function table(header: string[], rows: string[][]): string[] {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(3, ...all.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+}
+
 export function renderMarkdown(r: BenchResult): string {
   const out: string[] = [];
   out.push(`# hako benchmark — ${r.startedAt}`, "");
@@ -19,11 +27,17 @@ export function renderMarkdown(r: BenchResult): string {
   if (!r.startLatency.available) out.push(`not available: ${r.startLatency.reason}`, "");
   else {
     const s = r.startLatency.value;
-    out.push("| | median | best | runs ok |", "|---|---|---|---|");
-    out.push(`| hako | ${ms(s.hako.medianMs)} | ${ms(s.hako.minMs)} | ${s.hako.samplesMs.length}/${r.runs} |`);
-    out.push(`| runc | ${ms(s.runc.medianMs)} | ${ms(s.runc.minMs)} | ${s.runc.samplesMs.length}/${r.runs} |`);
+    const row = (name: string, v: { medianMs: number | null; minMs: number | null; samplesMs: number[] }) => [
+      name,
+      ms(v.medianMs),
+      ms(v.minMs),
+      `${v.samplesMs.length}/${r.runs}`,
+    ];
     out.push(
-      `| raw VM boot (same kernel, tiny initrd) | ${ms(s.rawVm.medianMs)} | ${ms(s.rawVm.minMs)} | ${s.rawVm.samplesMs.length}/${r.runs} |`,
+      ...table(
+        ["", "median", "best", "runs ok"],
+        [row("hako", s.hako), row("runc", s.runc), row("raw VM boot (same kernel, tiny initrd)", s.rawVm)],
+      ),
     );
     out.push("");
     out.push(
@@ -44,13 +58,16 @@ export function renderMarkdown(r: BenchResult): string {
   if (!phases)
     out.push(`not available: ${r.memory.available ? "the runtime recorded no phases" : r.memory.reason}`, "");
   else {
-    out.push("| phase | ms since the shim began creating the sandbox |", "|---|---|");
-    for (const [k, v] of Object.entries(phases).sort((a, b) => a[1] - b[1])) out.push(`| ${k} | ${v} |`);
+    const rows = Object.entries(phases)
+      .sort((a, b) => a[1] - b[1])
+      .map(([k, v]) => [k, String(v)]);
     if (r.memory.available && r.memory.value.ctrRunDetachedMs !== null) {
-      out.push(
-        `| (\`ctr run -d\` returned, wall time incl. containerd and shim start) | ${r.memory.value.ctrRunDetachedMs} |`,
-      );
+      rows.push([
+        "(`ctr run -d` returned, wall time incl. containerd and shim start)",
+        String(r.memory.value.ctrRunDetachedMs),
+      ]);
     }
+    out.push(...table(["phase", "ms since the shim began creating the sandbox"], rows));
     out.push("");
   }
 
@@ -58,10 +75,16 @@ export function renderMarkdown(r: BenchResult): string {
   if (!r.memory.available) out.push(`not available: ${r.memory.reason}`, "");
   else {
     const m = r.memory.value;
-    out.push("| | PSS |", "|---|---|");
-    out.push(`| hako, one sandbox alone | ${n(m.single.hakoMiB, "MiB")} |`);
-    out.push(`| hako, per sandbox with ${m.concurrent.count} running | ${n(m.concurrent.perSandboxMiB, "MiB")} |`);
-    out.push(`| runc (shim + container) | ${n(m.single.runcMiB, "MiB")} |`);
+    out.push(
+      ...table(
+        ["", "PSS"],
+        [
+          ["hako, one sandbox alone", n(m.single.hakoMiB, "MiB")],
+          [`hako, per sandbox with ${m.concurrent.count} running`, n(m.concurrent.perSandboxMiB, "MiB")],
+          ["runc (shim + container)", n(m.single.runcMiB, "MiB")],
+        ],
+      ),
+    );
     out.push("", "Target ≤ 100 MB per pod (Kata publishes ~123 MB).", "");
     out.push(`One sandbox: ${m.single.detail.processes.map((p) => `${p.command} ${p.pssMiB} MiB`).join(", ")}`, "");
   }
@@ -70,12 +93,16 @@ export function renderMarkdown(r: BenchResult): string {
   if (!r.virtiofs.available) out.push(`not available: ${r.virtiofs.reason}`, "");
   else {
     const v = r.virtiofs.value;
-    out.push(`| ${v.fileMiB} MiB | guest | host | guest / host |`, "|---|---|---|---|");
     out.push(
-      `| write (fsync) | ${n(v.guest.writeMBps, "MB/s")} | ${n(v.host.writeMBps, "MB/s")} | ${x(v.ratios.write)} |`,
+      ...table(
+        [`${v.fileMiB} MiB`, "guest", "host", "guest / host"],
+        [
+          ["write (fsync)", n(v.guest.writeMBps, "MB/s"), n(v.host.writeMBps, "MB/s"), x(v.ratios.write)],
+          ["read", n(v.guest.readMBps, "MB/s"), n(v.host.readMBps, "MB/s"), x(v.ratios.read)],
+        ],
+      ),
     );
-    out.push(`| read | ${n(v.guest.readMBps, "MB/s")} | ${n(v.host.readMBps, "MB/s")} | ${x(v.ratios.read)} |`);
     out.push("");
   }
-  return out.join("\n");
+  return `${out.join("\n").trimEnd()}\n`;
 }

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { BenchResult } from "./main.js";
+import { renderMarkdown, table } from "./report.js";
+
+test("tables are padded the way the formatter prints them", () => {
+  assert.deepEqual(table(["", "PSS"], [["hako", "12 MiB"]]), [
+    "|      | PSS    |",
+    "| ---- | ------ |",
+    "| hako | 12 MiB |",
+  ]);
+});
+
+test("a section that could not run says why; the others still render", () => {
+  const r: BenchResult = {
+    startedAt: "2026-01-01T00:00:00.000Z",
+    runs: 1,
+    host: { kernel: "6.1", cpus: 2, accelerator: "tcg", accelReason: "no /dev/kvm", guestKernel: "/k", qemu: "/q" },
+    startLatency: {
+      available: true,
+      value: {
+        hako: { samplesMs: [2000], medianMs: 2000, minMs: 2000, failures: [] },
+        runc: { samplesMs: [100], medianMs: 100, minMs: 100, failures: [] },
+        rawVm: { samplesMs: [1600], medianMs: 1600, minMs: 1600, failures: [] },
+        ratios: { hakoOverRawVm: 1.25, hakoOverRunc: 20, rawVmOverRunc: 16 },
+      },
+    },
+    memory: { available: false, reason: "hako could not start a detached sandbox: boom" },
+    virtiofs: { available: false, reason: "skipped (--skip)" },
+  };
+  const md = renderMarkdown(r);
+  assert.match(md, /^\| hako +\| 2\.00 s \| 2\.00 s \| 1\/1 +\|$/m);
+  assert.match(md, /hako \/ raw VM: \*\*1\.25×\*\*/);
+  assert.match(md, /not available: hako could not start a detached sandbox: boom/);
+  assert.match(md, /not available: skipped \(--skip\)/);
+  assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");
+});
