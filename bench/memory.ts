@@ -8,7 +8,7 @@ import { HAKO_RUNTIME, RUNC_RUNTIME } from "../test/helpers/containerd.js";
 import type { BenchContext, Section } from "./context.js";
 import { notAvailable } from "./context.js";
 import { memoryOf, parentPid, processTrees } from "./proc-memory.js";
-import { median, round } from "./stats.js";
+import { median, medianPhases, round } from "./stats.js";
 
 export interface SandboxMemory {
   id: string;
@@ -119,15 +119,4 @@ export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryRe
   } finally {
     for (const id of ids) await removeContainer(ctx, id);
   }
-}
-
-function medianPhases(all: Record<string, number>[]): Record<string, number> | null {
-  if (all.length === 0) return null;
-  const names = [...new Set(all.flatMap((p) => Object.keys(p)))];
-  const out: Record<string, number> = {};
-  for (const n of names) {
-    const m = median(all.map((p) => p[n]).filter((v): v is number => v !== undefined));
-    if (m !== null) out[n] = Math.round(m);
-  }
-  return Object.keys(out).length > 0 ? out : null;
 }

@@ -23,6 +23,7 @@ test("a section that could not run says why; the others still render", () => {
         runc: { samplesMs: [100], medianMs: 100, minMs: 100, failures: [] },
         rawVm: { samplesMs: [1600], medianMs: 1600, minMs: 1600, failures: [] },
         ratios: { hakoOverRawVm: 1.25, hakoOverRunc: 20, rawVmOverRunc: 16 },
+        phasesMs: { "vm-started": 100, "agent-ready": 1500 },
       },
     },
     memory: { available: false, reason: "hako could not start a detached sandbox: boom" },
@@ -33,5 +34,6 @@ test("a section that could not run says why; the others still render", () => {
   assert.match(md, /hako \/ raw VM: \*\*1\.25×\*\*/);
   assert.match(md, /not available: hako could not start a detached sandbox: boom/);
   assert.match(md, /not available: skipped \(--skip\)/);
+  assert.match(md, /^\| agent-ready +\| 1500 +\| – +\|$/m, "phases from the shim's log, none from state");
   assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");
 });

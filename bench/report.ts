@@ -53,22 +53,24 @@ export function renderMarkdown(r: BenchResult): string {
     }
   }
 
-  out.push("## Phases of a hako start (from the sandbox's persisted state, median)", "");
-  const phases = r.memory.available ? r.memory.value.phasesMs : null;
-  if (!phases)
-    out.push(`not available: ${r.memory.available ? "the runtime recorded no phases" : r.memory.reason}`, "");
+  out.push("## Phases of a hako start (hako's own timestamps, median, ms since the shim began creating the VM)", "");
+  const fromLog = r.startLatency.available ? r.startLatency.value.phasesMs : null;
+  const fromState = r.memory.available ? r.memory.value.phasesMs : null;
+  if (!fromLog && !fromState) out.push("not available: no hako start recorded its phases", "");
   else {
-    const rows = Object.entries(phases)
-      .sort((a, b) => a[1] - b[1])
-      .map(([k, v]) => [k, String(v)]);
+    const names = [...new Set([...Object.keys(fromLog ?? {}), ...Object.keys(fromState ?? {})])].sort(
+      (a, b) => (fromLog?.[a] ?? fromState?.[a] ?? 0) - (fromLog?.[b] ?? fromState?.[b] ?? 0),
+    );
+    const cell = (v: number | undefined) => (v === undefined ? "–" : String(v));
+    const rows = names.map((k) => [k, cell(fromLog?.[k]), cell(fromState?.[k])]);
     if (r.memory.available && r.memory.value.ctrRunDetachedMs !== null) {
       rows.push([
-        "(`ctr run -d` returned, wall time incl. containerd and shim start)",
+        "(`ctr run -d` returned: containerd and shim start included)",
+        "–",
         String(r.memory.value.ctrRunDetachedMs),
       ]);
     }
-    out.push(...table(["phase", "ms since the shim began creating the sandbox"], rows));
-    out.push("");
+    out.push(...table(["phase", "`ctr run --rm` (shim log)", "`ctr run -d` (sandbox state)"], rows), "");
   }
 
   out.push("## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", "");

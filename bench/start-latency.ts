@@ -4,7 +4,7 @@ import { HAKO_RUNTIME, RUNC_RUNTIME } from "../test/helpers/containerd.js";
 import type { BenchContext, Section } from "./context.js";
 import { notAvailable } from "./context.js";
 import { rawBoot } from "./raw-boot.js";
-import { median, min, ratio, round } from "./stats.js";
+import { median, medianPhases, min, ratio, round } from "./stats.js";
 
 export interface Samples {
   samplesMs: number[];
@@ -18,6 +18,8 @@ export interface StartLatency {
   runc: Samples;
   rawVm: Samples;
   ratios: { hakoOverRawVm: number | null; hakoOverRunc: number | null; rawVmOverRunc: number | null };
+  /** Median of each phase hako's shim logged for these runs ("sandbox ready"), ms since it began creating the VM. */
+  phasesMs: Record<string, number> | null;
 }
 
 function samples(ms: number[], failures: string[]): Samples {
@@ -33,6 +35,7 @@ export async function measureStartLatency(ctx: BenchContext): Promise<Section<St
   const hako: number[] = [];
   const runc: number[] = [];
   const raw: number[] = [];
+  const phases: Record<string, number>[] = [];
   const fails = { hako: [] as string[], runc: [] as string[], raw: [] as string[] };
   for (let round = 0; round < ctx.runs; round++) {
     ctx.log(`start latency: round ${round + 1}/${ctx.runs}`);
@@ -43,9 +46,10 @@ export async function measureStartLatency(ctx: BenchContext): Promise<Section<St
     else fails.runc.push(r.stderr.trim().split("\n").pop() ?? `exit ${r.code}`);
     // After the first failure, hako is not retried: a broken shim fails the same way each time.
     if (fails.hako.length === 0) {
-      const h = await ctx.containerd.run(HAKO_RUNTIME, ctx.image, `${ctx.tag}-hako-${round}`, ["true"], {
-        timeoutMs: 180_000,
-      });
+      const id = `${ctx.tag}-hako-${round}`;
+      const h = await ctx.containerd.run(HAKO_RUNTIME, ctx.image, id, ["true"], { timeoutMs: 180_000 });
+      const p = await ctx.containerd.sandboxPhases(id);
+      if (p) phases.push(p);
       if (h.code === 0) hako.push(h.ms);
       else fails.hako.push(h.stderr.trim().split("\n").pop() ?? `exit ${h.code}`);
     }
@@ -81,6 +85,7 @@ export async function measureStartLatency(ctx: BenchContext): Promise<Section<St
         hakoOverRunc: round(ratio(h, c), 1),
         rawVmOverRunc: round(ratio(v, c), 1),
       },
+      phasesMs: medianPhases(phases),
     },
   };
 }

@@ -114,6 +114,16 @@ async function main(): Promise<number> {
     if (runc.code === 0) {
       say(`start-to-exit time: hako ${fmt(hako.ms)} vs runc ${fmt(runc.ms)} (${(hako.ms / runc.ms).toFixed(1)}×).`);
     }
+    const phases = await containerd.sandboxPhases(id);
+    if (phases) {
+      const steps = Object.entries(phases)
+        .sort((a, b) => a[1] - b[1])
+        .map(([name, at]) => `${name} ${fmt(at)}`);
+      say(`inside hako's start (from the shim's log, since it began creating the VM): ${steps.join(", ")}.`);
+    }
+    if (/tcg/.test((await containerd.shimLog(id)).map((e) => String(e.accelerator ?? "")).join(" "))) {
+      say("this host has no usable KVM, so the VM runs under TCG (software emulation): `hako check` says why.");
+    }
   } else {
     for (const l of explainHakoFailure(hako, await containerd.logTail(200))) say(l);
   }

@@ -221,6 +221,33 @@ export class Containerd {
     }
   }
 
+  /**
+   * The JSON entries shims logged: containerd copies a shim's stderr into its own log, where hako's shim writes
+   * logrus-shaped JSON lines. With `sandbox`, only the entries carrying that sandbox id.
+   */
+  async shimLog(sandbox?: string): Promise<Record<string, unknown>[]> {
+    const text = await readFile(this.logPath, "utf8").catch(() => "");
+    const out: Record<string, unknown>[] = [];
+    for (const line of text.split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (sandbox === undefined || entry.sandbox === sandbox) out.push(entry);
+      } catch {
+        // a partial line, or not ours
+      }
+    }
+    return out;
+  }
+
+  /** The start-up phases a hako shim logged for a sandbox ("sandbox ready"), ms since it began creating it. */
+  async sandboxPhases(sandbox: string): Promise<Record<string, number> | undefined> {
+    const ready = (await this.shimLog(sandbox)).find((e) => e.msg === "sandbox ready");
+    const phases = ready?.phases;
+    if (typeof phases !== "object" || phases === null) return undefined;
+    return Object.fromEntries(Object.entries(phases).filter((kv): kv is [string, number] => typeof kv[1] === "number"));
+  }
+
   /** Runs `ctr --address SOCK -n NS ARGS…`. */
   ctr(args: string[], options: CtrOptions = {}): Promise<CtrResult> {
     const full = ["--address", this.address, "--namespace", options.namespace ?? this.namespace, ...args];
