@@ -2,6 +2,7 @@
 // checking each pid still is that process), its host mounts released and its directories removed.
 import { readdir, readFile, rm } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
+import { cleanupStaleVm } from "../hypervisor/qemu/stale.js";
 import { unmountAll } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
 import { readSandboxState } from "./sandbox-state.js";
@@ -55,6 +56,10 @@ export async function cleanupSandbox(sandboxId: string, log: Logger, root = runD
   if (state?.shareDaemonPid && (await killVerified(state.shareDaemonPid, paths.sharedDir, log))) {
     killed.push(state.shareDaemonPid);
   }
+  // The VM's own pid files: they name the share daemon, which sandbox.json does not, and still name the VM when
+  // sandbox.json is unreadable. Each pid is checked against its command line there too.
+  const vm = await cleanupStaleVm(sandboxId, { stateRoot: root, logger: log });
+  for (const pid of vm.killed) if (!killed.includes(pid)) killed.push(pid);
   for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await unmountAll(mp);
   await unmountAll(paths.sharedDir);
   await rm(paths.sharedDir, { recursive: true, force: true });
