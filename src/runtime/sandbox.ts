@@ -53,6 +53,7 @@ export class Sandbox {
   private vmDead = false;
   private persisting: Promise<void> = Promise.resolve();
   metricsSocket: string | undefined;
+  private readonly stopHooks: (() => Promise<void> | void)[] = [];
   private constructor(
     readonly id: string,
     private readonly options: SandboxOptions,
@@ -299,11 +300,17 @@ export class Sandbox {
     await rm(join(this.paths.sharedDir, c.id), { recursive: true, force: true }).catch(() => {});
   }
 
+  /** Runs fn first thing when the sandbox stops (servers bound to it, …). */
+  onStop(fn: () => Promise<void> | void): void {
+    this.stopHooks.push(fn);
+  }
+
   /** Stops everything: guest, VM, share, host mounts, state. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     this.log.info("stopping sandbox");
+    for (const hook of this.stopHooks) await Promise.resolve(hook()).catch(() => {});
     if (!this.vmDead) {
       await Promise.race([this.agent.destroySandbox(), new Promise((r) => setTimeout(r, 2000))]).catch(() => {});
     }

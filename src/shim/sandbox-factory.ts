@@ -3,6 +3,7 @@
 
 import type { Logger } from "../common/log.js";
 import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
+import { serveSandboxMetrics } from "../metrics/attach.js";
 import { qemuBackend } from "../runtime/qemu-backend.js";
 import { Sandbox } from "../runtime/sandbox.js";
 import type { SandboxFactory } from "./task-service.js";
@@ -13,7 +14,7 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
     const config = applyAnnotations(base, spec.annotations);
     const size = sandboxSizing(config, spec);
     log.info("creating sandbox", { config: config.source ?? "built-in defaults", ...size });
-    return Sandbox.create({
+    const sandbox = await Sandbox.create({
       id: sandboxId,
       namespace,
       backend: qemuBackend(config),
@@ -23,5 +24,12 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
       memoryMiB: size.memoryMiB,
       ...(spec.hostname ? { hostname: spec.hostname } : {}),
     });
+    try {
+      const metrics = await serveSandboxMetrics(sandbox, log);
+      sandbox.onStop(() => metrics.close());
+    } catch (err) {
+      log.warn("cannot serve sandbox metrics; the sandbox runs without them", { err });
+    }
+    return sandbox;
   };
 }
