@@ -11,7 +11,9 @@ const common = {
   legalComments: "none",
   logLevel: "warning",
   // ESM output still needs `require` for CommonJS dependencies.
-  banner: { js: "import { createRequire as __hakoCreateRequire } from 'node:module'; const require = __hakoCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __hakoCreateRequire } from 'node:module'; const require = __hakoCreateRequire(import.meta.url);",
+  },
 };
 
 const entries = [
