@@ -8,6 +8,8 @@ export interface VmRequest {
   sandboxId: string;
   /** Host directory exported to the guest. */
   sharedDir: string;
+  /** Root of the sandbox's host state: a VM that keeps files (sockets, pid files) puts them in <stateRoot>/<id>. */
+  stateRoot: string;
   vcpus: number;
   memoryMiB: number;
 }

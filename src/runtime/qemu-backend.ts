@@ -4,7 +4,7 @@ import { waitForAgent } from "../agent/client/wait-for-agent.js";
 import type { HakoConfig } from "../config/types.js";
 import { startQemu } from "../hypervisor/qemu/qemu-vm.js";
 import type { SandboxBackend } from "./backend.js";
-import { GUEST_SHARED_DIR, runDir, SHARE_TAG } from "./layout.js";
+import { GUEST_SHARED_DIR, SHARE_TAG } from "./layout.js";
 
 export function guestStoragesFor(config: HakoConfig): GuestStorage[] {
   switch (config.hypervisor.sharedFs) {
@@ -39,7 +39,7 @@ export function qemuBackend(config: HakoConfig): SandboxBackend {
           vcpus: req.vcpus,
           memoryMiB: req.memoryMiB,
           sharedDir: req.sharedDir,
-          stateRoot: runDir(),
+          stateRoot: req.stateRoot,
         },
         logger,
       ),

@@ -163,7 +163,9 @@ describe("Sandbox.create", () => {
   test("boots the VM, prepares the guest and persists its state", async () => {
     const h = await sandbox();
     const { id, paths } = h.sandbox;
-    assert.deepEqual(h.requests, [{ sandboxId: id, sharedDir: paths.sharedDir, vcpus: 1, memoryMiB: 256 }]);
+    assert.deepEqual(h.requests, [
+      { sandboxId: id, sharedDir: paths.sharedDir, stateRoot: runRoot, vcpus: 1, memoryMiB: 256 },
+    ]);
     assert.equal(h.agent.sandboxId, id);
     assert.ok(h.agent.calls.includes("createSandbox"));
     assert.deepEqual(await mountPointsUnder(paths.sharedDir), [paths.sharedDir], "the share is a mount point");

@@ -10,7 +10,7 @@ import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
 import type { SandboxBackend } from "./backend.js";
 import { Container } from "./container.js";
 import { bindMount, type MountSpec, makeSharedMountPoint, mountRootfs, unmountAll } from "./host-mounts.js";
-import { hostRootfs, type SandboxPaths, sandboxPaths } from "./layout.js";
+import { hostRootfs, runDir, type SandboxPaths, sandboxPaths } from "./layout.js";
 import { ContainerProcess, type ExitInfo, type StdioPaths } from "./process.js";
 import { type SandboxStateV1, writeSandboxState } from "./sandbox-state.js";
 import { rewriteSpecForGuest } from "./spec-rewrite.js";
@@ -69,7 +69,8 @@ export class Sandbox {
   /** Boots the VM, connects to the agent and prepares the guest. Tears everything down again if any step fails. */
   static async create(options: SandboxOptions): Promise<Sandbox> {
     const log = options.logger.child({ sandbox: options.id, subsystem: "runtime" });
-    const paths = sandboxPaths(options.id, options.runRoot);
+    const runRoot = options.runRoot ?? runDir();
+    const paths = sandboxPaths(options.id, runRoot);
     const t0 = performance.now();
     const phases: Record<string, number> = {};
     const mark = (name: string) => {
@@ -83,7 +84,13 @@ export class Sandbox {
         await rm(paths.sharedDir, { recursive: true, force: true });
       });
       const vm = await options.backend.startVm(
-        { sandboxId: options.id, sharedDir: paths.sharedDir, vcpus: options.vcpus, memoryMiB: options.memoryMiB },
+        {
+          sandboxId: options.id,
+          sharedDir: paths.sharedDir,
+          stateRoot: runRoot,
+          vcpus: options.vcpus,
+          memoryMiB: options.memoryMiB,
+        },
         log,
       );
       undo.push(() => vm.stop());

@@ -22,9 +22,9 @@ import { bindRootfs, busyboxRootfs, containerSpec, processSpec } from "../fixtur
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-runtime-e2e-"));
-// Everything the runtime keeps on the host goes under this root; the real /run/hako is never touched.
+// Everything the runtime keeps on the host goes under this root, given as the runRoot option here and as
+// HAKO_RUN_DIR to the stale owner; the real /run/hako is never touched.
 const runRoot = join(work, "run");
-process.env.HAKO_RUN_DIR = runRoot;
 const noStdio = { stdin: "", stdout: "", stderr: "", terminal: false };
 const tag = `rt${process.pid}`;
 const logSink = memorySink();
@@ -88,6 +88,7 @@ async function createSandbox(id: string, events: SandboxEvents): Promise<Sandbox
     events,
     vcpus: 1,
     memoryMiB: 512,
+    runRoot,
   });
   open.push(sandbox);
   return sandbox;
@@ -150,6 +151,8 @@ describe("one sandbox, two containers, through the runtime API", { timeout: 180_
     measured.bootToAgentReady = Math.round(performance.now() - t0);
     const state = await readSandboxState(sandbox.paths.stateFile);
     assert.equal(state?.vm?.pid, sandbox.vm.pid);
+    assert.equal(sandbox.vm.consoleLogPath, join(runRoot, id, "console.log"), "the VM keeps its files in runRoot");
+    assert.ok(!existsSync(join("/run/hako", id)));
     assert.equal(processesOf(id).length >= 2, true, "qemu and virtiofsd run");
   });
 
