@@ -1,11 +1,13 @@
 // The byte streams to a guest agent, one per kind of AgentAddress: the runtime asks for a Duplex and never learns
 // which. Serial: QEMU's chardev socket behind the virtio-serial port. Hybrid vsock: a unix socket that takes
-// "CONNECT <port>\n" and answers "OK <host port>\n" (Cloud Hypervisor, Firecracker). Plain vsock needs AF_VSOCK,
-// which Node's net module cannot open.
+// "CONNECT <port>\n" and answers "OK <host port>\n" (Cloud Hypervisor, Firecracker). Vsock: AF_VSOCK, which
+// Node's net module cannot open, so it goes through koffi.
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Code, HakoError } from "../../common/errors.js";
 import type { AgentAddress } from "../../hypervisor/hypervisor.js";
+import { FdStream } from "../server/fd-stream.js";
+import { closeFd, errnoName, fdPoller, startVsockConnect } from "../server/syscalls.js";
 
 export interface ConnectOptions {
   /** Gives up connecting after this long (the socket may not exist yet while the VMM starts). */
@@ -20,13 +22,53 @@ export function connectAgent(address: AgentAddress, opts: ConnectOptions = {}): 
     case "hybrid-vsock":
       return connectUnix(address.path, opts).then((s) => hybridHandshake(s, address.port, opts));
     case "vsock":
-      return Promise.reject(
-        new HakoError(
-          Code.Unimplemented,
-          `vsock agent address (cid ${address.cid}, port ${address.port}) is not supported yet; use the serial channel`,
-        ),
-      );
+      return connectVsock(address.cid, address.port, opts);
   }
+}
+
+/** AF_VSOCK through koffi (Node's net cannot open it): a non-blocking connect, then an fd-backed Duplex. */
+function connectVsock(cid: number, port: number, opts: ConnectOptions): Promise<Duplex> {
+  let attempt: ReturnType<typeof startVsockConnect>;
+  try {
+    attempt = startVsockConnect(cid, port);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    return Promise.reject(new HakoError(Code.Unavailable, `cannot reach the agent over vsock: ${why}`, { cause: err }));
+  }
+  const { fd } = attempt;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: HakoError) => {
+      if (settled) return;
+      settled = true;
+      poller.close();
+      if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (err) {
+        closeFd(fd);
+        reject(err);
+      } else {
+        resolve(new FdStream(fd));
+      }
+    };
+    const poller = fdPoller(fd, () => {
+      const errno = attempt.finish();
+      if (errno === 0) settle();
+      else
+        settle(new HakoError(Code.Unavailable, `cannot connect to vsock cid ${cid} port ${port}: ${errnoName(errno)}`));
+    });
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => settle(new HakoError(Code.DeadlineExceeded, `connecting to vsock cid ${cid} port ${port} timed out`)),
+            opts.timeoutMs,
+          );
+    const onAbort = () =>
+      settle(new HakoError(Code.Cancelled, `connecting to vsock cid ${cid} port ${port} cancelled`));
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    poller.want(false, true);
+  });
 }
 
 function connectUnix(path: string, opts: ConnectOptions): Promise<Socket> {

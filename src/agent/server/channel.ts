@@ -5,6 +5,8 @@ import { existsSync, open, read, readdirSync, readFileSync, write } from "node:f
 import { Duplex } from "node:stream";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
+import { FdStream } from "./fd-stream.js";
+import { acceptNoWait, type FdPoller, fdPoller, listenVsock } from "./syscalls.js";
 
 export const AGENT_PORT_NAME = "agent.channel.0";
 export const AGENT_VSOCK_PORT = 1024;
@@ -160,13 +162,46 @@ export class SerialChannel implements AgentChannel {
   }
 }
 
-/** AF_VSOCK listening on port 1024. Node cannot wrap an AF_VSOCK fd as a socket; the koffi bridge is not written yet. */
+/** AF_VSOCK, port 1024: every host connection is its own socket, wrapped as an FdStream (net refuses vsock fds). */
 export class VsockChannel implements AgentChannel {
-  constructor(readonly port = AGENT_VSOCK_PORT) {}
+  private listener = -1;
+  private poller: FdPoller | undefined;
+  private readonly ready: FdStream[] = [];
+  private waiters: ((d: Duplex) => void)[] = [];
+
+  constructor(
+    private readonly log: Logger,
+    readonly port = AGENT_VSOCK_PORT,
+  ) {}
+
   accept(): Promise<Duplex> {
-    return Promise.reject(
-      new HakoError(Code.Unimplemented, `vsock agent channel (port ${this.port}) is not implemented`),
-    );
+    if (this.listener < 0) {
+      this.listener = listenVsock(this.port);
+      this.poller = fdPoller(this.listener, () => this.drain());
+      this.poller.want(true, false);
+      this.log.debug("listening on vsock", { port: this.port });
+    }
+    const conn = this.ready.shift();
+    if (conn) return Promise.resolve(conn);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private drain(): void {
+    for (;;) {
+      let fd: number;
+      try {
+        fd = acceptNoWait(this.listener);
+      } catch (err) {
+        this.log.warn("vsock accept failed", { error: err });
+        return;
+      }
+      if (fd < 0) return;
+      this.log.debug("host connected over vsock", { port: this.port });
+      const stream = new FdStream(fd);
+      const w = this.waiters.shift();
+      if (w) w(stream);
+      else this.ready.push(stream);
+    }
   }
 }
 

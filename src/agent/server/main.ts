@@ -23,7 +23,7 @@ function readCmdline(): AgentCmdline {
 }
 
 async function openChannel(cmdline: AgentCmdline, log: Logger): Promise<AgentChannel> {
-  if (cmdline.channel === "vsock") return new VsockChannel();
+  if (cmdline.channel === "vsock") return new VsockChannel(log.child({ subsystem: "channel" }));
   return new SerialChannel(await waitForSerialPort(log), log.child({ subsystem: "channel" }));
 }
 

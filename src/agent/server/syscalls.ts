@@ -25,6 +25,12 @@ interface Libc {
   close: Fn;
   dup: Fn;
   pipe2: Fn;
+  read: Fn;
+  write: Fn;
+  shutdown: Fn;
+  socketpair: Fn;
+  connect: Fn;
+  getsockopt: Fn;
   fcntl: Fn;
   prctl: Fn;
   clockSettime: Fn;
@@ -58,6 +64,12 @@ function load(): Libc {
     close: lib.func("int close(int fd)"),
     dup: lib.func("int dup(int fd)"),
     pipe2: lib.func("int pipe2(_Out_ int *fds, int flags)"),
+    read: lib.func("intptr_t read(int fd, void *buf, size_t len)"),
+    write: lib.func("intptr_t write(int fd, void *buf, size_t len)"),
+    shutdown: lib.func("int shutdown(int fd, int how)"),
+    socketpair: lib.func("int socketpair(int domain, int type, int protocol, _Out_ int *fds)"),
+    connect: lib.func("int connect(int fd, void *addr, uint32_t len)"),
+    getsockopt: lib.func("int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)"),
     fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
     prctl: lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
     clockSettime: lib.func("int clock_settime(int clk, void *ts)"),
@@ -72,6 +84,7 @@ const errnoNames: Record<number, string> = {
   10: "ECHILD",
   11: "EAGAIN",
   16: "EBUSY",
+  19: "ENODEV",
   22: "EINVAL",
 };
 
@@ -275,9 +288,138 @@ export function connectUnix(path: string): number {
   const l = load();
   const fd = l.socket(1, SOCK_STREAM | SOCK_CLOEXEC, 0) as number;
   const addr = sockaddrUn(path);
-  const connect = l.koffi.load("libc.so.6").func("int connect(int fd, void *addr, uint32_t len)");
-  if ((connect(fd, addr, addr.length) as number) !== 0) throw fail("connect", path);
+  if ((l.connect(fd, addr, addr.length) as number) !== 0) throw fail("connect", path);
   return fd;
+}
+
+/** A connected pair of non-blocking AF_UNIX stream sockets (tests of fd-backed streams). */
+export function socketPair(): [number, number] {
+  const fds = [0, 0];
+  if ((load().socketpair(1, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) as number) !== 0) {
+    throw fail("socketpair", "");
+  }
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+/** read(2) on a non-blocking fd: bytes read, 0 at end of stream, -1 when nothing is ready (EAGAIN). */
+export function readFd(fd: number, buf: Buffer): number {
+  const r = Number(load().read(fd, buf, buf.length) as number | bigint);
+  if (r < 0) {
+    const e = lastErrno();
+    if (e === 11 || e === 4) return -1;
+    throw fail("read", `fd ${fd}`);
+  }
+  return r;
+}
+
+/** write(2) on a non-blocking fd: bytes written, or -1 when the peer's buffer is full (EAGAIN). */
+export function writeFd(fd: number, buf: Buffer): number {
+  const r = Number(load().write(fd, buf, buf.length) as number | bigint);
+  if (r < 0) {
+    const e = lastErrno();
+    if (e === 11 || e === 4) return -1;
+    throw fail("write", `fd ${fd}`);
+  }
+  return r;
+}
+
+export function shutdownWrite(fd: number): void {
+  load().shutdown(fd, 1 /* SHUT_WR */);
+}
+
+const AF_VSOCK = 40;
+/** VMADDR_CID_ANY */
+const ANY_CID = 0xffffffff;
+
+function sockaddrVm(cid: number, port: number): Buffer {
+  const addr = Buffer.alloc(16);
+  addr.writeUInt16LE(AF_VSOCK, 0);
+  addr.writeUInt32LE(port >>> 0, 4);
+  addr.writeUInt32LE(cid >>> 0, 8);
+  return addr;
+}
+
+/** A listening, non-blocking AF_VSOCK socket on `port` (any CID: the guest's own). */
+export function listenVsock(port: number): number {
+  const l = load();
+  const fd = l.socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw fail("socket", `AF_VSOCK port ${port}`);
+  const addr = sockaddrVm(ANY_CID, port);
+  if ((l.bind(fd, addr, addr.length) as number) !== 0 || (l.listen(fd, 16) as number) !== 0) {
+    const err = fail("bind", `vsock port ${port}`);
+    l.close(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/**
+ * Starts a non-blocking AF_VSOCK connect to cid:port. Returns the fd; `finish` tells, once the fd is writable,
+ * whether the connection was made (0) or the errno that refused it.
+ */
+export function startVsockConnect(cid: number, port: number): { fd: number; finish(): number } {
+  const l = load();
+  const fd = l.socket(AF_VSOCK, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw fail("socket", `AF_VSOCK cid ${cid} port ${port}`);
+  const addr = sockaddrVm(cid, port);
+  if ((l.connect(fd, addr, addr.length) as number) !== 0 && lastErrno() !== 115 /* EINPROGRESS */) {
+    const err = fail("connect", `vsock cid ${cid} port ${port}`);
+    l.close(fd);
+    throw err;
+  }
+  return {
+    fd,
+    finish: () => {
+      const value = [0];
+      const len = [4];
+      if ((l.getsockopt(fd, 1 /* SOL_SOCKET */, 4 /* SO_ERROR */, value, len) as number) !== 0) return lastErrno();
+      return value[0] ?? 0;
+    },
+  };
+}
+
+export function errnoName(errno: number): string {
+  return errnoNames[errno] ?? `errno ${errno}`;
+}
+
+export interface FdPoller {
+  /** Watches for the given events (none: stops watching). */
+  want(readable: boolean, writable: boolean): void;
+  close(): void;
+}
+
+/** One libuv poll watcher per fd (libuv allows no more), re-armed with whatever the owner waits for. */
+export function fdPoller(
+  fd: number,
+  onEvent: (ev: { readable: boolean; writable: boolean; disconnect: boolean }) => void,
+): FdPoller {
+  const koffi = load().koffi;
+  let handle: ReturnType<typeof koffi.node.poll> | undefined;
+  let closed = false;
+  // koffi calls back with (status, events), whatever its typings say; a failed poll (status < 0) wakes everyone.
+  const callback = ((status: number, ev?: { readable: boolean; writable: boolean; disconnect: boolean }) =>
+    onEvent(status < 0 || !ev ? { readable: true, writable: true, disconnect: true } : ev)) as unknown as (ev: {
+    readable: boolean;
+    writable: boolean;
+    disconnect: boolean;
+  }) => void;
+  return {
+    want(readable, writable) {
+      if (closed) return;
+      if (!readable && !writable) {
+        handle?.stop();
+        return;
+      }
+      const opts = { readable, writable, disconnect: true };
+      if (!handle) handle = koffi.node.poll(fd, opts, callback);
+      else handle.start(opts, callback);
+    },
+    close() {
+      closed = true;
+      handle?.close();
+      handle = undefined;
+    },
+  };
 }
 
 /** Polls a descriptor for readability from the event loop (koffi's epoll integration). */
