@@ -417,6 +417,12 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
         return true;
       },
     );
+    const lost = containerSpec("lost", ["true"]);
+    lost.root = { path: `${SHARED}/lost/rootfs` };
+    await assert.rejects(agent.createContainer({ containerId: "lost", spec: lost, storages: [] }), (err) => {
+      assert.equal(codeOf(err), Code.NotFound);
+      return true;
+    });
     await assert.rejects(agent.startContainer("no-such-container"), (err) => {
       assert.equal(codeOf(err), Code.NotFound);
       return true;

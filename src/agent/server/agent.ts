@@ -6,7 +6,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
-import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
+import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import type {
   ContainerStats,
   CreateContainerRequest,
@@ -38,6 +38,8 @@ export interface GuestAgentOptions {
 
 export class GuestAgent {
   private readonly containers = new Map<string, GuestContainer>();
+  /** Ids whose CreateContainer is in flight: a second create for the same id must not race the first. */
+  private readonly creating = new Set<string>();
   private sandboxStorages: GuestStorage[] = [];
   private sandboxId: string | undefined;
   private readonly crun: Crun;
@@ -97,14 +99,25 @@ export class GuestAgent {
   async createContainer(req: CreateContainerRequest): Promise<void> {
     const id = req.containerId;
     checkContainerId(id);
-    if (this.containers.has(id)) throw new HakoError(Code.AlreadyExists, `container ${id} already exists`);
+    if (this.containers.has(id) || this.creating.has(id)) {
+      throw new HakoError(Code.AlreadyExists, `container ${id} already exists`);
+    }
     const spec = guestSpec(id, req.spec);
+    this.creating.add(id);
+    try {
+      await this.create(id, spec, req.storages);
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  private async create(id: string, spec: OciSpec, storages: GuestStorage[]): Promise<void> {
     const bundle = `${this.opts.stateDir}/containers/${id}`;
     await mkdir(bundle, { recursive: true });
     const mounted: GuestStorage[] = [];
     let stdio: ProcessStdio | undefined;
     try {
-      for (const s of req.storages) {
+      for (const s of storages) {
         mountStorage(s);
         mounted.push(s);
       }
