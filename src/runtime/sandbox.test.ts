@@ -143,6 +143,14 @@ const refused = (code: Code, message: string | RegExp) => (err: unknown) => {
 };
 
 const tick = () => new Promise((r) => setImmediate(r));
+
+async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`${what}: not within a second`);
+}
 const state = (h: Harness) => readSandboxState(h.sandbox.paths.stateFile);
 const warnings = (h: Harness) => h.logs().filter((e) => e.level === "warning" || e.level === "error");
 
@@ -232,6 +240,10 @@ describe("container lifecycle", () => {
     assert.equal(exit.status, 128 + 15);
     assert.equal(c.status, Status.Stopped);
     assert.deepEqual(h.events.exited, [{ container: "c1", exec: "", status: 143 }]);
+    await waitUntil(
+      async () => (await state(h))?.containers[0]?.status === "stopped",
+      "the exit reaching the state file",
+    );
 
     const { pid, exit: reported } = await h.sandbox.delete("c1", "");
     assert.equal(pid, p.pid);
@@ -309,12 +321,42 @@ describe("container lifecycle", () => {
     await h.sandbox.start("p1", "");
     await h.sandbox.pause("p1");
     assert.equal(c.status, Status.Paused);
+    assert.equal((await state(h))?.containers[0]?.status, "paused");
     assert.throws(
       () => h.sandbox.addExec("p1", "e1", proc(["true"]), noStdio),
       refused(Code.FailedPrecondition, "cannot exec container p1: it is paused"),
     );
     await h.sandbox.resume("p1");
     assert.equal(c.status, Status.Running);
+    assert.equal((await state(h))?.containers[0]?.status, "running");
+  });
+
+  test("an exit seen while a pause or start is answered is not undone by it", async () => {
+    const h = await sandbox();
+    const c = await create(h, "racy");
+    await h.sandbox.start("racy", "");
+    const pause = h.agent.pauseContainer.bind(h.agent);
+    h.agent.pauseContainer = async (id) => {
+      await pause(id);
+      // The container dies (SIGKILL reaches a frozen process) before the pause reply is handled.
+      await h.agent.signalProcess(id, "", 9);
+      await c.init.exited;
+    };
+    await h.sandbox.pause("racy");
+    assert.equal(c.status, Status.Stopped);
+    await h.sandbox.delete("racy", "");
+
+    const d = await create(h, "racy2");
+    const start = h.agent.startContainer.bind(h.agent);
+    h.agent.startContainer = async (id) => {
+      const info = await start(id);
+      h.vm.crash();
+      await d.init.exited;
+      return info;
+    };
+    await h.sandbox.start("racy2", "");
+    assert.equal(d.status, Status.Stopped, "the VM died before start returned");
+    await h.sandbox.delete("racy2", "");
   });
 
   test("kill of an exited process is NotFound", async () => {

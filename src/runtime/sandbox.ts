@@ -217,7 +217,8 @@ export class Sandbox {
       const info = await this.agent.execProcess(containerId, execId, p.spec as OciProcess);
       p.pid = info.pid;
     }
-    p.status = Status.Running;
+    // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
+    if (p.exitInfo === undefined) p.status = Status.Running;
     this.watchExit(c, p);
     if (p.isInit) await this.persist();
     return p;
@@ -228,6 +229,8 @@ export class Sandbox {
       try {
         const status = await this.agent.waitProcess(c.id, p.execId);
         if (p.markExited(status)) this.options.events.exited(c, p, p.exitInfo as ExitInfo);
+        // `hako ps` reads container statuses from the state file.
+        if (p.isInit) await this.persist();
       } catch (err) {
         // Losing the agent means the VM is going away; supervise() reports those exits.
         if (!this.stopping) this.log.warn("wait failed", { container: c.id, exec: p.execId, err });
@@ -255,14 +258,16 @@ export class Sandbox {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "pause", `container ${containerId}`);
     await this.agent.pauseContainer(containerId);
-    c.status = Status.Paused;
+    if (c.init.exitInfo === undefined) c.status = Status.Paused;
+    await this.persist();
   }
 
   async resume(containerId: string): Promise<void> {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "resume", `container ${containerId}`);
     await this.agent.resumeContainer(containerId);
-    c.status = Status.Running;
+    if (c.init.exitInfo === undefined) c.status = Status.Running;
+    await this.persist();
   }
 
   async update(containerId: string, resources: OciLinuxResources): Promise<void> {
@@ -326,6 +331,8 @@ export class Sandbox {
     for (const c of this.containers.values()) await this.releaseHostMounts(c);
     await unmountAll(this.paths.sharedDir);
     await rm(this.paths.sharedDir, { recursive: true, force: true });
+    // A write already under way would otherwise fail (and warn) as the directory goes.
+    await this.persisting;
     await rm(this.paths.stateDir, { recursive: true, force: true });
   }
 
