@@ -1,3 +1,4 @@
+// The fake agent behaves like the real one where runtime tests depend on it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";

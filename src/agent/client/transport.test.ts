@@ -1,3 +1,4 @@
+// The agent transports: serial (unix socket), hybrid vsock handshake, vsock failure paths.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";

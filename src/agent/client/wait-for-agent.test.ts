@@ -1,3 +1,4 @@
+// waitForAgent: late sockets, slow first answers, and the overall deadline.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -328,11 +328,6 @@ export class GuestAgent {
     return metricsText();
   }
 
-  /** Every pid the agent still knows of (for the host's leak checks). */
-  containerIds(): string[] {
-    return [...this.containers.keys()];
-  }
-
   close(): void {
     this.oom.close();
   }

@@ -1,3 +1,4 @@
+// The agent's kernel command line settings.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseCmdline } from "./cmdline.js";

@@ -1,3 +1,4 @@
+// The crun driver's reading of crun's JSON log.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { lastCrunMessage } from "./crun.js";

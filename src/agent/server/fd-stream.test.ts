@@ -1,3 +1,4 @@
+// The fd-backed Duplex (used for AF_VSOCK), exercised over an AF_UNIX socket pair.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";

@@ -1,3 +1,4 @@
+// The spec rewrite for the guest: what is dropped, what is replaced, what is refused.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";

@@ -1,3 +1,4 @@
+// Pull-style stdio: order, end of stream, aborted long polls, and the bound on what the agent buffers.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { PassThrough, Readable } from "node:stream";

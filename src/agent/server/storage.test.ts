@@ -1,3 +1,4 @@
+// Guest storages: mount option parsing and the checks made before mounting anything.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";
