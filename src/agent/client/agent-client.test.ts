@@ -7,11 +7,14 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { OciSpec } from "../../oci/spec.js";
+import { TtrpcClient } from "../../ttrpc/client.js";
 import { TtrpcServer } from "../../ttrpc/server.js";
+import { createClient } from "../../ttrpc/typed-client.js";
 import type { GuestAgent } from "../server/agent.js";
 import { agentService, healthService } from "../server/rpc.js";
 import { AgentService, Health } from "../server/wire.js";
 import type { AgentClient } from "./agent-client.js";
+import { connectAgent } from "./transport.js";
 import { waitForAgent } from "./wait-for-agent.js";
 
 const calls: { method: string; args: unknown[] }[] = [];
@@ -147,4 +150,13 @@ test("errors keep their codes and messages", async () => {
     return true;
   });
   await client.check();
+});
+
+test("network RPCs are not served: Unimplemented", async () => {
+  const raw = createClient(
+    AgentService,
+    new TtrpcClient(await connectAgent({ kind: "serial", path: join(dir, "agent.sock") })),
+  );
+  await assert.rejects(raw.listInterfaces({}), (err) => err instanceof HakoError && err.code === Code.Unimplemented);
+  await assert.rejects(raw.updateRoutes({}), (err) => err instanceof HakoError && err.code === Code.Unimplemented);
 });
