@@ -120,7 +120,8 @@ const measured: Record<string, number> = {};
 
 before(() => {
   const config = loadConfig();
-  for (const f of [config.hypervisor.kernel, config.hypervisor.initrd]) {
+  const h = config.hypervisor;
+  for (const f of [h.kernel, h.initrd, ...(h.rootfsMode === "pmem" ? [h.image] : [])]) {
     assert.ok(existsSync(f), `${f} is missing: run \`npm run build && node bin/hako image build --if-changed\``);
   }
 });
@@ -130,7 +131,11 @@ after(async () => {
   for (const s of open) await s.stop().catch(() => {});
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   for (const id of ids) {
-    for (const p of processesOf(id)) process.kill(p.pid, "SIGKILL");
+    for (const p of processesOf(id)) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {}
+    }
     await cleanupSandbox(id, logger, runRoot).catch(() => {});
   }
   for (const mp of (await mountPointsUnder(work)).reverse()) await unmountAll(mp);
