@@ -40,7 +40,13 @@ async function main(): Promise<void> {
   else setChildSubreaper();
   const cmdline = readCmdline();
   log = createLogger({ level: cmdline.debug ? "debug" : "info", sink: stderrSink, fields: { source: "agent" } });
-  log.info("hako-agent starting", { pid: process.pid, uptime: uptime(), channel: cmdline.channel });
+  // nodeMs: time since node started (its own boot plus loading this bundle), the agent's share of the boot.
+  log.info("hako-agent starting", {
+    pid: process.pid,
+    uptime: uptime(),
+    nodeMs: Math.round(performance.now()),
+    channel: cmdline.channel,
+  });
   if (isInit) {
     writableEtc(log);
     enableCgroupControllers(log);
@@ -65,7 +71,7 @@ async function main(): Promise<void> {
   server.addService(AgentService, agentService(agent));
 
   const channel = await openChannel(cmdline, log);
-  log.info("hako-agent serving", { uptime: uptime() });
+  log.info("hako-agent serving", { uptime: uptime(), nodeMs: Math.round(performance.now()) });
   for (;;) {
     const stream = await channel.accept();
     void server.serve(stream);
