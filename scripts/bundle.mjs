@@ -21,8 +21,9 @@ const entries = [
   { in: "src/shim/main.ts", out: "dist/containerd-shim-hako-v2.mjs", external: ["koffi"] },
   { in: "src/agent/server/main.ts", out: "dist/hako-agent.mjs", external: ["koffi"] },
 ];
-const { existsSync } = await import("node:fs");
-for (const e of entries) {
-  if (!existsSync(e.in)) continue;
-  await build({ ...common, entryPoints: [e.in], outfile: e.out, external: e.external });
-}
+// All at once; one failing entry does not hide the others' errors.
+const results = await Promise.allSettled(
+  entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out, external: e.external })),
+);
+const failed = results.filter((r) => r.status === "rejected");
+if (failed.length > 0) process.exit(1);
