@@ -24,7 +24,7 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing host packages: ${missing[*]}"
   apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
 # npm dependencies: reinstall when the lock file changed since the last install.
