@@ -6,20 +6,18 @@
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import { Code, HakoError } from "../common/errors.js";
+import { debugConsolePath } from "../runtime/layout.js";
 import { findSandbox } from "./sandboxes.js";
 
-/** Name of the debug console socket in a sandbox's state directory (the QEMU driver creates it). */
-export const DEBUG_CONSOLE_SOCKET = "debug-console.sock";
-/** The virtio-serial port name the agent looks for, and Kata's vsock port for the same console. */
-export const DEBUG_CONSOLE_PORT_NAME = "hako.debug.0";
-export const DEBUG_CONSOLE_VSOCK_PORT = 1026;
-
-export function debugConsolePath(stateDir: string): string {
-  return join(stateDir, DEBUG_CONSOLE_SOCKET);
-}
+// The names live in the runtime's layout, where the QEMU driver and the agent read them too.
+export {
+  DEBUG_CONSOLE_PORT_NAME,
+  DEBUG_CONSOLE_SOCKET,
+  DEBUG_CONSOLE_VSOCK_PORT,
+  debugConsolePath,
+} from "../runtime/layout.js";
 
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {

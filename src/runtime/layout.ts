@@ -10,6 +10,20 @@ export function runDir(): string {
 export const GUEST_SHARED_DIR = "/run/kata-containers/shared/containers";
 export const SHARE_TAG = "kataShared";
 
+/**
+ * The guest debug console (`debug_console_enabled`): QEMU serves it as this unix socket in the sandbox's state
+ * directory, backed by a virtio-serial port of this name that the agent runs a shell on; `hako exec` connects to
+ * the socket. Kata's vsock port for the same console is kept for reference: hako uses the serial port whatever the
+ * agent channel is, so that the host end is always a plain unix socket.
+ */
+export const DEBUG_CONSOLE_SOCKET = "debug-console.sock";
+export const DEBUG_CONSOLE_PORT_NAME = "hako.debug.0";
+export const DEBUG_CONSOLE_VSOCK_PORT = 1026;
+
+export function debugConsolePath(stateDir: string): string {
+  return join(stateDir, DEBUG_CONSOLE_SOCKET);
+}
+
 export interface SandboxPaths {
   /** Per-sandbox state: VM sockets, console log, sandbox.json. */
   stateDir: string;

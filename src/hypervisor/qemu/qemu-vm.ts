@@ -164,6 +164,7 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
       }),
       ...(pmem ? { pmem } : {}),
       agent,
+      ...(config.agent.debugConsoleEnabled ? { debugConsole: { socketPath: paths.debugConsoleSocket } } : {}),
       share,
       consoleLogPath: paths.consoleLog,
       qmpSocketPath: paths.qmpSocket,

@@ -1,6 +1,7 @@
 // Where a sandbox's VM keeps its runtime files: one directory per sandbox under /run/hako, holding the sockets,
 // the console log and the pid files that let a later process find and clean up a VM its creator left behind.
 import { join } from "node:path";
+import { DEBUG_CONSOLE_SOCKET } from "../../runtime/layout.js";
 
 export const defaultStateRoot = "/run/hako";
 
@@ -8,6 +9,7 @@ export interface VmPaths {
   dir: string;
   qmpSocket: string;
   agentSocket: string;
+  debugConsoleSocket: string;
   virtiofsdSocket: string;
   consoleLog: string;
   qemuPid: string;
@@ -20,6 +22,7 @@ export function vmPaths(id: string, stateRoot = defaultStateRoot): VmPaths {
     dir,
     qmpSocket: join(dir, "qmp.sock"),
     agentSocket: join(dir, "agent.sock"),
+    debugConsoleSocket: join(dir, DEBUG_CONSOLE_SOCKET),
     virtiofsdSocket: join(dir, "virtiofsd.sock"),
     consoleLog: join(dir, "console.log"),
     qemuPid: join(dir, "qemu.pid"),

@@ -5,6 +5,7 @@ import type { Accelerator } from "../../hypervisor.js";
 import { AgentSerialPort } from "./agent-serial.js";
 import { SerialConsole } from "./console.js";
 import { Cpu, Smp } from "./cpu.js";
+import { DebugConsolePort } from "./debug-console.js";
 import type { QemuDevice, Transport } from "./device.js";
 import { Kernel } from "./kernel.js";
 import { Machine, type MachineType } from "./machine.js";
@@ -44,6 +45,8 @@ export interface QemuPlan {
   /** The DAX root image (pmem mode). */
   pmem?: { path: string; sizeBytes: number };
   agent: AgentChannelPlan;
+  /** The guest debug console's socket (debug_console_enabled). */
+  debugConsole?: { socketPath: string };
   share: SharePlan;
   consoleLogPath: string;
   qmpSocketPath: string;
@@ -78,6 +81,9 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
       ? new AgentSerialPort(plan.agent.socketPath, transport)
       : new Vsock(plan.agent.cid, transport),
   );
+  if (plan.debugConsole) {
+    devices.push(new DebugConsolePort(plan.debugConsole.socketPath, transport, plan.agent.kind === "serial"));
+  }
   if (plan.share.kind === "virtio-fs") devices.push(new VirtioFs(plan.share.socketPath, transport));
   if (plan.share.kind === "virtio-9p") devices.push(new NineP(plan.share.path, transport));
   for (const nic of plan.nics) devices.push(new VirtioNet(nic, transport));
