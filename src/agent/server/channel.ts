@@ -75,6 +75,8 @@ export class SerialChannel implements AgentChannel {
   constructor(
     private readonly device: string,
     private readonly log: Logger,
+    /** How often to look for a host while none is connected (reads return 0 at once until one is). */
+    private readonly idlePollMs = IDLE_POLL_MS,
   ) {}
 
   async accept(): Promise<Duplex> {
@@ -103,7 +105,7 @@ export class SerialChannel implements AgentChannel {
         const c = this.current;
         this.current = undefined;
         c?.push(null);
-        await sleep(IDLE_POLL_MS);
+        await sleep(this.idlePollMs);
         continue;
       }
       const bytes = Buffer.from(buf.subarray(0, n));

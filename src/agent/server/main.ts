@@ -6,6 +6,7 @@ import { TtrpcServer } from "../../ttrpc/server.js";
 import { GuestAgent, modprobe } from "./agent.js";
 import { type AgentChannel, SerialChannel, VsockChannel, waitForSerialPort } from "./channel.js";
 import { type AgentCmdline, parseCmdline } from "./cmdline.js";
+import { startDebugConsole } from "./debug-console.js";
 import { enableCgroupControllers, fatal, mountKernelFilesystems, writableEtc } from "./pid1.js";
 import { Reaper } from "./reaper.js";
 import { agentService, healthService } from "./rpc.js";
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
   server.addService(AgentService, agentService(agent));
 
   const channel = await openChannel(cmdline, log);
+  // Only where the host asked for it (debug_console_enabled gives the VM the port); never fails the agent.
+  startDebugConsole({ log: log.child({ subsystem: "debug-console" }), reaper });
   log.info("hako-agent serving", { uptime: uptime(), nodeMs: Math.round(performance.now()) });
   for (;;) {
     const stream = await channel.accept();
