@@ -21,7 +21,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   program.exitOverride();
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return 0;
+    // A verb that passes on another program's status (`hako exec`) sets process.exitCode.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     if (err && typeof err === "object" && "exitCode" in err && typeof err.exitCode === "number" && "code" in err) {
       return err.exitCode; // commander already printed usage or help

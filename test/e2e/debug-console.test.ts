@@ -1,0 +1,160 @@
+// `hako exec` end to end: one real VM (QEMU, virtiofsd, the built guest image and its agent) started through the
+// runtime with debug_console_enabled set in a configuration file; the CLI then runs commands in the guest through
+// the debug console socket, non-interactively, and the sandbox is torn down with nothing of it left.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
+import { loadConfig } from "../../src/config/index.js";
+import type { HakoConfig } from "../../src/config/types.js";
+import { cleanupSandbox } from "../../src/runtime/cleanup.js";
+import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
+import { DEBUG_CONSOLE_SOCKET, debugConsolePath } from "../../src/runtime/layout.js";
+import { qemuBackend } from "../../src/runtime/qemu-backend.js";
+import { Sandbox } from "../../src/runtime/sandbox.js";
+
+const repo = resolve(fileURLToPath(import.meta.url), "../../..");
+const work = mkdtempSync(join(tmpdir(), "hako-exec-e2e-"));
+// The runtime and the CLI both find the sandbox under this root (runRoot here, HAKO_RUN_DIR for the CLI).
+const runRoot = join(work, "run");
+const configPath = join(work, "configuration.toml");
+const id = `dbg${process.pid}`;
+const logSink = memorySink();
+const logger: Logger = createLogger({ level: "info", sink: logSink });
+let config: HakoConfig;
+let sandbox: Sandbox | undefined;
+
+/** QEMU and virtiofsd of this sandbox. */
+function processesOf(sandboxId: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+    } catch {
+      continue;
+    }
+    if (/ Z /.test(readFileSync(`/proc/${name}/stat`, "utf8"))) continue;
+    const qemu = cmd.includes("qemu-system") && cmd.includes(`sandbox-${sandboxId} `);
+    const vfs = cmd.includes("virtiofsd") && cmd.includes(join(runRoot, "shared", sandboxId));
+    if (qemu || vfs) found.push(Number(name));
+  }
+  return found;
+}
+
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `hako …` from the sources, as a separate process (the same code bin/hako runs once bundled). */
+function hako(...args: string[]): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      cwd: repo,
+      env: { ...process.env, HAKO_RUN_DIR: runRoot },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    child.once("error", fail);
+    child.once("close", (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
+before(() => {
+  writeFileSync(configPath, "[agent.kata]\ndebug_console_enabled = true\n");
+  config = loadConfig({ path: configPath, logger });
+  assert.equal(config.agent.debugConsoleEnabled, true);
+  const h = config.hypervisor;
+  for (const f of [h.kernel, h.initrd, ...(h.rootfsMode === "pmem" ? [h.image] : [])]) {
+    assert.ok(existsSync(f), `${f} is missing: run \`npm run build && node bin/hako image build\``);
+  }
+});
+
+after(async () => {
+  // Safety net for a failed test: nothing started here may outlive the file.
+  await sandbox?.stop().catch(() => {});
+  for (const pid of processesOf(id)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {}
+  }
+  await cleanupSandbox(id, logger, runRoot).catch(() => {});
+  for (const mp of (await mountPointsUnder(work)).reverse()) await unmountAll(mp);
+  rmSync(work, { recursive: true, force: true });
+  for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
+});
+
+describe("hako exec through the guest debug console", { timeout: 240_000 }, () => {
+  test("a sandbox with debug_console_enabled has the console socket in its state directory", async () => {
+    sandbox = await Sandbox.create({
+      id,
+      namespace: "exec-e2e",
+      backend: qemuBackend(config),
+      logger,
+      events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
+      vcpus: 1,
+      memoryMiB: 512,
+      runRoot,
+    });
+    const path = debugConsolePath(sandbox.paths.stateDir);
+    assert.equal(path, join(runRoot, id, DEBUG_CONSOLE_SOCKET));
+    assert.ok(statSync(path).isSocket(), `${path} is a unix socket`);
+  });
+
+  test("`hako exec SANDBOX uname -r` prints the guest kernel's release and exits 0", async () => {
+    const manifest = JSON.parse(readFileSync(join(dirname(config.hypervisor.kernel), "manifest.json"), "utf8")) as {
+      kernelRelease: string;
+    };
+    const r = await hako("exec", id, "uname", "-r");
+    assert.equal(
+      r.status,
+      0,
+      `hako exec failed (a guest image without the debug console? rebuild with \`node bin/hako image build\`): ${r.stderr}`,
+    );
+    assert.equal(r.stdout, `${manifest.kernelRelease}\n`);
+  });
+
+  test("runs in the guest itself, next to the agent, and passes on the command's exit status", async () => {
+    // PID 1 of the guest is the agent; a unique id prefix names the sandbox as well as its id.
+    const init = await hako("exec", id.slice(0, -1), "cat", "/proc/1/cmdline");
+    assert.equal(init.status, 0, init.stderr);
+    assert.match(init.stdout, /hako-agent\.mjs/);
+    const failed = await hako("exec", id, "sh", "-c", "echo out; echo err >&2; exit 7");
+    assert.equal(failed.status, 7);
+    assert.equal(failed.stdout, "out\nerr\n");
+  });
+
+  test("an unknown sandbox is refused, naming it", async () => {
+    const r = await hako("exec", "no-such-sandbox", "true");
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /no sandbox no-such-sandbox/);
+  });
+
+  test("stop leaves nothing: no QEMU, no virtiofsd, no state directory, no socket", async () => {
+    assert.ok(sandbox);
+    await sandbox.stop();
+    sandbox = undefined;
+    assert.deepEqual(processesOf(id), []);
+    for (const dir of [join(runRoot, id), join(runRoot, "shared", id)]) {
+      assert.deepEqual(await mountPointsUnder(dir), [], `mounts left under ${dir}`);
+      assert.ok(!existsSync(dir), `${dir} is left`);
+    }
+  });
+});
