@@ -72,7 +72,11 @@ function fakeBackend(over: Partial<SandboxBackend> = {}) {
     kernelModules: [],
     startVm: async (req) => {
       made.requests.push(req);
-      const vm = new FakeVm(req.sandboxId, { kind: "serial", path: join(runRoot, req.sandboxId, "agent.sock") });
+      const vm = new FakeVm(
+        req.sandboxId,
+        { kind: "serial", path: join(runRoot, req.sandboxId, "agent.sock") },
+        { vcpus: req.vcpus, memoryMiB: req.memoryMiB },
+      );
       made.vms.push(vm);
       return vm;
     },
@@ -87,7 +91,7 @@ function fakeBackend(over: Partial<SandboxBackend> = {}) {
 }
 
 let seq = 0;
-async function newSandbox(): Promise<Harness> {
+async function newSandbox(opts: { hotplug?: boolean } = {}): Promise<Harness> {
   const id = `sb${++seq}`;
   const { backend, made } = fakeBackend();
   const { events, sink } = recorder();
@@ -101,6 +105,7 @@ async function newSandbox(): Promise<Harness> {
     vcpus: 1,
     memoryMiB: 256,
     runRoot,
+    ...opts,
   });
   return {
     sandbox,
@@ -163,8 +168,8 @@ beforeEach(() => {
 afterEach(async () => {
   for (const h of current) await h.sandbox.stop();
 });
-async function sandbox(): Promise<Harness> {
-  const h = await newSandbox();
+async function sandbox(opts: { hotplug?: boolean } = {}): Promise<Harness> {
+  const h = await newSandbox(opts);
   current.push(h);
   return h;
 }
@@ -500,6 +505,32 @@ describe("exec lifecycle", asRoot, () => {
       () => h.sandbox.addExec("c1", "e5", proc(["true"]), noStdio),
       refused(Code.FailedPrecondition, "cannot exec container c1: it is stopped"),
     );
+  });
+});
+
+describe("resource updates", asRoot, () => {
+  test("with hot-plug, the VM grows to base size + the new limits before the guest cgroup is updated", async () => {
+    const h = await sandbox({ hotplug: true });
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    await h.sandbox.update("c1", { cpu: { quota: 150000, period: 100000 }, memory: { limit: 300 * 1024 * 1024 } });
+    assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 384 });
+    const order = h.agent.calls.filter((c) => c === "onlineCpuMem" || c === "updateContainer");
+    assert.deepEqual(order, ["onlineCpuMem", "onlineCpuMem", "updateContainer"]);
+    assert.deepEqual((await state(h))?.vm?.vcpus, 3);
+    // A smaller update leaves the VM as it is (nothing is unplugged).
+    await h.sandbox.update("c1", { cpu: { quota: 50000, period: 100000 } });
+    assert.equal(h.sandbox.size.vcpus, 3);
+  });
+
+  test("under static sizing, an update only reaches the guest cgroup", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    await h.sandbox.update("c1", { cpu: { quota: 400000, period: 100000 } });
+    assert.deepEqual(h.sandbox.size, { vcpus: 1, memoryMiB: 256 });
+    assert.ok(!h.agent.calls.includes("onlineCpuMem"));
+    assert.ok(h.agent.calls.includes("updateContainer"));
   });
 });
 

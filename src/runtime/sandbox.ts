@@ -37,6 +37,11 @@ export interface SandboxOptions {
   hostname?: string;
   /** Alternative root for state, for tests. */
   runRoot?: string;
+  /**
+   * Grow the VM (hot-plugged vCPUs and memory) when a container's resources are updated beyond what the VM has.
+   * Off under static sizing (runtime.static_sandbox_resource_mgmt), where the VM was booted big enough.
+   */
+  hotplug?: boolean;
 }
 
 export interface CreateContainerOptions {
@@ -64,7 +69,9 @@ export class Sandbox {
     /** performance.now() when creation began; phases are measured from it. */
     private readonly t0: number,
     readonly phases: Record<string, number>,
-  ) {}
+  ) {
+    this.size = { vcpus: options.vcpus, memoryMiB: options.memoryMiB };
+  }
 
   /** Boots the VM, connects to the agent and prepares the guest. Tears everything down again if any step fails. */
   static async create(options: SandboxOptions): Promise<Sandbox> {
@@ -273,7 +280,37 @@ export class Sandbox {
   async update(containerId: string, resources: OciLinuxResources): Promise<void> {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "update", `container ${containerId}`);
+    if (this.options.hotplug) await this.growFor(resources);
     await this.agent.updateContainer(containerId, resources);
+  }
+
+  /** vCPUs and memory the VM has now (grown by hot-plug). */
+  readonly size: { vcpus: number; memoryMiB: number };
+
+  /** Plugs vCPUs / memory so the VM holds the sandbox's base size plus this container's new limits. */
+  private async growFor(r: OciLinuxResources): Promise<void> {
+    const quota = r.cpu?.quota ?? 0;
+    const period = r.cpu?.period ?? 0;
+    if (quota > 0 && period > 0) {
+      const want = this.options.vcpus + Math.ceil(quota / period);
+      if (want > this.size.vcpus) {
+        const now = await this.vm.hotplugVcpus(want);
+        await this.agent.onlineCpuMem(now, true);
+        this.log.info("vcpus hot-plugged", { from: this.size.vcpus, to: now });
+        this.size.vcpus = now;
+      }
+    }
+    const limit = r.memory?.limit ?? 0;
+    if (limit > 0) {
+      const want = this.options.memoryMiB + Math.ceil(limit / (1024 * 1024));
+      if (want > this.size.memoryMiB) {
+        const now = await this.vm.hotplugMemory(want - this.size.memoryMiB);
+        await this.agent.onlineCpuMem(0, false);
+        this.log.info("memory hot-plugged", { fromMiB: this.size.memoryMiB, toMiB: now });
+        this.size.memoryMiB = now;
+      }
+    }
+    if (quota > 0 || limit > 0) await this.persist();
   }
 
   stats(containerId: string): Promise<ContainerStats> {
@@ -349,8 +386,8 @@ export class Sandbox {
         pid: this.vm.pid,
         accelerator: this.vm.accelerator,
         consoleLog: this.vm.consoleLogPath,
-        vcpus: this.options.vcpus,
-        memoryMiB: this.options.memoryMiB,
+        vcpus: this.size.vcpus,
+        memoryMiB: this.size.memoryMiB,
       },
       ...(this.metricsSocket === undefined ? {} : { metricsSocket: this.metricsSocket }),
       containers: [...this.containers.values()].map((c) => ({

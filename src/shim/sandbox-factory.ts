@@ -22,6 +22,7 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
       events,
       vcpus: size.vcpus,
       memoryMiB: size.memoryMiB,
+      hotplug: !config.runtime.staticSandboxResourceMgmt,
       ...(spec.hostname ? { hostname: spec.hostname } : {}),
     });
     try {
