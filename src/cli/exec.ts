@@ -1,7 +1,7 @@
 // `hako exec SANDBOX [CMD…]`: a shell in the guest itself (not in a container), for debugging the VM. It goes through
 // the debug console, which exists only when `debug_console_enabled = true` ([agent.kata]): the agent then runs a
-// shell on a second channel (virtio-serial port `hako.debug.0`, or vsock port 1026 like Kata), exposed on the host
-// as a unix socket in the sandbox's state directory. With CMD, runs it once and prints its output and exit status;
+// fresh shell per connection on a second virtio-serial port (`hako.debug.0`), which QEMU exposes on the host as a
+// unix socket in the sandbox's state directory. With CMD, runs it once and prints its output and exit status;
 // without, attaches the terminal to the shell.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -42,9 +42,10 @@ export interface ExecResult {
 }
 
 /**
- * Runs one command through the console's shell. The shell is long-lived and shared, so the answer is framed by
- * markers made of a fresh nonce; they are printed with printf from two halves, so that a console that echoes its
- * input never shows the whole marker before the command has actually run.
+ * Runs one command through the console's shell. The agent starts a shell per connection, but the guest may miss a
+ * disconnect followed at once by a connect, and then an earlier command's output can still arrive; so the answer is
+ * framed by markers made of a fresh nonce. They are printed with printf from two halves, so that a console that
+ * echoes its input never shows the whole marker before the command has actually run.
  */
 export async function runOnConsole(path: string, command: string, timeoutMs = 30_000): Promise<ExecResult> {
   const nonce = randomBytes(8).toString("hex");
