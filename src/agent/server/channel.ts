@@ -118,7 +118,7 @@ export class SerialChannel implements AgentChannel {
       if (!c) {
         c = this.connection();
         this.current = c;
-        this.log.debug("host connected on the agent port", { device: this.device });
+        this.log.debug("host connected on the port", { device: this.device });
         const w = this.waiters.shift();
         if (w) w(c);
         else this.unclaimed.push(c);

@@ -1,6 +1,8 @@
 // The guest debug console behind `hako exec`: when the host gave the VM a virtio-serial port named hako.debug.0
 // (debug_console_enabled), a shell runs on it, in the guest's own root next to the agent. One shell per host
-// connection, so every `hako exec` starts from a clean shell; a shell that exits while the host stays is replaced.
+// connection, so that a command left running by a host that went away dies with its shell; a shell that exits
+// while the host stays is replaced. (A host that reconnects within milliseconds is not seen to have left: the
+// guest only learns the port's latest state, and the shell goes on serving it.)
 // Nothing here may take the agent down: every failure is logged and the console just stops answering.
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
