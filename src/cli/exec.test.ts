@@ -8,7 +8,8 @@ import { after, before, test } from "node:test";
 import { runOnConsole, shellJoin } from "./exec.js";
 
 // A stand-in for the guest's debug console: one long-lived busybox shell behind a unix socket, shared by every
-// connection, as the agent's console is.
+// connection. The agent starts a shell per connection, but a reconnect the guest does not notice reaches the same
+// shell, so this is the case runOnConsole must get right.
 const dir = mkdtempSync(join(tmpdir(), "hako-exec-"));
 const path = join(dir, "debug-console.sock");
 let server: Server;
