@@ -1,3 +1,5 @@
+// Unit specs for `hako exec`'s console client: one command's output and status framed out of a shared shell, and
+// shell quoting.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
