@@ -26,3 +26,17 @@ test("the initrd powers off on failure and switch_roots into the chosen init", (
   assert.match(initrdInit("full"), /mount -t tmpfs/);
   assert.match(ROOT_INIT, /exec \/usr\/bin\/node \/usr\/lib\/hako\/hako-agent\.mjs/);
 });
+
+test("hako.jitless=1 on the kernel command line makes the root init start node with --jitless", () => {
+  const script = initrdInit("dax");
+  const rootInit = ROOT_INIT.replaceAll("/usr/bin/node", "echo");
+  // The initrd's parsing loop, fed a command line, then the root init with the environment it exports.
+  const parse = (cmdline: string) => {
+    const loop = /for arg in .*?\ndone\n/s.exec(script)?.[0] ?? "";
+    const sh = `${loop.replace("$(cat /proc/cmdline)", cmdline)}\n${rootInit.replace(/^#!.*\n/, "")}`;
+    return execFileSync("busybox", ["sh", "-c", sh], { encoding: "utf8", env: {} }).trim();
+  };
+  assert.equal(parse("quiet hako.jitless=1"), "--jitless /usr/lib/hako/hako-agent.mjs");
+  assert.equal(parse("quiet hako.jitless=1 hako.jitless=0"), "/usr/lib/hako/hako-agent.mjs");
+  assert.equal(parse("quiet"), "/usr/lib/hako/hako-agent.mjs");
+});

@@ -9,7 +9,8 @@ export function initrdInit(mode: InitrdMode): string {
   const common = `#!/bin/sh
 # hako initrd: loads the guest's kernel modules (/etc/hako/modules, in dependency order), then hands the machine
 # to the root filesystem's init. Kernel parameters: hako.root=DEV (default /dev/pmem0), hako.init=PATH,
-# hako.debug=1 (print each stage with the guest uptime, to see where boot time goes).
+# hako.debug=1 (print each stage with the guest uptime, to see where boot time goes), hako.jitless=1 (exported to
+# the root's init as HAKO_JITLESS=1: the root has no /proc mounted to read it from).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 debug=
 stage() {
@@ -32,6 +33,8 @@ for arg in $(cat /proc/cmdline); do
     hako.root=*) root="\${arg#hako.root=}" ;;
     hako.init=*) init="\${arg#hako.init=}" ;;
     hako.debug=1) debug=1 ;;
+    hako.jitless=1) export HAKO_JITLESS=1 ;;
+    hako.jitless=0) unset HAKO_JITLESS ;;
   esac
 done
 stage "started"
@@ -71,8 +74,14 @@ exec switch_root /newroot "$init"
   return common + (mode === "dax" ? dax : full) + handover;
 }
 
-/** The root's /sbin/init: the agent becomes PID 1 (node replaces the shell). */
+/**
+ * The root's /sbin/init: the agent becomes PID 1 (node replaces the shell). Under TCG (HAKO_JITLESS=1, from the
+ * initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8 generates.
+ */
 export const ROOT_INIT = `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
+if [ "$HAKO_JITLESS" = 1 ]; then
+  exec /usr/bin/node --jitless /usr/lib/hako/hako-agent.mjs "$@"
+fi
 exec /usr/bin/node /usr/lib/hako/hako-agent.mjs "$@"
 `;

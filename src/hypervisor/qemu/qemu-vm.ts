@@ -161,6 +161,7 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
         channel: agent.kind,
         extra: h.kernelParams,
         ...(tscKhz !== undefined ? { tscKhz } : {}),
+        jitless: accel === "tcg",
       }),
       ...(pmem ? { pmem } : {}),
       agent,

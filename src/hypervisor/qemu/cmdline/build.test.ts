@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HakoError } from "../../../common/errors.js";
 import { buildQemuArgs, type QemuPlan } from "./build.js";
-import { fastBootParams, hostTscKhz, kernelParams } from "./kernel.js";
+import { fastBootParams, hostTscKhz, kernelParams, leanGuestParams } from "./kernel.js";
 
 const dir = "/run/hako/abc";
 function plan(over: Partial<QemuPlan> = {}): QemuPlan {
@@ -134,9 +134,11 @@ describe("buildQemuArgs", () => {
 });
 
 describe("kernelParams", () => {
-  it("Kata's fast-boot params, console, quiet, channel, then the config's params", () => {
+  it("Kata's fast-boot params, the lean-guest params, console, quiet, channel, then the config's params", () => {
     assert.deepEqual(kernelParams({ debug: false, channel: "serial", extra: ["a=1"] }), [
       ...fastBootParams,
+      "swiotlb=noforce",
+      "init_on_alloc=0",
       "console=ttyS0",
       "quiet",
       "hako.channel=serial",
@@ -145,6 +147,12 @@ describe("kernelParams", () => {
     const debug = kernelParams({ debug: true, channel: "vsock", extra: [], tscKhz: 2596152 });
     assert.equal(debug.at(-1), "tsc_early_khz=2596152");
     assert.ok(debug.includes("hako.debug=1") && !debug.includes("quiet") && debug.includes("hako.channel=vsock"));
+    assert.ok(leanGuestParams.every((p) => debug.includes(p)));
+  });
+  it("asks for a jitless agent only when told to, before the config's params so that they can undo it", () => {
+    const tcg = kernelParams({ debug: false, channel: "serial", extra: ["hako.jitless=0"], jitless: true });
+    assert.deepEqual(tcg.slice(-2), ["hako.jitless=1", "hako.jitless=0"]);
+    assert.ok(!kernelParams({ debug: false, channel: "serial", extra: [], jitless: false }).includes("hako.jitless=1"));
   });
 });
 
