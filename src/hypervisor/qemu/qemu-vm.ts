@@ -13,6 +13,7 @@ import { Virtiofsd } from "../../sharefs/virtiofsd.js";
 import { chooseAccelerator } from "../accel.js";
 import type { Accelerator, AgentAddress, BlockDevice, Vm, VmExit } from "../hypervisor.js";
 import { type AgentChannelPlan, buildQemuArgs, type QemuPlan, type SharePlan } from "./cmdline/build.js";
+import { chooseFirmware } from "./cmdline/firmware.js";
 import { hostTscKhz, kernelParams } from "./cmdline/kernel.js";
 import type { TapNic } from "./cmdline/netdev.js";
 import { rootPortId } from "./cmdline/pcie-root-port.js";
@@ -142,10 +143,12 @@ export async function startQemu(options: StartQemuOptions, logger: Logger): Prom
     const agent = chooseChannel(config, paths);
     const tscKhz =
       h.machineType === "microvm" && accel === "tcg" ? hostTscKhz(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
+    const firmware = chooseFirmware(h.machineType);
     const plan: QemuPlan = {
       id,
       machine: h.machineType,
       machineOptions: h.machineAccelerators,
+      ...(firmware !== undefined ? { firmware } : {}),
       accel,
       tcgTbSizeMiB: h.tcgTbSizeMiB,
       cpuFeatures: h.cpuFeatures,

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HakoError } from "../../../common/errors.js";
 import { buildQemuArgs, type QemuPlan } from "./build.js";
+import { chooseFirmware, QBOOT_ROM } from "./firmware.js";
 import { fastBootParams, hostTscKhz, kernelParams, leanGuestParams } from "./kernel.js";
 
 const dir = "/run/hako/abc";
@@ -112,6 +113,24 @@ describe("buildQemuArgs", () => {
     ]);
   });
 
+  it("-bios only when the plan names a firmware", () => {
+    assert.deepEqual(values(buildQemuArgs(plan({ firmware: QBOOT_ROM })), "-bios"), [QBOOT_ROM]);
+    assert.deepEqual(values(buildQemuArgs(plan({})), "-bios"), []);
+  });
+  it("qboot for q35 when installed; microvm keeps its own firmware", () => {
+    assert.equal(
+      chooseFirmware("q35", () => true),
+      QBOOT_ROM,
+    );
+    assert.equal(
+      chooseFirmware("q35", () => false),
+      undefined,
+    );
+    assert.equal(
+      chooseFirmware("microvm", () => true),
+      undefined,
+    );
+  });
   it("microvm cannot carry a pmem root", () => {
     assert.throws(() => buildQemuArgs(plan({ machine: "microvm" })), HakoError);
   });

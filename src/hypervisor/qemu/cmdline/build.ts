@@ -7,6 +7,7 @@ import { SerialConsole } from "./console.js";
 import { Cpu, Smp } from "./cpu.js";
 import { DebugConsolePort } from "./debug-console.js";
 import type { QemuDevice, Transport } from "./device.js";
+import { Firmware } from "./firmware.js";
 import { Kernel } from "./kernel.js";
 import { Machine, type MachineType } from "./machine.js";
 import { Memory } from "./memory.js";
@@ -30,6 +31,8 @@ export interface QemuPlan {
   id: string;
   machine: MachineType;
   machineOptions: string;
+  /** `-bios`: the firmware image; QEMU's default when absent. */
+  firmware?: string;
   accel: Accelerator;
   tcgTbSizeMiB: number;
   cpuFeatures: string;
@@ -66,6 +69,7 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
   const hotplugMemory = plan.machine === "q35";
   const devices: QemuDevice[] = [
     new Machine(plan.machine, plan.accel, plan.machineOptions, plan.tcgTbSizeMiB),
+    ...(plan.firmware !== undefined ? [new Firmware(plan.firmware)] : []),
     new Cpu(plan.accel, plan.cpuFeatures),
     new Smp(plan.vcpus, plan.maxVcpus),
     new Memory(plan.memoryMiB, {
