@@ -8,8 +8,12 @@ import { run } from "./exec.js";
 import type { FsTree } from "./tree.js";
 
 const BLOCK = 4096;
-/** QEMU maps the image as guest memory (virtio-pmem); the kernel wants the region in 2 MiB units. */
-export const IMAGE_ALIGN = 2 * 1024 * 1024;
+/**
+ * QEMU maps the image as guest memory (virtio-pmem) at the start of the hot-plug area, so its size decides where a
+ * hot-plugged DIMM lands: the guest only adds memory aligned to its 128 MiB memory-block size (x86-64), so the image
+ * is padded to that (the padding is sparse, and the pmem driver itself wants 2 MiB units).
+ */
+export const IMAGE_ALIGN = 128 * 1024 * 1024;
 
 /** A UUID spelled from a digest of `seed`, so the same inputs always give the same filesystem identity. */
 export function uuidFromSeed(seed: string): string {

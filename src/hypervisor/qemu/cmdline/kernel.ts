@@ -14,6 +14,8 @@ export const fastBootParams = [
   "reboot=k",
   "cryptomgr.notests",
   "panic=1",
+  // Hot-plugged DIMMs come online as the kernel registers them, instead of racing the agent's onlining.
+  "memhp_default_state=online",
 ];
 
 /**
