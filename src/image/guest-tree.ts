@@ -1,11 +1,12 @@
 // Lays out the guest's files as FsTrees: the root filesystem (busybox, node, crun, their libraries, the agent and
 // koffi, modules, /etc), the tiny initrd (busybox + modules + /init) and the initrd-only variant (root + /init).
 import { execFileSync } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
 import { initrdInit, ROOT_INIT } from "./init-scripts.js";
 import { GUEST_LIB_DIR, stageKoffi } from "./koffi.js";
 import { sharedLibraries } from "./ldd.js";
+import { stripModuleSignature } from "./module-signature.js";
 import { FsTree } from "./tree.js";
 
 export interface HostBinaries {
@@ -71,7 +72,7 @@ function addModules(
   builtin: string,
 ): string {
   const base = `lib/modules/${release}`;
-  for (const m of modules) tree.file(`${base}/${m.path}`, m.source, 0o644);
+  for (const m of modules) tree.data(`${base}/${m.path}`, stripModuleSignature(readFileSync(m.source)), 0o644);
   tree.data(`${base}/modules.dep`, modulesDep);
   tree.data(`${base}/modules.builtin`, builtin);
   const list = modules.map((m) => `/${base}/${m.path}\n`).join("");
