@@ -87,7 +87,9 @@ async function serve(args: ShimArgs): Promise<void> {
     const server = new TtrpcServer({ logger: log });
     const events = new EventPublisher(process.env.TTRPC_ADDRESS ?? `${args.address}.ttrpc`, args.namespace, log);
     const exit = async (code: number) => {
-      await server.close().catch(() => {});
+      // Calls still in flight (a Wait whose caller is gone) must not keep a finished shim alive.
+      const closed = server.close().catch(() => {});
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       events.close();
       await rm(socket, { force: true });
       process.exit(code);
