@@ -16,14 +16,23 @@ const common = {
   },
 };
 
+// The agent is CommonJS: in the guest under TCG, Node's ES module loader costs about a quarter of a second more at
+// start-up. `import.meta.url` (koffi's createRequire) becomes the bundle's own file URL; "use strict" comes first so
+// that the code keeps the strict semantics it had as a module.
+const agentCjs = {
+  format: "cjs",
+  banner: { js: "\"use strict\";\nconst __hakoImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { "import.meta.url": "__hakoImportMetaUrl" },
+};
+
 const entries = [
   { in: "src/cli/main.ts", out: "dist/hako.mjs", external: ["koffi"] },
   { in: "src/shim/main.ts", out: "dist/containerd-shim-hako-v2.mjs", external: ["koffi"] },
-  { in: "src/agent/server/main.ts", out: "dist/hako-agent.mjs", external: ["koffi"] },
+  { in: "src/agent/server/main.ts", out: "dist/hako-agent.cjs", external: ["koffi"], options: agentCjs },
 ];
 // All at once; one failing entry does not hide the others' errors.
 const results = await Promise.allSettled(
-  entries.map((e) => build({ ...common, entryPoints: [e.in], outfile: e.out, external: e.external })),
+  entries.map((e) => build({ ...common, ...e.options, entryPoints: [e.in], outfile: e.out, external: e.external })),
 );
 const failed = results.filter((r) => r.status === "rejected");
 if (failed.length > 0) process.exit(1);

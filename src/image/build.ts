@@ -17,6 +17,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, HakoError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../common/log.js";
+import { DEFAULT_AGENT_BUNDLE, guestAgentPath } from "./agent-bundle.js";
 import { writeCpio } from "./cpio.js";
 import { run, runText } from "./exec.js";
 import { makeExt4 } from "./ext4.js";
@@ -76,7 +77,7 @@ export interface BuildOptions {
   /** Module names replacing the default list; a leading "+" on the first entry adds to the default list. */
   modules?: readonly string[];
   extraFiles?: readonly ExtraFile[];
-  /** The agent bundle; default dist/hako-agent.mjs of the project. */
+  /** The agent bundle (CommonJS, or an ES module named .mjs); default dist/hako-agent.cjs of the project. */
   agent?: string;
   /** The hako checkout (for dist/ and node_modules/); found from this file by default. */
   projectDir?: string;
@@ -154,11 +155,11 @@ interface Resolved {
 
 async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Promise<Resolved> {
   const projectDir = o.projectDir ?? findProjectDir();
-  const agent = resolve(o.agent ?? join(projectDir, "dist/hako-agent.mjs"));
+  const agent = resolve(o.agent ?? join(projectDir, DEFAULT_AGENT_BUNDLE));
   if (!existsSync(agent)) {
     throw new HakoError(
       Code.FailedPrecondition,
-      `agent bundle ${agent} is missing: run \`npm run build\` (it bundles src/agent/server/main.ts into dist/hako-agent.mjs)`,
+      `agent bundle ${agent} is missing: run \`npm run build\` (it bundles src/agent/server/main.ts into ${DEFAULT_AGENT_BUNDLE})`,
     );
   }
   const bins: HostBinaries = {
@@ -184,7 +185,7 @@ async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Pr
     hostTree.file(`usr/bin/${name}`, bin, 0o755);
     for (const lib of await sharedLibraries(bin)) hostTree.file(lib, lib, 0o755);
   }
-  hostTree.file(`${GUEST_LIB_DIR}/hako-agent.mjs`, agent, 0o644);
+  hostTree.file(guestAgentPath(agent), agent, 0o644);
   const koffi = stageKoffi(hostTree, nodeModules);
   for (const x of extraFiles) hostTree.file(x.dest, x.source);
 

@@ -3,8 +3,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
-import { initrdInit, ROOT_INIT } from "./init-scripts.js";
-import { GUEST_LIB_DIR, stageKoffi } from "./koffi.js";
+import { guestAgentPath } from "./agent-bundle.js";
+import { initrdInit, rootInit } from "./init-scripts.js";
+import { stageKoffi } from "./koffi.js";
 import { sharedLibraries } from "./ldd.js";
 import { stripModuleSignature } from "./module-signature.js";
 import { FsTree } from "./tree.js";
@@ -100,11 +101,11 @@ export async function rootTree(input: RootTreeInput): Promise<{ tree: FsTree; ko
   tree.dir("var/tmp", 0o1777);
   tree.dir("root", 0o700);
   tree.symlink("var/run", "../run");
-  tree.data("sbin/init", ROOT_INIT, 0o755);
+  tree.data("sbin/init", rootInit(`/${guestAgentPath(input.agent)}`), 0o755);
   addBusybox(tree, input.bins.busybox);
   await addDynamic(tree, "usr/bin/node", input.bins.node);
   await addDynamic(tree, "usr/bin/crun", input.bins.crun);
-  tree.file(`${GUEST_LIB_DIR}/hako-agent.mjs`, input.agent, 0o644);
+  tree.file(guestAgentPath(input.agent), input.agent, 0o644);
   const koffi = stageKoffi(tree, input.nodeModules);
   for (const lib of await sharedLibraries(koffi.native)) if (!tree.has(lib)) tree.file(lib, realpathSync(lib), 0o755);
   addModules(tree, input.release, input.modules, input.modulesDep, input.modulesBuiltin);

@@ -2,7 +2,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
-import { initrdInit, ROOT_INIT } from "./init-scripts.js";
+import { guestAgentPath } from "./agent-bundle.js";
+import { initrdInit, rootInit } from "./init-scripts.js";
+
+const ROOT_INIT = rootInit("/usr/lib/hako/hako-agent.cjs");
 
 for (const [name, script] of [
   ["dax initrd", initrdInit("dax")],
@@ -24,7 +27,7 @@ test("the initrd powers off on failure and switch_roots into the chosen init", (
   }
   assert.match(initrdInit("dax"), /-o dax,ro/);
   assert.match(initrdInit("full"), /mount -t tmpfs/);
-  assert.match(ROOT_INIT, /exec \/usr\/bin\/node \/usr\/lib\/hako\/hako-agent\.mjs/);
+  assert.match(ROOT_INIT, /exec \/usr\/bin\/node \/usr\/lib\/hako\/hako-agent\.cjs "\$@"/);
 });
 
 test("hako.jitless=1 on the kernel command line makes the root init start node with --jitless", () => {
@@ -36,7 +39,13 @@ test("hako.jitless=1 on the kernel command line makes the root init start node w
     const sh = `${loop.replace("$(cat /proc/cmdline)", cmdline)}\n${rootInit.replace(/^#!.*\n/, "")}`;
     return execFileSync("busybox", ["sh", "-c", sh], { encoding: "utf8", env: {} }).trim();
   };
-  assert.equal(parse("quiet hako.jitless=1"), "--jitless /usr/lib/hako/hako-agent.mjs");
-  assert.equal(parse("quiet hako.jitless=1 hako.jitless=0"), "/usr/lib/hako/hako-agent.mjs");
-  assert.equal(parse("quiet"), "/usr/lib/hako/hako-agent.mjs");
+  assert.equal(parse("quiet hako.jitless=1"), "--jitless /usr/lib/hako/hako-agent.cjs");
+  assert.equal(parse("quiet hako.jitless=1 hako.jitless=0"), "/usr/lib/hako/hako-agent.cjs");
+  assert.equal(parse("quiet"), "/usr/lib/hako/hako-agent.cjs");
+});
+
+test("the agent keeps an ES module's extension in the guest; anything else is loaded as CommonJS", () => {
+  assert.equal(guestAgentPath("/x/dist/hako-agent.cjs"), "usr/lib/hako/hako-agent.cjs");
+  assert.equal(guestAgentPath("/tmp/e2e/hako-agent.mjs"), "usr/lib/hako/hako-agent.mjs");
+  assert.equal(guestAgentPath("/tmp/agent.js"), "usr/lib/hako/hako-agent.cjs");
 });

@@ -75,13 +75,16 @@ exec switch_root /newroot "$init"
 }
 
 /**
- * The root's /sbin/init: the agent becomes PID 1 (node replaces the shell). Under TCG (HAKO_JITLESS=1, from the
- * initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8 generates.
+ * The root's /sbin/init: the agent (its absolute path in the guest) becomes PID 1 (node replaces the shell). Under
+ * TCG (HAKO_JITLESS=1, from the initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8
+ * generates.
  */
-export const ROOT_INIT = `#!/bin/sh
+export function rootInit(agent: string): string {
+  return `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
 if [ "$HAKO_JITLESS" = 1 ]; then
-  exec /usr/bin/node --jitless /usr/lib/hako/hako-agent.mjs "$@"
+  exec /usr/bin/node --jitless ${agent} "$@"
 fi
-exec /usr/bin/node /usr/lib/hako/hako-agent.mjs "$@"
+exec /usr/bin/node ${agent} "$@"
 `;
+}
