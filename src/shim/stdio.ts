@@ -134,8 +134,11 @@ export class StdioRelay {
    */
   async drained(idleMs = 3000): Promise<void> {
     const all = Promise.all(this.outputs).then(() => undefined);
+    // Idle time counts from the later of the last byte and this call: a process that ran quietly for a while
+    // before exiting still gets the whole grace period for its final output.
+    const since = Date.now();
     for (;;) {
-      const idleLeft = this.lastActivity + idleMs - Date.now();
+      const idleLeft = Math.max(this.lastActivity, since) + idleMs - Date.now();
       if (idleLeft <= 0) return;
       const timedOut = await Promise.race([all.then(() => false), sleep(idleLeft).then(() => true)]);
       if (!timedOut) return;

@@ -1,7 +1,7 @@
 // End to end through a real containerd 1.6 and ctr: containers run in hako VMs (QEMU, the built guest image, the
 // agent, crun). Each `ctr run` boots a VM, so checks are grouped to keep the number of boots small.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -187,6 +187,26 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     }
     assert.deepEqual(processesOf(new RegExp(`sandbox-${idB}|shared/${idB}`)), []);
     assert.deepEqual(await mountPointsUnder(join(runDir(), "shared", idB)), []);
+  });
+
+  test("a container killed by the OOM killer exits 137 and containerd sees the /tasks/oom event", async () => {
+    const events = spawn("ctr", ["--address", containerd.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
+    let seen = "";
+    events.stdout.on("data", (d: Buffer) => {
+      seen += d.toString();
+    });
+    try {
+      const r = await run("oom", ["sh", "-c", "echo filling; tail /dev/zero"], {
+        extra: ["--memory-limit", String(32 * 1024 * 1024)],
+      });
+      assert.equal(r.code, 137, r.stderr);
+      assert.equal(r.stdout, "filling\n");
+      const deadline = Date.now() + 10_000;
+      while (!/\/tasks\/oom/.test(seen) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+      assert.match(seen, /\/tasks\/oom .*shim-oom/);
+    } finally {
+      events.kill();
+    }
   });
 
   test("three containers started in parallel all succeed", async () => {
