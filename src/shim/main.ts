@@ -23,6 +23,12 @@ import { TaskService } from "./task-service.js";
 
 const READY_FD = 3;
 
+const USAGE = `usage: containerd-shim-hako-v2 -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start|delete
+
+containerd's shim v2 for hako: containerd runs it (runtime type io.containerd.hako.v2) with the bundle as its
+working directory. \`start\` boots nothing yet: it starts (or finds) the pod's shim and prints its address; the pod's
+VM boots on the first Create. \`delete\` cleans up after a shim that died and prints a DeleteResponse.`;
+
 /** containerd's per-bundle `log` fifo; containerd holds its read end while the shim runs. */
 function openLogFifo(bundle: string): number | undefined {
   try {
@@ -138,13 +144,17 @@ async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes("-h") || argv.includes("-help") || argv.includes("--help")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const log = createLogger({ level: "info" });
   let args: ShimArgs;
   try {
     args = parseShimArgs(argv, process.cwd());
   } catch (err) {
     process.stderr.write(`containerd-shim-hako-v2: ${(err as Error).message}\n`);
-    process.stderr.write("usage: containerd-shim-hako-v2 -namespace NS -address ADDR -id ID [-debug] start|delete\n");
+    process.stderr.write(`${USAGE}\n`);
     process.exit(2);
   }
   try {
