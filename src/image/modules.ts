@@ -28,6 +28,10 @@ export const DEFAULT_MODULES: readonly string[] = [
   "virtio_pmem",
   "nd_btt?",
   "nd_pmem",
+  // shared_fs = "virtio-9p": Debian's generic kernel (linux-image-amd64) has these, the cloud kernel does not.
+  "9pnet?",
+  "9pnet_virtio?",
+  "9p?",
 ];
 
 export interface ModuleEntry {

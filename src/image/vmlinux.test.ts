@@ -1,8 +1,8 @@
-// Unit specs for finding the lz4 payload of a bzImage.
+// Unit specs for finding the compressed (lz4 or xz) payload of a bzImage.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HakoError } from "../common/errors.js";
-import { findLz4Payload } from "./vmlinux.js";
+import { findPayload } from "./vmlinux.js";
 
 function fakeBzImage(payload: Buffer, size: number): Buffer {
   const setupSects = 2;
@@ -18,16 +18,29 @@ function fakeBzImage(payload: Buffer, size: number): Buffer {
 
 test("the payload is located from the header and the size trailer is cut off", () => {
   const payload = Buffer.concat([Buffer.from([0x02, 0x21, 0x4c, 0x18]), Buffer.from("compressed")]);
-  const p = findLz4Payload(fakeBzImage(payload, 12345), "k");
+  const p = findPayload(fakeBzImage(payload, 12345), "k");
   assert.deepEqual(p.data, payload);
   assert.equal(p.size, 12345);
+  assert.equal(p.format, "lz4");
 });
 
-test("a kernel without an lz4 payload is refused with its path in the message", () => {
+test("an xz payload (Debian's generic kernel) is found the same way", () => {
+  const payload = Buffer.concat([
+    Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]),
+    Buffer.from("stream"),
+    Buffer.from("YZ"),
+  ]);
+  const p = findPayload(fakeBzImage(payload, 777), "k");
+  assert.equal(p.format, "xz");
+  assert.deepEqual(p.data, payload);
+  assert.equal(p.size, 777);
+});
+
+test("a kernel without an lz4 or xz payload is refused with its path in the message", () => {
   const image = fakeBzImage(Buffer.from("gzip-or-zstd-stream"), 1);
   assert.throws(
-    () => findLz4Payload(image, "/boot/vmlinuz-x"),
+    () => findPayload(image, "/boot/vmlinuz-x"),
     (e: unknown) => e instanceof HakoError && e.message.includes("/boot/vmlinuz-x") && e.message.includes("lz4"),
   );
-  assert.throws(() => findLz4Payload(Buffer.alloc(1024), "/k"), /not a bzImage/);
+  assert.throws(() => findPayload(Buffer.alloc(1024), "/k"), /not a bzImage/);
 });

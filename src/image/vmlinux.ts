@@ -1,13 +1,21 @@
-// Turns Debian's compressed bzImage into the uncompressed ELF vmlinux that QEMU `-kernel` enters directly through
-// its PVH note (no firmware, no in-guest decompression: the fastest boot under TCG).
+// Turns Debian's compressed bzImage (lz4: the cloud kernel, xz: the generic one) into the uncompressed ELF vmlinux
+// that QEMU `-kernel` enters directly through its PVH note (no firmware, no in-guest decompression: the fastest boot
+// under TCG).
 import { readFileSync, writeFileSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
 import { run } from "./exec.js";
 
 const LZ4_LEGACY_MAGIC = Buffer.from([0x02, 0x21, 0x4c, 0x18]);
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+/** The payload formats hako can decompress, each with the host tool that does it. */
+const FORMATS = [
+  { format: "lz4", magic: LZ4_LEGACY_MAGIC },
+  { format: "xz", magic: XZ_MAGIC },
+] as const;
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 export interface Payload {
+  format: "lz4" | "xz";
   /** The compressed stream (the trailing 4-byte uncompressed size is not part of it). */
   data: Buffer;
   /** Uncompressed size the kernel build recorded after the stream. */
@@ -15,11 +23,11 @@ export interface Payload {
 }
 
 /**
- * Finds the lz4 payload of a bzImage: the boot protocol header (2.08+) says where it starts and how long it is; a
- * plain scan for the lz4 magic is the fallback for odd headers. The kernel's build appends the uncompressed size
- * (u32 LE) to the stream; the lz4 tool would read it as a bogus block, so it is cut off here.
+ * Finds the lz4 or xz payload of a bzImage: the boot protocol header (2.08+) says where it starts and how long it
+ * is; a plain scan for the magic is the fallback for odd headers. The kernel's build appends the uncompressed size
+ * (u32 LE) to the stream; lz4 would read it as a bogus block and xz as garbage, so it is cut off here.
  */
-export function findLz4Payload(image: Buffer, source: string): Payload {
+export function findPayload(image: Buffer, source: string): Payload {
   const bad = (why: string) => new HakoError(Code.FailedPrecondition, `unreadable kernel ${source}: ${why}`);
   if (image.length < 0x260 || image.toString("latin1", 0x202, 0x206) !== "HdrS") throw bad("not a bzImage");
   const setupSects = image[0x1f1] || 4;
@@ -27,13 +35,16 @@ export function findLz4Payload(image: Buffer, source: string): Payload {
   const payloadLength = image.readUInt32LE(0x24c);
   let start = (setupSects + 1) * 512 + payloadOffset;
   let end = start + payloadLength;
-  if (!image.subarray(start, start + 4).equals(LZ4_LEGACY_MAGIC) || end > image.length) {
-    start = image.indexOf(LZ4_LEGACY_MAGIC);
-    if (start < 0) throw bad("no lz4 payload (magic 02 21 4c 18) found; only lz4-compressed kernels are supported");
+  const startsWith = (magic: Buffer) => image.subarray(start, start + magic.length).equals(magic);
+  let found = end <= image.length ? FORMATS.find((f) => startsWith(f.magic)) : undefined;
+  if (!found) {
+    found = FORMATS.find((f) => image.includes(f.magic));
+    if (!found) throw bad("no lz4 or xz payload found; only lz4- and xz-compressed kernels are supported");
+    start = image.indexOf(found.magic);
     end = image.length;
   }
-  if (end - start < 8) throw bad("lz4 payload is truncated");
-  return { data: image.subarray(start, end - 4), size: image.readUInt32LE(end - 4) };
+  if (end - start < 8) throw bad(`${found.format} payload is truncated`);
+  return { format: found.format, data: image.subarray(start, end - 4), size: image.readUInt32LE(end - 4) };
 }
 
 /**
@@ -78,12 +89,12 @@ export async function extractVmlinux(bzImage: string, out: string): Promise<numb
   } catch (err) {
     throw new HakoError(Code.FailedPrecondition, `unreadable kernel ${bzImage}`, { cause: err });
   }
-  const payload = findLz4Payload(image, bzImage);
-  const { stdout } = await run("lz4", ["-dc"], { input: payload.data, code: Code.FailedPrecondition });
+  const payload = findPayload(image, bzImage);
+  const { stdout } = await run(payload.format, ["-dc"], { input: payload.data, code: Code.FailedPrecondition });
   if (stdout.length !== payload.size) {
     throw new HakoError(
       Code.FailedPrecondition,
-      `unreadable kernel ${bzImage}: lz4 gave ${stdout.length} bytes, the image says ${payload.size}`,
+      `unreadable kernel ${bzImage}: ${payload.format} gave ${stdout.length} bytes, the image says ${payload.size}`,
     );
   }
   checkVmlinux(stdout, bzImage);
