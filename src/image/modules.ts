@@ -28,6 +28,10 @@ export const DEFAULT_MODULES: readonly string[] = [
   "virtio_pmem",
   "nd_btt?",
   "nd_pmem",
+  // The root file system: built in to the cloud kernel, modules (with jbd2, mbcache, crc16) in the generic one. ext4
+  // asks the crypto API for crc32c at mount time, and the guest has no modprobe to load it then.
+  "crc32c_generic?",
+  "ext4",
   // shared_fs = "virtio-9p": Debian's generic kernel (linux-image-amd64) has these, the cloud kernel does not.
   "9pnet?",
   "9pnet_virtio?",
