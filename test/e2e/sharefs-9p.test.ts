@@ -1,0 +1,175 @@
+// shared_fs = "virtio-9p" end to end: a guest image built on Debian's generic kernel (the cloud kernel has no 9p),
+// one VM whose shared directory QEMU serves over virtio-9p (no virtiofsd), a container whose rootfs and a bind
+// mount reach the guest through that share, and a teardown that leaves nothing behind. One boot.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
+import { loadConfig } from "../../src/config/index.js";
+import type { HakoConfig } from "../../src/config/types.js";
+import { buildImage } from "../../src/image/build.js";
+import { cleanupSandbox } from "../../src/runtime/cleanup.js";
+import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
+import { qemuBackend } from "../../src/runtime/qemu-backend.js";
+import { Sandbox } from "../../src/runtime/sandbox.js";
+import { bindRootfs, busyboxRootfs, containerSpec } from "../fixtures/runtime-guest.js";
+
+const repo = resolve(fileURLToPath(import.meta.url), "../../..");
+// Kept between runs: --if-changed rebuilds it only when the manifest's inputs change (the .deb is cached apart).
+const imageDir = join(repo, ".cache", "guest-9p");
+const work = mkdtempSync(join(tmpdir(), "hako-9p-e2e-"));
+const runRoot = join(work, "run");
+const configPath = join(work, "configuration.toml");
+const id = `ninep${process.pid}`;
+const noStdio = { stdin: "", stdout: "", stderr: "", terminal: false };
+const logSink = memorySink();
+const logger: Logger = createLogger({ level: "info", sink: logSink });
+let config: HakoConfig;
+let sandbox: Sandbox | undefined;
+
+/** This sandbox's processes: its QEMU (named sandbox-<id>) and any virtiofsd serving its share (there must be none). */
+function processesOf(): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const name of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
+    } catch {
+      continue;
+    }
+    const qemu = cmd.includes("qemu-system") && cmd.includes(`sandbox-${id} `);
+    const vfs = cmd.includes("virtiofsd") && cmd.includes(join(runRoot, "shared", id));
+    if (qemu || vfs) found.push({ pid: Number(name), cmd });
+  }
+  return found;
+}
+
+async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
+  let out = "";
+  for (let b = await read(); b !== null; b = await read()) out += Buffer.from(b).toString();
+  return out;
+}
+
+function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+before(async () => {
+  const built = await buildImage({
+    outputDir: imageDir,
+    kernelPackage: "linux-image-amd64",
+    ifChanged: true,
+    log: logger,
+  });
+  for (const m of ["9pnet", "9pnet_virtio", "9p"]) {
+    assert.ok(
+      built.manifest.modules.some((p) => p.endsWith(`/${m}.ko`)),
+      `the generic kernel's initrd carries ${m}.ko`,
+    );
+  }
+  writeFileSync(
+    configPath,
+    [
+      "[hypervisor.qemu]",
+      `kernel = "${join(imageDir, "vmlinux")}"`,
+      `initrd = "${join(imageDir, "hako-initrd.img")}"`,
+      `image = "${join(imageDir, "hako-rootfs.img")}"`,
+      'shared_fs = "virtio-9p"',
+      "",
+    ].join("\n"),
+  );
+  config = loadConfig({ path: configPath, logger });
+  assert.equal(config.hypervisor.sharedFs, "virtio-9p");
+});
+
+after(async () => {
+  // Safety net for a failed test: nothing started here may outlive the file.
+  await sandbox?.stop().catch(() => {});
+  for (const p of processesOf()) {
+    try {
+      process.kill(p.pid, "SIGKILL");
+    } catch {}
+  }
+  await cleanupSandbox(id, logger, runRoot).catch(() => {});
+  for (const mp of (await mountPointsUnder(work)).reverse()) await unmountAll(mp);
+  rmSync(work, { recursive: true, force: true });
+  for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
+});
+
+describe("a sandbox whose share is virtio-9p", { timeout: 300_000 }, () => {
+  const hostDir = join(work, "host-data");
+
+  test("boots with QEMU serving the share itself (no virtiofsd)", async () => {
+    sandbox = await Sandbox.create({
+      id,
+      namespace: "sharefs-9p-e2e",
+      backend: qemuBackend(config),
+      logger,
+      events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
+      vcpus: 1,
+      memoryMiB: 512,
+      runRoot,
+    });
+    const procs = processesOf();
+    assert.equal(procs.length, 1, `only qemu runs: ${procs.map((p) => p.cmd).join("\n")}`);
+    assert.match(procs[0]?.cmd ?? "", /virtio-9p-pci,fsdev=fs9p0,mount_tag=kataShared/);
+    assert.match(procs[0]?.cmd ?? "", /-fsdev local,id=fs9p0,path=[^ ]*,security_model=none/);
+  });
+
+  test("a container's rootfs and bind mount come through 9p; the guest's write reaches the host", async (t) => {
+    const s = sandbox;
+    assert.ok(s, "the sandbox booted");
+    mkdirSync(hostDir, { recursive: true });
+    writeFileSync(join(hostDir, "from-host"), "host says hi\n");
+    const rootfs = busyboxRootfs(join(work, "rootfs"));
+    await s.createContainer({
+      id: "c1",
+      bundle: rootfs,
+      spec: containerSpec(
+        "c1",
+        ["sh", "-c", "uname -r; cat /proc/mounts; cat /data/from-host; echo guest-was-here > /data/from-guest"],
+        [{ destination: "/data", type: "bind", source: hostDir, options: ["rbind", "rw"] }],
+      ),
+      rootfs: bindRootfs(rootfs),
+      stdio: noStdio,
+    });
+    const p = await s.start("c1", "");
+    const out = readAll(() => s.agent.readStdout("c1", "", 65536));
+    assert.equal((await within(120_000, "c1 exit", p.exited)).status, 0);
+    const lines = (await out).trim().split("\n");
+    t.diagnostic(`container output: ${lines.join(" | ")}`);
+    assert.match(lines[0] ?? "", /^\d+\.\d+\.\d+-\d+-amd64$/, "the generic kernel runs the guest");
+    const mounts = lines.slice(1).map((l) => l.split(" "));
+    const root = mounts.find((m) => m[1] === "/");
+    assert.equal(root?.[2], "9p", `the container's root is on the 9p share: ${root?.join(" ")}`);
+    assert.match(root?.[3] ?? "", /trans=virtio/);
+    assert.match(root?.[3] ?? "", new RegExp(`msize=${config.hypervisor.msize9p}\\b`), "msize_9p reaches the mount");
+    assert.equal(mounts.find((m) => m[1] === "/data")?.[2], "9p", "the bind mount is on the 9p share");
+    assert.equal(lines.at(-1), "host says hi");
+    // The guest's write went through 9p to the host file system: no cache in between to wait for.
+    assert.equal(readFileSync(join(hostDir, "from-guest"), "utf8"), "guest-was-here\n");
+  });
+
+  test("delete and stop: no QEMU, mounts or directories are left", async () => {
+    const s = sandbox;
+    assert.ok(s, "the sandbox booted");
+    await s.delete("c1", "");
+    assert.deepEqual(await mountPointsUnder(s.paths.sharedDir), [s.paths.sharedDir]);
+    await s.stop();
+    sandbox = undefined;
+    assert.deepEqual(processesOf(), [], "qemu of the sandbox still runs");
+    for (const dir of [join(runRoot, id), join(runRoot, "shared", id)]) {
+      assert.deepEqual(await mountPointsUnder(dir), [], `mounts left under ${dir}`);
+      assert.ok(!existsSync(dir), `${dir} is left`);
+    }
+    assert.equal(readFileSync(join(hostDir, "from-host"), "utf8"), "host says hi\n", "host files survive");
+    assert.equal(readFileSync(join(hostDir, "from-guest"), "utf8"), "guest-was-here\n");
+  });
+});
