@@ -16,7 +16,7 @@ fi
 PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
   util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   golang-github-gogo-protobuf-dev golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
-  containernetworking-plugins curl)
+  containernetworking-plugins curl xz-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
