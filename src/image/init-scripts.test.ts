@@ -39,7 +39,7 @@ test("hako.jitless=1 on the kernel command line makes the root init start node w
     const sh = `${loop.replace("$(cat /proc/cmdline)", cmdline)}\n${rootInit.replace(/^#!.*\n/, "")}`;
     return execFileSync("busybox", ["sh", "-c", sh], { encoding: "utf8", env: {} }).trim();
   };
-  assert.equal(parse("quiet hako.jitless=1"), "--jitless /usr/lib/hako/hako-agent.cjs");
+  assert.equal(parse("quiet hako.jitless=1"), "--jitless --no-expose-wasm /usr/lib/hako/hako-agent.cjs");
   assert.equal(parse("quiet hako.jitless=1 hako.jitless=0"), "/usr/lib/hako/hako-agent.cjs");
   assert.equal(parse("quiet"), "/usr/lib/hako/hako-agent.cjs");
 });

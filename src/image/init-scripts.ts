@@ -77,13 +77,13 @@ exec switch_root /newroot "$init"
 /**
  * The root's /sbin/init: the agent (its absolute path in the guest) becomes PID 1 (node replaces the shell). Under
  * TCG (HAKO_JITLESS=1, from the initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8
- * generates.
+ * generates. WebAssembly needs the JIT; turning it off too keeps V8 from warning on the console at every boot.
  */
 export function rootInit(agent: string): string {
   return `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
 if [ "$HAKO_JITLESS" = 1 ]; then
-  exec /usr/bin/node --jitless ${agent} "$@"
+  exec /usr/bin/node --jitless --no-expose-wasm ${agent} "$@"
 fi
 exec /usr/bin/node ${agent} "$@"
 `;
