@@ -274,23 +274,7 @@ export class Containerd {
     command: string[],
     options: CtrOptions & { extra?: string[] } = {},
   ): Promise<CtrResult> {
-    this.ids.add(id);
-    return this.ctr(
-      [
-        "run",
-        "--rm",
-        "--snapshotter",
-        this.snapshotter,
-        "--runtime",
-        runtime,
-        ...this.runtimeArgs(runtime),
-        ...(options.extra ?? []),
-        image,
-        id,
-        ...command,
-      ],
-      options,
-    );
+    return this.ctrRun("--rm", runtime, image, id, command, options);
   }
 
   /** Remembers a container id started outside run()/runDetached(), so that stop() checks it for leftovers. */
@@ -306,11 +290,23 @@ export class Containerd {
     command: string[],
     options: CtrOptions & { extra?: string[] } = {},
   ): Promise<CtrResult> {
+    return this.ctrRun("-d", runtime, image, id, command, options);
+  }
+
+  /** The `ctr run` both run() and runDetached() send; only the mode flag differs. */
+  private ctrRun(
+    mode: "--rm" | "-d",
+    runtime: string,
+    image: string,
+    id: string,
+    command: string[],
+    options: CtrOptions & { extra?: string[] },
+  ): Promise<CtrResult> {
     this.ids.add(id);
     return this.ctr(
       [
         "run",
-        "-d",
+        mode,
         "--snapshotter",
         this.snapshotter,
         "--runtime",
