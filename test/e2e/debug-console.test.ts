@@ -3,7 +3,7 @@
 // the debug console socket, non-interactively, and the sandbox is torn down with nothing of it left.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,6 +16,7 @@ import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
 import { DEBUG_CONSOLE_SOCKET, debugConsolePath } from "../../src/runtime/layout.js";
 import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
+import { isGone, sandboxProcesses } from "../helpers/processes.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-exec-e2e-"));
@@ -28,22 +29,11 @@ const logger: Logger = createLogger({ level: "info", sink: logSink });
 let config: HakoConfig;
 let sandbox: Sandbox | undefined;
 
-/** QEMU and virtiofsd of this sandbox. */
+/** QEMU and virtiofsd of this sandbox that still run (a zombie does not count). */
 function processesOf(sandboxId: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-    } catch {
-      continue;
-    }
-    if (/ Z /.test(readFileSync(`/proc/${name}/stat`, "utf8"))) continue;
-    const qemu = cmd.includes("qemu-system") && cmd.includes(`sandbox-${sandboxId} `);
-    const vfs = cmd.includes("virtiofsd") && cmd.includes(join(runRoot, "shared", sandboxId));
-    if (qemu || vfs) found.push(Number(name));
-  }
-  return found;
+  return sandboxProcesses(runRoot, sandboxId)
+    .map((p) => p.pid)
+    .filter((pid) => !isGone(pid));
 }
 
 interface CliResult {

@@ -4,7 +4,7 @@
 // sandbox may be left (processes, mounts, sockets, directories).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +19,7 @@ import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox, type SandboxEvents } from "../../src/runtime/sandbox.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { bindRootfs, busyboxRootfs, containerSpec, processSpec } from "../fixtures/runtime-guest.js";
+import { isGone, sandboxProcesses } from "../helpers/processes.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-runtime-e2e-"));
@@ -32,32 +33,7 @@ const logger: Logger = createLogger({ level: "info", sink: logSink });
 const open: Sandbox[] = [];
 const children: ChildProcess[] = [];
 const ids: string[] = [];
-
-/** Processes of this sandbox: its QEMU (named sandbox-<id>) and its virtiofsd (serving <run>/shared/<id>). */
-function processesOf(id: string): { pid: number; cmd: string }[] {
-  const found: { pid: number; cmd: string }[] = [];
-  for (const name of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-    } catch {
-      continue;
-    }
-    const qemu = cmd.includes("qemu-system") && cmd.includes(`sandbox-${id} `);
-    const vfs = cmd.includes("virtiofsd") && cmd.includes(join(runRoot, "shared", id));
-    if (qemu || vfs) found.push({ pid: Number(name), cmd });
-  }
-  return found;
-}
-
-/** Gone, or a zombie no one has reaped yet (its owner was killed): either way it runs nothing. */
-function isGone(pid: number): boolean {
-  try {
-    return / Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
-}
+const processesOf = (id: string) => sandboxProcesses(runRoot, id);
 
 async function assertNothingLeft(id: string): Promise<void> {
   assert.deepEqual(processesOf(id), [], `qemu or virtiofsd of ${id} still runs`);

@@ -2,7 +2,7 @@
 // one VM whose shared directory QEMU serves over virtio-9p (no virtiofsd), a container whose rootfs and a bind
 // mount reach the guest through that share, and a teardown that leaves nothing behind. One boot.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -16,6 +16,7 @@ import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
 import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { bindRootfs, busyboxRootfs, containerSpec } from "../fixtures/runtime-guest.js";
+import { sandboxProcesses } from "../helpers/processes.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 // Kept between runs: --if-changed rebuilds it only when the manifest's inputs change (the .deb is cached apart).
@@ -29,23 +30,8 @@ const logSink = memorySink();
 const logger: Logger = createLogger({ level: "info", sink: logSink });
 let config: HakoConfig;
 let sandbox: Sandbox | undefined;
-
-/** This sandbox's processes: its QEMU (named sandbox-<id>) and any virtiofsd serving its share (there must be none). */
-function processesOf(): { pid: number; cmd: string }[] {
-  const found: { pid: number; cmd: string }[] = [];
-  for (const name of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ");
-    } catch {
-      continue;
-    }
-    const qemu = cmd.includes("qemu-system") && cmd.includes(`sandbox-${id} `);
-    const vfs = cmd.includes("virtiofsd") && cmd.includes(join(runRoot, "shared", id));
-    if (qemu || vfs) found.push({ pid: Number(name), cmd });
-  }
-  return found;
-}
+/** This sandbox's QEMU and any virtiofsd serving its share (there must be none). */
+const processesOf = () => sandboxProcesses(runRoot, id);
 
 async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
   let out = "";

@@ -3,25 +3,21 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir } from "../../src/runtime/layout.js";
 import { type Containerd, HAKO_RUNTIME, runCommand, startContainerdWithBusybox } from "../helpers/containerd.js";
+import { hostProcesses } from "../helpers/processes.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
 
 function processesOf(pattern: RegExp): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (pattern.test(cmd)) found.push(`${pid} ${cmd}`);
-    } catch {}
-  }
-  return found;
+  return hostProcesses()
+    .filter((p) => pattern.test(p.cmd))
+    .map((p) => `${p.pid} ${p.cmd}`);
 }
 
 /** This file's VMs, share daemons and shims (other suites may run their own at the same time). */

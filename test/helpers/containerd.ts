@@ -10,6 +10,7 @@ import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
+import { hostProcesses } from "./processes.js";
 
 export const HAKO_RUNTIME = "io.containerd.hako.v2";
 export const RUNC_RUNTIME = "io.containerd.runc.v2";
@@ -115,17 +116,9 @@ function mountsUnder(dir: string): string[] {
 
 /** Pids of processes whose argument list satisfies `match` (never this process itself). */
 function pidsMatching(match: (argv: string[]) => boolean): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
-      if (Number(entry) !== process.pid && match(cmdline)) pids.push(Number(entry));
-    } catch {
-      // gone already
-    }
-  }
-  return pids;
+  return hostProcesses()
+    .filter((p) => p.pid !== process.pid && match(p.argv))
+    .map((p) => p.pid);
 }
 
 export class Containerd {
