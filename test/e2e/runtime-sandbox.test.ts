@@ -20,6 +20,7 @@ import { Sandbox, type SandboxEvents } from "../../src/runtime/sandbox.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { bindRootfs, busyboxRootfs, containerSpec, processSpec } from "../fixtures/runtime-guest.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
+import { readAll, waitFor, within } from "../helpers/waiting.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-runtime-e2e-"));
@@ -68,28 +69,6 @@ async function createSandbox(id: string, events: SandboxEvents): Promise<Sandbox
   });
   open.push(sandbox);
   return sandbox;
-}
-
-async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
-  let out = "";
-  for (let b = await read(); b !== null; b = await read()) out += Buffer.from(b).toString();
-  return out;
-}
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
-
-async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const measured: Record<string, number> = {};

@@ -17,6 +17,7 @@ import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { bindRootfs, busyboxRootfs, containerSpec } from "../fixtures/runtime-guest.js";
 import { sandboxProcesses } from "../helpers/processes.js";
+import { readAll, within } from "../helpers/waiting.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 // Kept between runs: --if-changed rebuilds it only when the manifest's inputs change (the .deb is cached apart).
@@ -32,20 +33,6 @@ let config: HakoConfig;
 let sandbox: Sandbox | undefined;
 /** This sandbox's QEMU and any virtiofsd serving its share (there must be none). */
 const processesOf = () => sandboxProcesses(runRoot, id);
-
-async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
-  let out = "";
-  for (let b = await read(); b !== null; b = await read()) out += Buffer.from(b).toString();
-  return out;
-}
-
-function within<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
-}
 
 before(async () => {
   const built = await buildImage({
