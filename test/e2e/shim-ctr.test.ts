@@ -43,6 +43,18 @@ describe("ctr run through containerd-shim-hako-v2", () => {
   const run = (id: string, cmd: string[], opts: { extra?: string[]; input?: string } = {}) =>
     containerd.run(HAKO_RUNTIME, image, `shim-${id}`, cmd, { timeoutMs: 120_000, ...opts });
 
+  /** `ctr task ls` until it shows the task STOPPED or ms have passed; returns the listing read last. */
+  const taskListOnceStopped = async (id: string, ms: number): Promise<string> => {
+    const deadline = Date.now() + ms;
+    let ls = "";
+    while (Date.now() < deadline) {
+      ls = (await containerd.ctr(["task", "ls"])).stdout;
+      if (new RegExp(`${id}\\s+\\d+\\s+STOPPED`).test(ls)) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return ls;
+  };
+
   test("guest kernel, exit code, stdout and stderr apart, 8 MB of output intact", async () => {
     const r = await run("basic", ["sh", "-c", "uname -r >&2; yes hako | head -c 8388608; exit 3"]);
     assert.equal(r.code, 3, r.stderr);
@@ -141,13 +153,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     assert.match(metrics.stdout, /memory\.usage_in_bytes|memory/i);
 
     assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGTERM", id])).code, 0);
-    const deadline = Date.now() + 20_000;
-    let ls = "";
-    while (Date.now() < deadline) {
-      ls = (await containerd.ctr(["task", "ls"])).stdout;
-      if (new RegExp(`${id}\\s+\\d+\\s+STOPPED`).test(ls)) break;
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const ls = await taskListOnceStopped(id, 20_000);
     assert.match(ls, new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
     const del = await containerd.ctr(["task", "delete", id]);
     assert.equal(del.code, 0, del.stderr);
@@ -170,13 +176,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     process.kill(Number(qemu[0]?.split(" ")[0]), "SIGKILL");
 
     for (const id of [idA, idB]) {
-      const deadline = Date.now() + 15_000;
-      let ls = "";
-      while (Date.now() < deadline) {
-        ls = (await containerd.ctr(["task", "ls"])).stdout;
-        if (new RegExp(`${id}\\s+\\d+\\s+STOPPED`).test(ls)) break;
-        await new Promise((r) => setTimeout(r, 300));
-      }
+      const ls = await taskListOnceStopped(id, 15_000);
       assert.match(ls, new RegExp(`${id}\\s+\\d+\\s+STOPPED`));
       assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
       assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
