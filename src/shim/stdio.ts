@@ -3,6 +3,7 @@
 // read from its fifo and pushed to the guest, one chunk at a time.
 import { closeSync, constants, open, openSync } from "node:fs";
 import { Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import type { AgentApi } from "../agent/client/agent-api.js";
 import type { Logger } from "../common/log.js";
@@ -159,5 +160,3 @@ export class StdioRelay {
     for (const s of [this.sinks.stdout, this.sinks.stderr]) s?.then((sock) => sock.destroy()).catch(() => {});
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

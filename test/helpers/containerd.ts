@@ -5,6 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../../src/common/log.js";
 import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
@@ -511,8 +512,4 @@ export async function startContainerdWithBusybox(
     await containerd.stop();
     throw err;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,7 @@
 // Connects to a freshly booted guest: the VMM's socket may not exist yet and the agent may need seconds to open its
 // port, so Health Check is retried with short per-attempt deadlines until the overall deadline. Late answers to
 // abandoned attempts are dropped by the ttrpc client (their stream ids are no longer pending).
+import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { AgentAddress } from "../../hypervisor/hypervisor.js";
@@ -65,8 +66,4 @@ export async function waitForAgent(address: AgentAddress, opts: WaitForAgentOpti
 
 function sig(signal: AbortSignal | undefined): { signal?: AbortSignal } {
   return signal ? { signal } : {};
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
@@ -209,7 +210,10 @@ export class GuestAgent {
       // SIGKILL reaches frozen tasks too; resuming afterwards lets them die.
       await this.crun.kill(id, 9, true).catch(() => {});
       if (c.status === "paused") await this.crun.resume(id).catch(() => {});
-      await Promise.race([Promise.all(running.map((p) => p.exited)), delay(Math.max(timeoutSec, 5) * 1000)]);
+      await Promise.race([
+        Promise.all(running.map((p) => p.exited)),
+        sleep(Math.max(timeoutSec, 5) * 1000, undefined, { ref: false }),
+      ]);
     }
     await this.crun.delete(id, true).catch((err) => this.log.warn("crun delete failed", { container: id, error: err }));
     this.oom.remove(id);
@@ -390,10 +394,6 @@ export class GuestAgent {
 export function dnsFile(dns: string[]): string {
   // Kata sends whole resolv.conf lines ("nameserver 1.1.1.1"); a bare address is a nameserver.
   return `${dns.map((l) => (/^\s*(nameserver|search|options|domain)\s/.test(l) ? l.trim() : `nameserver ${l.trim()}`)).join("\n")}\n`;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 /** Runs busybox modprobe for "name arg=value …". */

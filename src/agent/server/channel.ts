@@ -3,6 +3,7 @@
 // the ttrpc server; after it ends (or the server drops it for a protocol error) the channel waits for the next.
 import { existsSync, open, read, readdirSync, readFileSync, write } from "node:fs";
 import { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import { FdStream } from "./fd-stream.js";
@@ -205,8 +206,4 @@ export class VsockChannel implements AgentChannel {
       else this.ready.push(stream);
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
