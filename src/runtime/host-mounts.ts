@@ -67,9 +67,13 @@ export async function unmountAll(target: string): Promise<void> {
 
 /** Mount points at or below prefix, in mount order (parents first). */
 export async function mountPointsUnder(prefix: string): Promise<string[]> {
-  const text = await readFile("/proc/self/mountinfo", "utf8");
+  return mountPointsIn(await readFile("/proc/self/mountinfo", "utf8"), prefix);
+}
+
+/** Mount points at or below prefix in a /proc/self/mountinfo text, in its order; octal escapes (\040) decoded. */
+export function mountPointsIn(mountinfo: string, prefix: string): string[] {
   const out: string[] = [];
-  for (const line of text.split("\n")) {
+  for (const line of mountinfo.split("\n")) {
     const mp = line.split(" ")[4];
     if (mp === undefined) continue;
     const path = mp.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../../src/common/log.js";
 import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js";
+import { mountPointsIn } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
@@ -104,15 +105,7 @@ export function runCommand(
 
 /** Mount points at or below `dir`, deepest first (the order they must be unmounted in). */
 function mountsUnder(dir: string): string[] {
-  const found: string[] = [];
-  for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-    const mountPoint = line.split(" ")[4];
-    if (!mountPoint) continue;
-    // mountinfo escapes spaces and the like as octal (\040).
-    const decoded = mountPoint.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-    if (decoded === dir || decoded.startsWith(`${dir}/`)) found.push(decoded);
-  }
-  return found.sort((a, b) => b.length - a.length);
+  return mountPointsIn(readFileSync("/proc/self/mountinfo", "utf8"), dir).sort((a, b) => b.length - a.length);
 }
 
 /** Pids of processes whose argument list satisfies `match` (never this process itself). */
