@@ -125,7 +125,7 @@ describe("hako exec through the guest debug console", { timeout: 240_000 }, () =
     // PID 1 of the guest is the agent; a unique id prefix names the sandbox as well as its id.
     const init = await hako("exec", id.slice(0, -1), "cat", "/proc/1/cmdline");
     assert.equal(init.status, 0, init.stderr);
-    assert.match(init.stdout, /hako-agent\.mjs/);
+    assert.match(init.stdout, /hako-agent\.cjs/);
     const failed = await hako("exec", id, "sh", "-c", "echo out; echo err >&2; exit 7");
     assert.equal(failed.status, 7);
     assert.equal(failed.stdout, "out\nerr\n");
