@@ -1,6 +1,7 @@
 // `hako image build`: arguments in, one call to the image builder (src/image/build.ts) out.
 import { Command } from "@commander-js/extra-typings";
 import { createLogger } from "../common/log.js";
+import { DEFAULT_AGENT_BUNDLE } from "../image/agent-bundle.js";
 import { buildImage, DEFAULT_ASSETS_DIR, parseExtraFile } from "../image/build.js";
 import { DEFAULT_KERNEL_PACKAGE } from "../image/kernel-package.js";
 import { createProgress } from "../image/progress.js";
@@ -16,7 +17,7 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
     .option("--kernel-package <name>", "Debian kernel package (or a .deb file)", DEFAULT_KERNEL_PACKAGE)
     .option("--modules <list>", "comma-separated kernel modules replacing the default list (+a,b adds to it)")
     .option("--extra-file <src:dest>", "copy a host file into the root image (repeatable)", collect, [] as string[])
-    .option("--agent <file>", "agent bundle to install (default: dist/hako-agent.mjs)")
+    .option("--agent <file>", `agent bundle to install (default: ${DEFAULT_AGENT_BUNDLE})`)
     .option("--cache <dir>", "download and unpack cache (default /var/cache/hako as root)")
     .action(async (opts) => {
       const log = createLogger();
