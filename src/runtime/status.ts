@@ -8,7 +8,10 @@ export enum Status {
   Stopped = "stopped",
 }
 
-const allowed: Record<string, readonly Status[]> = {
+/** The operations whose allowed statuses are listed here. */
+export type Operation = "start" | "kill" | "pause" | "resume" | "exec" | "delete" | "update";
+
+const allowed: Record<Operation, readonly Status[]> = {
   start: [Status.Created],
   kill: [Status.Created, Status.Running, Status.Paused],
   pause: [Status.Running],
@@ -18,17 +21,12 @@ const allowed: Record<string, readonly Status[]> = {
   update: [Status.Created, Status.Running, Status.Paused],
 };
 
-export type Operation = keyof typeof allowed & string;
-
-export function can(status: Status, op: "start" | "kill" | "pause" | "resume" | "exec" | "delete" | "update"): boolean {
+export function can(status: Status, op: Operation): boolean {
+  // An unknown name (from an untyped caller) is refused, not a crash.
   return allowed[op]?.includes(status) ?? false;
 }
 
 /** Throws FailedPrecondition naming the object, its status and the refused operation. */
-export function mustBeAbleTo(
-  status: Status,
-  op: "start" | "kill" | "pause" | "resume" | "exec" | "delete" | "update",
-  what: string,
-): void {
+export function mustBeAbleTo(status: Status, op: Operation, what: string): void {
   if (!can(status, op)) throw failedPrecondition(`cannot ${op} ${what}: it is ${status}`);
 }
