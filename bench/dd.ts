@@ -2,11 +2,6 @@
 // host. Debian's busybox dd prints no byte/second summary, so the shell's `time` (10 ms resolution) does the timing;
 // sizes are large enough for that resolution to matter little.
 
-export interface DdTiming {
-  write: number;
-  read: number;
-}
-
 /** A shell script that writes then reads `file` (`sizeMiB`), printing one `real` line per step. */
 export function ddScript(file: string, sizeMiB: number, step: "write" | "read" | "both"): string {
   const write = `time dd if=/dev/zero of=${file} bs=1M count=${sizeMiB} conv=fsync 2>/dev/null`;

@@ -1,7 +1,7 @@
 // Structured logs shaped like containerd's logrus JSON (`level`, `time`, `msg` + fields), one line per entry,
 // written synchronously to stderr or a file so that nothing is lost when a process exits. Never stdout: the shim's
 // `start` owns stdout.
-import { closeSync, openSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 
 export type Level = "debug" | "info" | "warning" | "error";
 const rank: Record<Level, number> = { debug: 10, info: 20, warning: 30, error: 40 };
@@ -23,11 +23,6 @@ export interface LogSink {
 }
 
 export const stderrSink: LogSink = { write: (line) => writeSync(2, line) };
-
-export function fileSink(path: string): LogSink & { close(): void } {
-  const fd = openSync(path, "a", 0o640);
-  return { write: (line) => writeSync(fd, line), close: () => closeSync(fd) };
-}
 
 /** Collects lines in memory: for tests that assert what was logged. */
 export function memorySink(): LogSink & { lines: string[]; entries(): Fields[] } {

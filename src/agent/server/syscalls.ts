@@ -272,26 +272,6 @@ export function recvFds(fd: number, buf: Buffer): ReceivedFds {
   return { bytes: r, fds };
 }
 
-/** sendmsg with one SCM_RIGHTS descriptor: used by tests to play crun's side of --console-socket. */
-export function sendFd(sock: number, fd: number, payload: Buffer): void {
-  const control = Buffer.alloc(24);
-  control.writeBigUInt64LE(20n, 0); // CMSG_LEN(sizeof(int))
-  control.writeInt32LE(1, 8);
-  control.writeInt32LE(1, 12);
-  control.writeInt32LE(fd, 16);
-  const { msg } = msghdr(payload, control);
-  if (Number(load().sendmsg(sock, msg, 0) as number | bigint) < 0) throw fail("sendmsg", `fd ${sock}`);
-}
-
-/** A connected AF_UNIX stream socket (blocking), for tests. */
-export function connectUnix(path: string): number {
-  const l = load();
-  const fd = l.socket(1, SOCK_STREAM | SOCK_CLOEXEC, 0) as number;
-  const addr = sockaddrUn(path);
-  if ((l.connect(fd, addr, addr.length) as number) !== 0) throw fail("connect", path);
-  return fd;
-}
-
 /** A connected pair of non-blocking AF_UNIX stream sockets (tests of fd-backed streams). */
 export function socketPair(): [number, number] {
   const fds = [0, 0];

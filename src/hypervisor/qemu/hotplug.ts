@@ -29,10 +29,6 @@ export async function hotplugBlock(qmp: QmpClient, dev: BlockDevice, port: strin
   }
 }
 
-export async function unplugBlock(qmp: QmpClient, id: string) {
-  await qmp.execute("device_del", { id: qemuId("blk-", id) });
-}
-
 interface HotpluggableCpu {
   type: string;
   "vcpus-count": number;
