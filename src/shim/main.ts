@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { HakoError } from "../common/errors.js";
-import { createLogger, type Logger, type LogSink } from "../common/log.js";
+import { createLogger, type Logger, type LogSink, stderrSink } from "../common/log.js";
 import { DeleteResponseSchema, Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { cleanupSandbox, isAlive } from "../runtime/cleanup.js";
 import { unmountAll } from "../runtime/host-mounts.js";
@@ -84,7 +84,7 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
 
 async function serve(args: ShimArgs): Promise<void> {
   const logFd = openLogFifo(args.bundle);
-  const sink: LogSink = logFd === undefined ? { write: (l) => writeSync(2, l) } : { write: (l) => writeSync(logFd, l) };
+  const sink: LogSink = logFd === undefined ? stderrSink : { write: (l) => writeSync(logFd, l) };
   const podId = await podIdOf(args.bundle, args.id);
   const log = createLogger({ level: args.debug ? "debug" : "info", sink, fields: { sandbox: podId } });
   const readyOut = createWriteStream("", { fd: READY_FD });
