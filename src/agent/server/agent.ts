@@ -269,9 +269,12 @@ export class GuestAgent {
 
   writeStdin(id: string, execId: string, data: Uint8Array): Promise<number> {
     const p = this.process(this.container(id), execId);
-    if (!p.stdio.stdin)
-      throw new HakoError(Code.FailedPrecondition, `process ${execId || "init"} of ${id} has no stdin`);
-    return p.stdio.stdin.write(data);
+    const what = `process ${execId || "init"} of ${id}`;
+    if (!p.stdio.stdin) throw new HakoError(Code.FailedPrecondition, `${what} has no stdin`);
+    // The writer knows only its stream; the message names the process here ("process init of c1: stdin is closed").
+    return p.stdio.stdin.write(data).catch((err: unknown) => {
+      throw err instanceof HakoError ? new HakoError(err.code, `${what}: ${err.message}`, { cause: err }) : err;
+    });
   }
 
   closeStdin(id: string, execId: string): void {
