@@ -49,7 +49,10 @@ const BUSYBOX_APPLETS = [
   "tr",
 ];
 
-/** The agent as the image carries it: one esbuild bundle of src/agent/server/main.ts, koffi left outside. */
+/**
+ * The agent bundled here from src/agent/server/main.ts, koffi left outside: an ES module (`.mjs`), where
+ * `npm run build` makes CommonJS, so that this file also keeps the image builder's .mjs path working.
+ */
 async function bundleAgent(out: string): Promise<void> {
   await build({
     bundle: true,
