@@ -2,12 +2,12 @@
 // connection standing in for the virtio-serial port: output comes back unechoed, a shell that exits is replaced,
 // and a host that leaves takes the shell and what it runs with it.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { Duplex, PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { createLogger, memorySink } from "../../common/log.js";
 import type { AgentChannel } from "./channel.js";
 import { consoleSession, serveDebugConsole } from "./debug-console.js";
+import { processExists } from "./reaper.js";
 
 const log = createLogger({ level: "error", sink: memorySink() });
 
@@ -35,14 +35,6 @@ function connection() {
       }
     },
   };
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !/ Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 describe("consoleSession", () => {
@@ -83,13 +75,14 @@ describe("consoleSession", () => {
     c.send("echo pids $$; sleep 300 & echo bg $!; sleep 300\n");
     const shellPid = Number((await c.waitFor(/pids (\d+)\n/))[1]);
     const bgPid = Number((await c.waitFor(/bg (\d+)\n/))[1]);
-    assert.ok(alive(shellPid) && alive(bgPid));
+    assert.ok(processExists(shellPid) && processExists(bgPid));
     c.leave();
     await done;
     const deadline = Date.now() + 3000;
-    while ((alive(shellPid) || alive(bgPid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.ok(!alive(shellPid), "the shell is gone");
-    assert.ok(!alive(bgPid), "its background command is gone");
+    while ((processExists(shellPid) || processExists(bgPid)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(!processExists(shellPid), "the shell is gone");
+    assert.ok(!processExists(bgPid), "its background command is gone");
   });
 
   it("a shell that cannot start is retried, and the session still ends with the host", async () => {
