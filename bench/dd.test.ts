@@ -1,3 +1,4 @@
+// Unit specs for bench/dd.ts: reading `time` lines, and the dd script run against the host's busybox.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";

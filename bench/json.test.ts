@@ -1,3 +1,4 @@
+// Unit specs for bench/json.ts: how the results file lays arrays out.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { formatJson } from "./json.js";

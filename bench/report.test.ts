@@ -1,3 +1,4 @@
+// Unit specs for bench/report.ts: table padding, and a section that could not run.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BenchResult } from "./main.js";

@@ -1,3 +1,4 @@
+// Unit specs for `hako check`: PVM and TCG detection, missing assets and tools, forced accelerators, bad config.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

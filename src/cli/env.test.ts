@@ -1,3 +1,4 @@
+// Unit specs for `hako env`: the effective configuration over the defaults, as text and as JSON.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";

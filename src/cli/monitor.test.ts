@@ -1,3 +1,4 @@
+// Unit specs for `hako monitor`: --listen parsing, and metrics gathered from every sandbox on the host.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";

@@ -1,3 +1,5 @@
+// `hako ps`, `hako logs` and `hako exec` (no debug console) as a user runs them, against state files in a private
+// run directory.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -6,7 +8,6 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { type SandboxStateV1, writeSandboxState } from "../runtime/sandbox-state.js";
 
-// `hako ps` and `hako logs` as a user runs them, against state files in a private run directory.
 const root = mkdtempSync(join(tmpdir(), "hako-ps-"));
 const vm = spawn("sleep", ["30"], { stdio: "ignore" });
 after(() => {

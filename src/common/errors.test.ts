@@ -1,3 +1,4 @@
+// Unit specs for HakoError: wrapping foreign errors with a code.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, codeName, HakoError, notFound } from "./errors.js";

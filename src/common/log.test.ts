@@ -1,3 +1,4 @@
+// Unit specs for the logger: logrus-shaped JSON lines, child fields, level filtering.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createLogger, memorySink } from "./log.js";

@@ -1,3 +1,4 @@
+// Unit specs for the /proc readers behind host metrics: stat parsing, kB fields, children of a process.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { childrenOf, commandOf, parseKb, parseStat, procStats } from "./proc-stats.js";

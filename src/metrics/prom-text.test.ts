@@ -1,3 +1,4 @@
+// Unit specs for Prometheus text handling: adding a label, merging families from several sources.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { addLabel, mergeExpositions } from "./prom-text.js";

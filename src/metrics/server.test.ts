@@ -1,3 +1,4 @@
+// Unit specs for the metrics server: host figures of real processes plus the guest's text, and a guest that is down.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";

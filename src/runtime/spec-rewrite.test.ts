@@ -1,3 +1,4 @@
+// Unit specs for spec-rewrite.ts: moving a container's paths under the guest share, leaving the host spec alone.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OciSpec } from "../oci/spec.js";

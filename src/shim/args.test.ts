@@ -1,3 +1,4 @@
+// Unit specs for the shim's command line as containerd writes it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseShimArgs } from "./args.js";

@@ -1,3 +1,4 @@
+// Unit specs for TtrpcClient over an in-process socket pair: stream ids, timeouts, cancellation, dropped connections.
 import assert from "node:assert/strict";
 import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, it } from "node:test";

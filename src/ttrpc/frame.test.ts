@@ -1,3 +1,4 @@
+// Unit specs for the ttrpc frame codec: header layout, split and merged chunks, size limits.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Code, HakoError } from "../common/errors.js";

@@ -1,3 +1,4 @@
+// Unit specs for TtrpcServer: typed and raw calls, error codes, metadata, deadlines, connection handling.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";

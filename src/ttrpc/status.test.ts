@@ -1,3 +1,4 @@
+// Unit specs for the one mapping between HakoError codes and ttrpc status.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create } from "@bufbuild/protobuf";
