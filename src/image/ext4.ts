@@ -3,7 +3,7 @@
 // times rewritten with debugfs afterwards, because mke2fs 1.47.0 copies them (ctime included) from the staging files.
 import { createHash } from "node:crypto";
 import { rmSync, statSync, writeFileSync } from "node:fs";
-import { Code } from "../common/errors.js";
+import { Code, HakoError } from "../common/errors.js";
 import { run } from "./exec.js";
 import type { FsTree } from "./tree.js";
 
@@ -37,7 +37,7 @@ export function imageSize(tree: FsTree): number {
 }
 
 function quote(path: string): string {
-  if (/["\s\\]/.test(path)) throw new Error(`guest path ${path} cannot be passed to debugfs`);
+  if (/["\s\\]/.test(path)) throw new HakoError(Code.InvalidArgument, `guest path ${path} cannot be passed to debugfs`);
   return `"${path}"`;
 }
 
@@ -99,7 +99,9 @@ export async function makeExt4(o: Ext4Options): Promise<number> {
   try {
     const { stderr } = await run("debugfs", ["-w", "-f", cmdFile, o.out], { env, code: Code.Internal });
     const problems = stderr.split("\n").filter((l) => l.trim() && !l.startsWith("debugfs "));
-    if (problems.length > 0) throw new Error(`debugfs: ${problems.slice(0, 3).join("; ")}`);
+    if (problems.length > 0) {
+      throw new HakoError(Code.Internal, `debugfs on ${o.out}: ${problems.slice(0, 3).join("; ")}`);
+    }
   } finally {
     rmSync(cmdFile, { force: true });
   }
