@@ -20,7 +20,7 @@ const root = mkdtempSync(join(tmpdir(), "hako-cleanup-spec-"));
 const children: ChildProcess[] = [];
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  for (const mp of (await mountPointsUnder(root)).reverse()) await unmountAll(mp);
+  await unmountAll(root);
   rmSync(root, { recursive: true, force: true });
 });
 

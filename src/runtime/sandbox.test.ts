@@ -15,7 +15,7 @@ import type { VmExit } from "../hypervisor/hypervisor.js";
 import type { OciMount, OciProcess, OciSpec } from "../oci/spec.js";
 import type { SandboxBackend, VmRequest } from "./backend.js";
 import type { Container } from "./container.js";
-import { mountPointsUnder } from "./host-mounts.js";
+import { mountPointsUnder, unmountAll } from "./host-mounts.js";
 import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
 import { Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
 import { readSandboxState } from "./sandbox-state.js";
@@ -26,10 +26,8 @@ const asRoot = process.getuid?.() === 0 ? {} : { skip: "needs root (real bind mo
 const root = mkdtempSync(join(tmpdir(), "hako-sandbox-spec-"));
 const runRoot = join(root, "run");
 after(async () => {
-  for (const mp of (await mountPointsUnder(root)).reverse()) {
-    // Only reached when a test failed half-way; the tests themselves assert that nothing is left mounted.
-    await import("./host-mounts.js").then((m) => m.unmountAll(mp));
-  }
+  // Only finds mounts when a test failed half-way; the tests themselves assert that nothing is left mounted.
+  await unmountAll(root);
   rmSync(root, { recursive: true, force: true });
 });
 

@@ -86,7 +86,7 @@ after(async () => {
     } catch {}
   }
   await cleanupSandbox(id, logger, runRoot).catch(() => {});
-  for (const mp of (await mountPointsUnder(work)).reverse()) await unmountAll(mp);
+  await unmountAll(work);
   rmSync(work, { recursive: true, force: true });
   for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
 });

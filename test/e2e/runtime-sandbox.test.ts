@@ -93,7 +93,7 @@ after(async () => {
     }
     await cleanupSandbox(id, logger, runRoot).catch(() => {});
   }
-  for (const mp of (await mountPointsUnder(work)).reverse()) await unmountAll(mp);
+  await unmountAll(work);
   rmSync(work, { recursive: true, force: true });
   process.stderr.write(`runtime e2e measurements (ms): ${JSON.stringify(measured)}\n`);
   for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
