@@ -11,14 +11,6 @@ import { Code, HakoError } from "../common/errors.js";
 import { debugConsolePath } from "../runtime/layout.js";
 import { findSandbox } from "./sandboxes.js";
 
-// The names live in the runtime's layout, where the QEMU driver and the agent read them too.
-export {
-  DEBUG_CONSOLE_PORT_NAME,
-  DEBUG_CONSOLE_SOCKET,
-  DEBUG_CONSOLE_VSOCK_PORT,
-  debugConsolePath,
-} from "../runtime/layout.js";
-
 function open(path: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect(path);
