@@ -1,13 +1,13 @@
 // Host memory of processes as the kernel accounts it: PSS (proportional set size) from /proc/<pid>/smaps_rollup, so
 // pages shared between sandboxes (the guest kernel and DAX rootfs in the page cache, Node's code) count once overall.
 import { readdirSync, readFileSync } from "node:fs";
+import { commandOf, parseKb, parseStat } from "../src/metrics/proc-stats.js";
 
 /** PSS of one process in KiB, or null if it is gone or unreadable. */
 export function pssKiB(pid: number): number | null {
   try {
-    const text = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-    const m = /^Pss:\s+(\d+) kB/m.exec(text);
-    return m?.[1] === undefined ? null : Number(m[1]);
+    const bytes = parseKb(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"), "Pss");
+    return bytes === null ? null : bytes / 1024;
   } catch {
     return null;
   }
@@ -15,21 +15,15 @@ export function pssKiB(pid: number): number | null {
 
 export function parentPid(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name may contain spaces and parentheses: fields resume after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[1] === undefined ? null : Number(rest[1]);
+    const ppid = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8")).ppid;
+    return Number.isNaN(ppid) ? null : ppid;
   } catch {
     return null;
   }
 }
 
 export function commandName(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return "?";
-  }
+  return commandOf(pid) ?? "?";
 }
 
 /** The given pids and all their descendants, without duplicates. */
