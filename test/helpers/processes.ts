@@ -2,6 +2,7 @@
 // virtiofsd is still there after its teardown.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { processExists } from "../../src/agent/server/reaper.js";
 
 export interface HostProcess {
   pid: number;
@@ -40,9 +41,5 @@ export function sandboxProcesses(runRoot: string, id: string): { pid: number; cm
 
 /** Gone, or a zombie no one has reaped yet (its owner was killed): either way it runs nothing. */
 export function isGone(pid: number): boolean {
-  try {
-    return / Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
+  return !processExists(pid);
 }
