@@ -50,15 +50,12 @@ async function rawExchange(
   return frames;
 }
 
-const requestFrame = (streamId: number, method: string, flags = 0) =>
+const requestFrame = (streamId: number, method: string, flags = 0, payload: Uint8Array = new Uint8Array()) =>
   encodeFrame({
     streamId,
     type: FrameType.Request,
     flags,
-    payload: toBinary(
-      RequestSchema,
-      create(RequestSchema, { service: "hako.test.Echo", method, payload: new Uint8Array() }),
-    ),
+    payload: toBinary(RequestSchema, create(RequestSchema, { service: "hako.test.Echo", method, payload })),
   });
 
 describe("TtrpcServer", () => {
@@ -193,19 +190,7 @@ describe("TtrpcServer", () => {
   });
 
   it("cancels calls in flight when the peer stops sending, as Go's ttrpc does", async () => {
-    const sleep = encodeFrame({
-      streamId: 1,
-      type: FrameType.Request,
-      flags: 0,
-      payload: toBinary(
-        RequestSchema,
-        create(RequestSchema, {
-          service: "hako.test.Echo",
-          method: "Sleep",
-          payload: Buffer.from([0x0a, 0x05, 0x31, 0x30, 0x30, 0x30, 0x30]),
-        }),
-      ),
-    });
+    const sleep = requestFrame(1, "Sleep", 0, Buffer.from([0x0a, 0x05, 0x31, 0x30, 0x30, 0x30, 0x30]));
     assert.deepEqual(await rawExchange(socket.path, sleep, { end: true }), []);
     assert.equal((await echo.lastSleep({})).value, "aborted Cancelled deadline=false");
     assert.equal(sink.entries().filter((e) => e.msg === "closing ttrpc connection").length, 0);
@@ -263,19 +248,7 @@ describe("TtrpcServer", () => {
   }
 
   it("closes a connection that reuses a stream id still in flight", async () => {
-    const sleep = encodeFrame({
-      streamId: 1,
-      type: 1,
-      flags: 0,
-      payload: toBinary(
-        RequestSchema,
-        create(RequestSchema, {
-          service: "hako.test.Echo",
-          method: "Sleep",
-          payload: Buffer.from([0x0a, 0x04, 0x31, 0x30, 0x30, 0x30]),
-        }),
-      ),
-    });
+    const sleep = requestFrame(1, "Sleep", 0, Buffer.from([0x0a, 0x04, 0x31, 0x30, 0x30, 0x30]));
     await rawExchange(socket.path, Buffer.concat([sleep, sleep]));
     assert.match(
       String(sink.entries().find((e) => e.msg === "closing ttrpc connection")?.reason),
