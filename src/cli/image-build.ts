@@ -18,7 +18,10 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
     .option("--modules <list>", "comma-separated kernel modules replacing the default list (+a,b adds to it)")
     .option("--extra-file <src:dest>", "copy a host file into the root image (repeatable)", collect, [] as string[])
     .option("--agent <file>", `agent bundle to install (default: ${DEFAULT_AGENT_BUNDLE})`)
-    .option("--cache <dir>", "download and unpack cache (default /var/cache/hako as root)")
+    .option(
+      "--cache <dir>",
+      "download and unpack cache (default $HAKO_CACHE_DIR, else /var/cache/hako as root, ~/.cache/hako otherwise)",
+    )
     .action(async (opts) => {
       const log = createLogger();
       await buildImage({
