@@ -1,6 +1,9 @@
 // Bundles hako's entry points into single files under dist/: the shim starts faster from one file, and the agent
 // must be one file to live in the guest image.
+import { readFileSync } from "node:fs";
 import { build } from "esbuild";
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 const common = {
   bundle: true,
@@ -10,6 +13,7 @@ const common = {
   sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",
+  define: { HAKO_VERSION: JSON.stringify(version) },
   // ESM output still needs `require` for CommonJS dependencies.
   banner: {
     js: "import { createRequire as __hakoCreateRequire } from 'node:module'; const require = __hakoCreateRequire(import.meta.url);",
@@ -22,7 +26,7 @@ const common = {
 const agentCjs = {
   format: "cjs",
   banner: { js: "\"use strict\";\nconst __hakoImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  define: { "import.meta.url": "__hakoImportMetaUrl" },
+  define: { ...common.define, "import.meta.url": "__hakoImportMetaUrl" },
 };
 
 const entries = [

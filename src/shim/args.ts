@@ -24,7 +24,7 @@ export function parseShimArgs(argv: readonly string[], cwd: string): ShimArgs {
     const arg = argv[i] as string;
     if (arg.startsWith("-")) {
       const [rawName, inline] = arg.replace(/^--?/, "").split(/=(.*)/s, 2) as [string, string | undefined];
-      if (rawName === "debug" || rawName === "v") {
+      if (rawName === "debug") {
         debug = inline === undefined || inline === "true";
         continue;
       }

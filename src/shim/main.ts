@@ -22,6 +22,8 @@ import { qemuSandboxFactory } from "./sandbox-factory.js";
 import { TaskService } from "./task-service.js";
 
 const READY_FD = 3;
+declare const HAKO_VERSION: string | undefined;
+const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
 
 const USAGE = `usage: containerd-shim-hako-v2 -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start|delete
 
@@ -144,6 +146,11 @@ async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv.includes("-v") || argv.includes("-version") || argv.includes("--version")) {
+    // As Go shims answer -v: the binary, the runtime type it serves, its version.
+    process.stdout.write(`containerd-shim-hako-v2:\n  Runtime: io.containerd.hako.v2\n  Version: ${VERSION}\n`);
+    return;
+  }
   if (argv.includes("-h") || argv.includes("-help") || argv.includes("--help")) {
     process.stdout.write(`${USAGE}\n`);
     return;
