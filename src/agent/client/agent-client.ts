@@ -116,8 +116,12 @@ export class AgentClient implements AgentApi {
   }
 
   async startContainer(containerId: string): Promise<GuestProcessInfo> {
+    // The init's pid is known from CreateContainer on: asked alongside Start, it costs no extra round trip. Start's
+    // error is the one reported; the pid's is only seen when Start succeeded.
+    const pid = this.processPid(containerId, "");
+    pid.catch(() => {});
     await this.agent.startContainer({ containerId }, this.ctl());
-    return { pid: await this.processPid(containerId, "") };
+    return { pid: await pid };
   }
 
   async removeContainer(containerId: string, timeoutSec = 0): Promise<void> {

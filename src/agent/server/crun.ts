@@ -100,9 +100,13 @@ export class Crun {
       child.once("exit", (c, s) => resolve([c, s]));
     });
     this.reaper.noteExited(child.pid);
+    if (code === 0) {
+      // Only a failure's log is read; removing a success's is not waited for (two fewer trips on the start path).
+      rm(logFile, { force: true }).catch(() => {});
+      return output;
+    }
     const logText = await readFile(logFile, "utf8").catch(() => "");
     await rm(logFile, { force: true });
-    if (code === 0) return output;
     const message = lastCrunMessage(logText) ?? output.trim().split("\n").pop() ?? "";
     throw new HakoError(crunErrorCode(message), `crun ${args[0]} failed: ${message || `exit ${code ?? signal}`}`, {
       fields: { args },
