@@ -1,6 +1,7 @@
 // The crun driver: one method per crun verb. crun's own messages go to a JSON log file (not to stderr, which is
 // the container's stderr during `create`/`exec`), and a failure becomes a HakoError carrying crun's last message.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
@@ -138,8 +139,9 @@ function crunErrorCode(message: string): Code {
   return Code.Internal;
 }
 
-async function readPid(pidFile: string): Promise<number> {
-  const text = await readFile(pidFile, "utf8");
+function readPid(pidFile: string): number {
+  // A few bytes on tmpfs: read at once rather than through the thread pool (see GuestAgent.create).
+  const text = readFileSync(pidFile, "utf8");
   const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) throw new HakoError(Code.Internal, `bad pid file ${pidFile}: ${text}`);
   return pid;
