@@ -20,18 +20,18 @@ const hostSpec = (): OciSpec => ({
   hooks: { prestart: [] },
 });
 
-test("rootfs and bind sources move under the guest share; host-only fields are dropped", () => {
+test("rootfs and bind sources move under the guest share; the rest is left for the agent's guest rules", () => {
   const { spec, binds, dropped } = rewriteSpecForGuest("c1", hostSpec());
   assert.deepEqual(spec.root, { path: "/run/kata-containers/shared/containers/c1/rootfs", readonly: true });
   assert.deepEqual(binds, [{ source: "/srv/data", sharedPath: "c1/mounts/1-data", readonly: true }]);
   assert.equal(spec.mounts?.[1]?.source, "/run/kata-containers/shared/containers/c1/mounts/1-data");
   assert.equal(spec.mounts?.[0]?.source, "proc");
   assert.equal(spec.mounts?.[2]?.type, "tmpfs");
-  assert.deepEqual(spec.linux?.namespaces, [{ type: "pid" }, { type: "network" }]);
-  assert.equal(spec.linux?.cgroupsPath, "/hako/c1");
-  assert.equal(spec.process?.apparmorProfile, undefined);
-  assert.equal(spec.hooks, undefined);
-  assert.ok(dropped.some((d) => d.includes("/var/run/netns/cni-1")));
+  assert.deepEqual(spec.linux?.namespaces, [{ type: "pid" }, { type: "network", path: "/var/run/netns/cni-1" }]);
+  assert.equal(spec.linux?.cgroupsPath, "kubepods-besteffort.slice:cri-containerd:c1");
+  assert.equal(spec.process?.apparmorProfile, "cri-default");
+  assert.deepEqual(spec.hooks, { prestart: [] });
+  assert.deepEqual(dropped, ["mount /dev/shm (host shm bind replaced by guest tmpfs)"]);
 });
 
 test("the host spec is left untouched", () => {

@@ -1,6 +1,7 @@
-// Rewrites a container's host OCI spec into the spec the guest runs: the rootfs and bind-mount sources move under
-// the virtio-fs share, and what only makes sense on the host (namespace paths, LSM labels, host hooks) is dropped.
-// Pure: the host bind mounts it asks for are returned, not performed.
+// Rewrites where a container's files are: the rootfs and bind-mount sources move under the share the guest mounts,
+// and a host shm bind becomes the guest's own tmpfs. Pure: the host bind mounts it asks for are returned, not
+// performed. What else is host-specific (namespace paths, cgroup path, LSM labels, hooks, devices) the agent replaces
+// in the guest (src/agent/server/guest-spec.ts), whoever sent the spec.
 import { basename, join } from "node:path";
 import { invalidArgument } from "../common/errors.js";
 import type { OciMount, OciSpec } from "../oci/spec.js";
@@ -49,35 +50,5 @@ export function rewriteSpecForGuest(containerId: string, host: OciSpec): Rewrite
     return { ...m, source: `${GUEST_SHARED_DIR}/${sharedPath}` };
   });
 
-  if (spec.linux) {
-    const linux = spec.linux;
-    if (linux.namespaces) {
-      linux.namespaces = linux.namespaces.map((ns) => {
-        if (ns.path === undefined) return ns;
-        dropped.push(`namespace ${ns.type} path ${ns.path}`);
-        return { type: ns.type };
-      });
-    }
-    // The guest has no systemd and its own cgroup tree: one cgroup per container under /hako.
-    linux.cgroupsPath = `/hako/${containerId}`;
-    if (linux.mountLabel !== undefined) {
-      dropped.push("linux.mountLabel");
-      delete linux.mountLabel;
-    }
-  }
-  if (spec.process) {
-    if (spec.process.apparmorProfile !== undefined) {
-      dropped.push("process.apparmorProfile");
-      delete spec.process.apparmorProfile;
-    }
-    if (spec.process.selinuxLabel !== undefined) {
-      dropped.push("process.selinuxLabel");
-      delete spec.process.selinuxLabel;
-    }
-  }
-  if (spec.hooks !== undefined) {
-    dropped.push("hooks (host hooks do not run in the guest)");
-    delete spec.hooks;
-  }
   return { spec, binds, dropped };
 }
