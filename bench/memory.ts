@@ -31,12 +31,9 @@ async function hakoSandboxMemory(id: string): Promise<{ mem: SandboxMemory; phas
   const state = await readSandboxState(sandboxPaths(id).stateFile).catch((e: Error) => e.message);
   if (typeof state === "string" || state === undefined)
     return `no readable state for sandbox ${id}: ${state ?? "absent"}`;
-  const roots = [
-    state.ownerPid,
-    ...(state.vm ? [state.vm.pid] : []),
-    ...(state.shareDaemonPid ? [state.shareDaemonPid] : []),
-  ];
-  // The container's own processes live in the guest; on the host everything belongs to the sandbox's tree.
+  // virtiofsd is the shim's child; the container's own processes live in the guest: on the host everything belongs
+  // to the shim's and the VM's trees.
+  const roots = [state.ownerPid, ...(state.vm ? [state.vm.pid] : [])];
   const procs = memoryOf(processTrees(roots));
   const total = procs.reduce((s, p) => s + p.pssKiB, 0);
   return {

@@ -45,7 +45,6 @@ async function sandboxText(e: SandboxEntry, timeoutMs: number, log: Logger): Pro
     processes: () => ({
       shim: s.ownerPid,
       ...(s.vm ? { vmm: s.vm.pid } : {}),
-      ...(s.shareDaemonPid ? { share: s.shareDaemonPid } : {}),
     }),
   });
   return local.metrics();

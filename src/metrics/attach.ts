@@ -12,8 +12,7 @@ export async function serveSandboxMetrics(sandbox: Sandbox, logger: Logger): Pro
     logger,
     processes: () => {
       // One shim serves one sandbox, so a virtiofsd among the shim's children is this sandbox's share daemon.
-      const share =
-        sandbox.state().shareDaemonPid ?? childrenOf(process.pid).find((pid) => commandOf(pid) === "virtiofsd");
+      const share = childrenOf(process.pid).find((pid) => commandOf(pid) === "virtiofsd");
       return { shim: process.pid, vmm: sandbox.vm.pid, ...(share === undefined ? {} : { share }) };
     },
     guestMetrics: () => sandbox.agent.getMetrics(),

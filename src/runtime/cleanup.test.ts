@@ -133,7 +133,6 @@ describe("cleanupSandbox", asRoot, () => {
       stateOf(id, runRoot, {
         ownerPid: await deadPid(),
         vm: { pid: stranger.pid as number, accelerator: "tcg", consoleLog: "", vcpus: 1, memoryMiB: 512 },
-        shareDaemonPid: stranger.pid as number,
       }),
     );
     const result = await cleanupSandbox(id, silentLogger, runRoot);

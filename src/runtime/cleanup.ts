@@ -1,8 +1,9 @@
-// Cleans up a sandbox whose owner died: found from its state file, its VM and share daemon are killed (after
-// checking each pid still is that process), its host mounts released and its directories removed.
-import { readdir, readFile, rm } from "node:fs/promises";
+// Cleans up a sandbox whose owner died: found from its state file and the VM's pid files, its VM and share daemon
+// are killed (after checking each pid still is that process), its host mounts released and its directories removed.
+import { readdir, rm } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
-import { cleanupStaleVm } from "../hypervisor/qemu/stale.js";
+import { cleanupStaleVm, killAndWait, processMatches } from "../hypervisor/qemu/stale.js";
+import { vmName } from "../hypervisor/qemu/state-dir.js";
 import { unmountAll } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
 import { readSandboxState } from "./sandbox-state.js";
@@ -14,28 +15,6 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-async function cmdline(pid: number): Promise<string> {
-  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).replaceAll("\0", " ");
-}
-
-/** Kills pid only if its command line still contains marker (pids are reused). Waits up to 5 s for it to go. */
-export async function killVerified(pid: number, marker: string, log: Logger): Promise<boolean> {
-  if (!isAlive(pid) || !(await cmdline(pid)).includes(marker)) return false;
-  log.info("killing leftover process", { pid, marker });
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-    return false;
-  }
-  for (let i = 0; i < 50 && isAlive(pid); i++) {
-    // A killed child of a dead parent is reaped by init; wait for the zombie to disappear.
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
-    if (stat === "" || / Z /.test(stat)) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return true;
 }
 
 export interface CleanupResult {
@@ -52,12 +31,14 @@ export async function cleanupSandbox(sandboxId: string, log: Logger, root = runD
     return undefined;
   });
   const killed: number[] = [];
-  if (state?.vm && (await killVerified(state.vm.pid, `sandbox-${sandboxId}`, log))) killed.push(state.vm.pid);
-  if (state?.shareDaemonPid && (await killVerified(state.shareDaemonPid, paths.sharedDir, log))) {
-    killed.push(state.shareDaemonPid);
+  // sandbox.json's VM pid covers a lost pid file; it is killed only if it still is this sandbox's QEMU.
+  if (state?.vm && processMatches(state.vm.pid, vmName(sandboxId))) {
+    log.info("killing leftover VM", { pid: state.vm.pid });
+    await killAndWait(state.vm.pid, 5000);
+    killed.push(state.vm.pid);
   }
-  // The VM's own pid files: they name the share daemon, which sandbox.json does not, and still name the VM when
-  // sandbox.json is unreadable. Each pid is checked against its command line there too.
+  // The VM's own pid files name the share daemon too, and still name the VM when sandbox.json is unreadable; each
+  // pid is checked against its command line there as well.
   const vm = await cleanupStaleVm(sandboxId, { stateRoot: root, logger: log });
   for (const pid of vm.killed) if (!killed.includes(pid)) killed.push(pid);
   for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await unmountAll(mp);

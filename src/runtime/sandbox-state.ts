@@ -21,7 +21,6 @@ export interface SandboxStateV1 {
   stateDir: string;
   sharedDir: string;
   vm?: { pid: number; accelerator: string; consoleLog: string; vcpus: number; memoryMiB: number };
-  shareDaemonPid?: number;
   /** Socket where the shim serves Prometheus metrics for this sandbox. */
   metricsSocket?: string;
   containers: PersistedContainer[];

@@ -39,7 +39,8 @@ export function processMatches(pid: number, mark: string): boolean {
   return argv?.some((a) => a === mark || a.includes(mark)) ?? false;
 }
 
-async function killAndWait(pid: number, timeoutMs: number): Promise<void> {
+/** SIGKILL, then wait (bounded) until the process is gone or only a zombie. */
+export async function killAndWait(pid: number, timeoutMs: number): Promise<void> {
   try {
     process.kill(pid, "SIGKILL");
   } catch {
