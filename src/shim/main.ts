@@ -3,7 +3,6 @@
 import { spawn } from "node:child_process";
 import { closeSync, constants, createWriteStream, openSync, writeSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -14,7 +13,7 @@ import { cleanupSandbox, isAlive } from "../runtime/cleanup.js";
 import { unmountAll } from "../runtime/host-mounts.js";
 import { sandboxPaths } from "../runtime/layout.js";
 import { readSandboxState } from "../runtime/sandbox-state.js";
-import { TtrpcServer } from "../ttrpc/index.js";
+import { socketAnswers, TtrpcServer } from "../ttrpc/index.js";
 import { podIdOf, shimSocketPath } from "./address.js";
 import { parseShimArgs, type ShimArgs } from "./args.js";
 import { EventPublisher } from "./events.js";
@@ -40,21 +39,10 @@ function openLogFifo(bundle: string): number | undefined {
   }
 }
 
-function canConnect(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
-
 async function start(args: ShimArgs, argv: string[]): Promise<void> {
   const podId = await podIdOf(args.bundle, args.id);
   const socket = shimSocketPath(args.address, args.namespace, podId);
-  if (await canConnect(socket)) {
+  if (await socketAnswers(socket)) {
     process.stdout.write(`unix://${socket}`);
     return;
   }

@@ -5,7 +5,7 @@ export type { Frame } from "./frame.js";
 export { encodeFrame, FrameDecoder, FrameFlag, FrameType, HEADER_LENGTH, MAX_PAYLOAD_LENGTH } from "./frame.js";
 export type { Metadata } from "./metadata.js";
 export type { CallContext, RawHandler, ServiceImpl, TtrpcServerOptions } from "./server.js";
-export { TtrpcServer } from "./server.js";
+export { answers as socketAnswers, TtrpcServer } from "./server.js";
 export { errorFromStatus, statusFromError } from "./status.js";
 export type { TypedClient } from "./typed-client.js";
 export { createClient } from "./typed-client.js";

@@ -154,7 +154,7 @@ async function removeStaleSocket(path: string): Promise<void> {
 }
 
 /** Whether something accepts connections on the socket file at path. */
-function answers(path: string): Promise<boolean> {
+export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = connect(path);
     probe.once("connect", () => {
