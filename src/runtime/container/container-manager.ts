@@ -1,0 +1,194 @@
+// The containers of one sandbox and every verb on them (create, start, exec, kill, pause, resume, update, stats,
+// delete): each checks the container's or process's status, calls the agent, and records the outcome. Exits are
+// watched here (the agent's WaitProcess long-poll) and reported through the sandbox's events.
+import type { AgentApi, ContainerStats } from "../../agent/client/agent-api.js";
+import { Code, failedPrecondition, HakoError, notFound } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
+import { Container } from "../container.js";
+import type { MountSpec } from "../host-mounts.js";
+import type { SandboxPaths } from "../layout.js";
+import { ContainerProcess, type ExitInfo, type StdioPaths } from "../process.js";
+import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
+import { rewriteSpecForGuest } from "../spec-rewrite.js";
+import { mustBeAbleTo, Status } from "../status.js";
+
+/** Exit status reported for processes whose VM died under them (as if SIGKILLed). */
+export const VM_DIED_STATUS = 128 + 9;
+
+export interface CreateContainerOptions {
+  id: string;
+  bundle: string;
+  spec: OciSpec;
+  rootfs: MountSpec[];
+  stdio: StdioPaths;
+}
+
+export interface ContainerManagerDeps {
+  sandboxId: string;
+  paths: SandboxPaths;
+  agent: AgentApi;
+  log: Logger;
+  exited(container: Container, process: ContainerProcess, exit: ExitInfo): void;
+  persist(): Promise<void>;
+  /** Grows the VM for new limits; returns whether the size should be persisted. Absent without hot-plug. */
+  growFor: ((r: OciLinuxResources) => Promise<boolean>) | undefined;
+  stopping(): boolean;
+  vmDead(): boolean;
+}
+
+export class ContainerManager {
+  readonly containers = new Map<string, Container>();
+
+  constructor(private readonly d: ContainerManagerDeps) {}
+
+  container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw notFound(`container ${id} not found in sandbox ${this.d.sandboxId}`);
+    return c;
+  }
+
+  async createContainer(opts: CreateContainerOptions): Promise<Container> {
+    if (this.containers.has(opts.id)) {
+      throw new HakoError(Code.AlreadyExists, `container ${opts.id} already exists in sandbox ${this.d.sandboxId}`);
+    }
+    const log = this.d.log.child({ container: opts.id });
+    const { spec, binds, dropped } = rewriteSpecForGuest(opts.id, opts.spec);
+    if (dropped.length > 0) log.debug("spec fields not carried into the guest", { dropped });
+    const container = new Container(
+      opts.id,
+      opts.bundle,
+      opts.spec,
+      new ContainerProcess(opts.id, "", opts.stdio, opts.spec.process),
+    );
+    try {
+      await mountContainerFiles(this.d.paths, container, opts.rootfs, opts.spec, binds);
+      await this.d.agent.createContainer({ containerId: opts.id, spec, storages: [] });
+    } catch (err) {
+      await releaseContainerFiles(this.d.paths, container);
+      throw err;
+    }
+    this.containers.set(opts.id, container);
+    await this.d.persist();
+    return container;
+  }
+
+  async start(containerId: string, execId: string): Promise<ContainerProcess> {
+    const c = this.container(containerId);
+    const p = c.process(execId);
+    if (p.isInit) {
+      mustBeAbleTo(c.status, "start", `container ${containerId}`);
+      const info = await this.d.agent.startContainer(containerId);
+      p.pid = info.pid;
+    } else {
+      if (p.status !== Status.Created) throw failedPrecondition(`exec ${execId} of ${containerId} is ${p.status}`);
+      mustBeAbleTo(c.status, "exec", `container ${containerId}`);
+      const info = await this.d.agent.execProcess(containerId, execId, p.spec as OciProcess);
+      p.pid = info.pid;
+    }
+    // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
+    if (p.exitInfo === undefined) p.status = Status.Running;
+    this.watchExit(c, p);
+    if (p.isInit) await this.d.persist();
+    return p;
+  }
+
+  private watchExit(c: Container, p: ContainerProcess): void {
+    void (async () => {
+      try {
+        const status = await this.d.agent.waitProcess(c.id, p.execId);
+        if (p.markExited(status)) this.d.exited(c, p, p.exitInfo as ExitInfo);
+        // `hako ps` reads container statuses from the state file.
+        if (p.isInit) await this.d.persist();
+      } catch (err) {
+        // Losing the agent means the VM is going away; the supervisor reports those exits.
+        if (!this.d.stopping()) this.d.log.warn("wait failed", { container: c.id, exec: p.execId, err });
+      }
+    })();
+  }
+
+  /** Marks every process that ran (or could still run) as killed with its VM, and reports each exit. */
+  failAllProcesses(): void {
+    for (const c of this.containers.values()) {
+      for (const p of [c.init, ...c.execs.values()]) {
+        if (p.pid === 0 && p.status === Status.Created && !p.isInit) continue;
+        if (p.markExited(VM_DIED_STATUS)) this.d.exited(c, p, p.exitInfo as ExitInfo);
+      }
+    }
+  }
+
+  addExec(containerId: string, execId: string, process: OciProcess, stdio: StdioPaths): ContainerProcess {
+    const c = this.container(containerId);
+    mustBeAbleTo(c.status, "exec", `container ${containerId}`);
+    const p = new ContainerProcess(containerId, execId, stdio, process);
+    c.addExec(p);
+    return p;
+  }
+
+  async kill(containerId: string, execId: string, signal: number, all: boolean): Promise<void> {
+    const c = this.container(containerId);
+    const p = c.process(execId);
+    if (p.status === Status.Stopped) throw notFound(`process ${execId || containerId} has already exited`);
+    if (!p.isInit && p.status === Status.Created) throw failedPrecondition(`exec ${execId} has not been started`);
+    await this.d.agent.signalProcess(containerId, execId, signal, all);
+  }
+
+  async pause(containerId: string): Promise<void> {
+    const c = this.container(containerId);
+    mustBeAbleTo(c.status, "pause", `container ${containerId}`);
+    await this.d.agent.pauseContainer(containerId);
+    if (c.init.exitInfo === undefined) c.status = Status.Paused;
+    await this.d.persist();
+  }
+
+  async resume(containerId: string): Promise<void> {
+    const c = this.container(containerId);
+    mustBeAbleTo(c.status, "resume", `container ${containerId}`);
+    await this.d.agent.resumeContainer(containerId);
+    if (c.init.exitInfo === undefined) c.status = Status.Running;
+    await this.d.persist();
+  }
+
+  async update(containerId: string, resources: OciLinuxResources): Promise<void> {
+    const c = this.container(containerId);
+    mustBeAbleTo(c.status, "update", `container ${containerId}`);
+    if (this.d.growFor && (await this.d.growFor(resources))) await this.d.persist();
+    await this.d.agent.updateContainer(containerId, resources);
+  }
+
+  stats(containerId: string): Promise<ContainerStats> {
+    this.container(containerId);
+    return this.d.agent.statsContainer(containerId);
+  }
+
+  pids(containerId: string): Promise<number[]> {
+    this.container(containerId);
+    return this.d.agent.listProcesses(containerId);
+  }
+
+  /** Deletes an exec, or the container itself when execId is "". Returns the exit the caller reports. */
+  async delete(containerId: string, execId: string): Promise<{ pid: number; exit: ExitInfo | undefined }> {
+    const c = this.container(containerId);
+    const p = c.process(execId);
+    if (!p.isInit) {
+      if (p.status === Status.Running) throw failedPrecondition(`exec ${execId} of ${containerId} is still running`);
+      c.execs.delete(execId);
+      return { pid: p.pid, exit: p.exitInfo };
+    }
+    mustBeAbleTo(c.status, "delete", `container ${containerId}`);
+    if (!this.d.vmDead()) {
+      await this.d.agent.removeContainer(containerId).catch((err) => {
+        if (!(err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.Unavailable))) throw err;
+      });
+    }
+    await releaseContainerFiles(this.d.paths, c);
+    this.containers.delete(containerId);
+    await this.d.persist();
+    return { pid: p.pid, exit: p.exitInfo };
+  }
+
+  /** Releases every container's host mounts (the sandbox is stopping). */
+  async releaseAll(): Promise<void> {
+    for (const c of this.containers.values()) await releaseContainerFiles(this.d.paths, c);
+  }
+}

@@ -1,0 +1,37 @@
+// A container's files in the sandbox's share: its rootfs (containerd's mount list, or the bundle's rootfs bound) and
+// its spec's bind mounts, mounted under the shared directory the guest sees, and released again on delete.
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { OciSpec } from "../../oci/spec.js";
+import type { Container } from "../container.js";
+import { bindMount, type MountSpec, mountRootfs, unmountAll } from "../host-mounts.js";
+import { hostRootfs, type SandboxPaths } from "../layout.js";
+import type { HostBind } from "../spec-rewrite.js";
+
+/**
+ * Mounts the container's rootfs and binds into the share, recording each mount point in container.hostMounts as it
+ * is made (so a failure half-way can be released). Throws the mount's error.
+ */
+export async function mountContainerFiles(
+  paths: SandboxPaths,
+  container: Container,
+  rootfs: MountSpec[],
+  spec: OciSpec,
+  binds: readonly HostBind[],
+): Promise<void> {
+  const target = hostRootfs(paths, container.id);
+  if (rootfs.length > 0) await mountRootfs(rootfs, target);
+  else await bindMount(join(container.bundle, spec.root?.path ?? "rootfs"), target, false);
+  container.hostMounts.push(target);
+  for (const b of binds) {
+    const at = join(paths.sharedDir, b.sharedPath);
+    await bindMount(b.source, at, b.readonly);
+    container.hostMounts.push(at);
+  }
+}
+
+/** Unmounts the container's mount points in reverse order and removes its directory in the share. */
+export async function releaseContainerFiles(paths: SandboxPaths, c: Container): Promise<void> {
+  for (const mp of [...c.hostMounts].reverse()) await unmountAll(mp).catch(() => {});
+  await rm(join(paths.sharedDir, c.id), { recursive: true, force: true }).catch(() => {});
+}

@@ -1,0 +1,70 @@
+// Boots a sandbox's host side and guest: the share's mount point, the VM, the agent connection, the guest sandbox and
+// the state directory. Each step that succeeded pushes its undo; if a later step fails, the undo steps run in reverse.
+import { mkdir, rm } from "node:fs/promises";
+import type { AgentApi } from "../../agent/client/agent-api.js";
+import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import type { Vm } from "../../hypervisor/hypervisor.js";
+import type { SandboxBackend } from "../backend.js";
+import { makeSharedMountPoint, unmountAll } from "../host-mounts.js";
+import type { SandboxPaths } from "../layout.js";
+import type { PhaseClock } from "./phase-clock.js";
+
+export interface BootRequest {
+  id: string;
+  backend: SandboxBackend;
+  paths: SandboxPaths;
+  /** Root of the sandbox's host state (paths.stateDir's parent). */
+  runRoot: string;
+  vcpus: number;
+  memoryMiB: number;
+  hostname: string;
+}
+
+export interface Booted {
+  vm: Vm;
+  agent: AgentApi;
+}
+
+/** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
+export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logger): Promise<Booted> {
+  const { paths, backend } = req;
+  const undo: (() => Promise<unknown>)[] = [];
+  try {
+    await makeSharedMountPoint(paths.sharedDir);
+    undo.push(async () => {
+      await unmountAll(paths.sharedDir);
+      await rm(paths.sharedDir, { recursive: true, force: true });
+    });
+    const vm = await backend.startVm(
+      {
+        sandboxId: req.id,
+        sharedDir: paths.sharedDir,
+        stateRoot: req.runRoot,
+        vcpus: req.vcpus,
+        memoryMiB: req.memoryMiB,
+      },
+      log,
+    );
+    undo.push(() => vm.stop());
+    clock.mark("vm-started");
+    const agent = await backend.connectAgent(vm, log);
+    undo.push(async () => agent.close());
+    clock.mark("agent-ready");
+    await agent.createSandbox({
+      sandboxId: req.id,
+      hostname: req.hostname,
+      dns: [],
+      storages: backend.guestStorages,
+      kernelModules: backend.kernelModules,
+    });
+    clock.mark("sandbox-created");
+    // The VM backend may keep its files elsewhere (or nowhere: the fake), so the state dir is made here.
+    await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+    return { vm, agent };
+  } catch (err) {
+    log.error("sandbox creation failed, cleaning up", { err });
+    for (const step of undo.reverse()) await step().catch(() => {});
+    throw HakoError.from(err, Code.Internal, `creating sandbox ${req.id}`);
+  }
+}

@@ -1,0 +1,77 @@
+// A sandbox's state file: what goes in it (sandboxState), and the writer that keeps one write at a time, each taking
+// the state as it is when it runs, so the file never goes back to an older state when requests finish out of order.
+import type { Logger } from "../../common/log.js";
+import type { Vm } from "../../hypervisor/hypervisor.js";
+import type { Container } from "../container.js";
+import type { SandboxPaths } from "../layout.js";
+import type { VmSize } from "../resource/cpu-mem.js";
+import { type SandboxStateV1, writeSandboxState } from "../sandbox-state.js";
+
+export interface SandboxFacts {
+  id: string;
+  namespace: string;
+  startedAt: Date;
+  paths: SandboxPaths;
+  vm: Vm;
+  size: VmSize;
+  metricsSocket: string | undefined;
+  containers: Iterable<Container>;
+  phases: Record<string, number>;
+}
+
+/** The persisted form of a running sandbox; this process is recorded as its owner. */
+export function sandboxState(s: SandboxFacts): SandboxStateV1 {
+  return {
+    version: 1,
+    id: s.id,
+    namespace: s.namespace,
+    ownerPid: process.pid,
+    createdAt: s.startedAt.toISOString(),
+    stateDir: s.paths.stateDir,
+    sharedDir: s.paths.sharedDir,
+    vm: {
+      pid: s.vm.pid,
+      accelerator: s.vm.accelerator,
+      consoleLog: s.vm.consoleLogPath,
+      vcpus: s.size.vcpus,
+      memoryMiB: s.size.memoryMiB,
+    },
+    ...(s.metricsSocket === undefined ? {} : { metricsSocket: s.metricsSocket }),
+    containers: [...s.containers].map((c) => ({
+      id: c.id,
+      bundle: c.bundle,
+      status: c.status,
+      pid: c.init.pid,
+      hostMounts: c.hostMounts,
+    })),
+    phases: s.phases,
+  };
+}
+
+export class SandboxPersister {
+  private persisting: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly path: string,
+    /** The state to write now, or undefined when nothing may be written any more (stopping, VM gone). */
+    private readonly snapshot: () => SandboxStateV1 | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues a write of the current state and waits for it. Failures are logged, never thrown. */
+  async persist(): Promise<void> {
+    this.persisting = this.persisting.then(async () => {
+      const state = this.snapshot();
+      if (state === undefined) return;
+      await writeSandboxState(this.path, state).catch((err) =>
+        this.log.warn("cannot persist sandbox state", { err, path: this.path }),
+      );
+    });
+    await this.persisting;
+  }
+
+  /** Resolves once the writes queued so far are done. */
+  settled(): Promise<void> {
+    return this.persisting;
+  }
+}

@@ -1,0 +1,57 @@
+// Watches a running sandbox for what nobody asked for: the VM dying, the share daemon dying (the VM is then stopped,
+// its containers cannot reach their files) and containers hitting their memory limit (the agent's OOM long-poll).
+import type { AgentApi } from "../../agent/client/agent-api.js";
+import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import type { Vm, VmExit } from "../../hypervisor/hypervisor.js";
+
+export interface SupervisorHooks {
+  /** True once the sandbox is being stopped on request: nothing seen after that is a fault. */
+  stopping(): boolean;
+  /** The VM died without being asked to stop; the agent connection is already closed. */
+  vmDied(exit: VmExit): void;
+  oom(containerId: string): void;
+}
+
+export class Supervisor {
+  /** Set once the VM has exited, asked to or not. */
+  vmDead = false;
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly agent: AgentApi,
+    private readonly log: Logger,
+    private readonly hooks: SupervisorHooks,
+  ) {}
+
+  start(): void {
+    void this.vm.exited.then((exit) => {
+      this.vmDead = true;
+      if (exit.requested || this.hooks.stopping()) return;
+      this.log.error("vm died", { code: exit.code, signal: exit.signal, console: this.vm.consoleLogPath });
+      this.agent.close();
+      this.hooks.vmDied(exit);
+    });
+    void this.vm.daemonFailure?.then((err) => {
+      if (this.hooks.stopping()) return;
+      this.log.error("share daemon died; stopping the VM, its containers cannot reach their files", { err });
+      void this.vm.stop();
+    });
+    void this.watchOom();
+  }
+
+  private async watchOom(): Promise<void> {
+    while (!this.hooks.stopping()) {
+      try {
+        const id = await this.agent.getOomEvent();
+        this.log.warn("container hit its memory limit (oom kill)", { container: id });
+        this.hooks.oom(id);
+      } catch (err) {
+        if (this.hooks.stopping()) return;
+        if (err instanceof HakoError && err.code === Code.Unimplemented) return;
+        if (err instanceof HakoError && err.code === Code.Unavailable) return;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+}
