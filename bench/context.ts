@@ -29,13 +29,14 @@ export const notAvailable = (reason: string): { available: false; reason: string
 export function hostSettings(configPath: string | undefined) {
   const config = loadConfig(configPath === undefined ? {} : { path: configPath });
   const probe = probeAccelerator();
-  const accelerator: Accelerator = config.hypervisor.accel === "auto" ? probe.usable : config.hypervisor.accel;
+  const accelerator: Accelerator =
+    config.hypervisor.qemu.accel === "auto" ? probe.usable : config.hypervisor.qemu.accel;
   return {
-    qemu: config.hypervisor.path,
-    kernel: config.hypervisor.kernel,
+    qemu: config.hypervisor.qemu.path,
+    kernel: config.hypervisor.qemu.kernel,
     accelerator,
     accelReason: probe.reason,
-    tcgTbSizeMiB: config.hypervisor.tcgTbSizeMiB,
-    memoryMiB: config.hypervisor.defaultMemoryMiB,
+    tcgTbSizeMiB: config.hypervisor.qemu.tcgTbSizeMiB,
+    memoryMiB: config.hypervisor.qemu.defaultMemoryMiB,
   };
 }

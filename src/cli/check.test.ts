@@ -71,6 +71,15 @@ test("forcing kvm where only TCG works fails; hardware KVM is ok", async () => {
   assert.equal(hw.items.find((i) => i.id === "accelerator")?.status, "ok");
 });
 
+test("a host without /dev/net/tun gets a warning, not a failure: sandboxes run without it", async () => {
+  const dev = mkdtempSync(join(dir, "dev-"));
+  const report = await runChecks({ devRoot: dev });
+  const tun = report.items.find((i) => i.id === "tun");
+  assert.equal(tun?.status, "warn");
+  assert.match(tun?.detail ?? "", /sandboxes run without it/);
+  assert.equal(tun?.fix, "modprobe tun");
+});
+
 test("an invalid config file is one failed item naming the file", async () => {
   const bad = config("bad.toml", "[hypervisor.qemu]\nno_such_key = 1\n");
   const report = await runChecks({ configPath: bad });

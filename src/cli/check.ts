@@ -55,7 +55,7 @@ function acceleratorItems(config: HakoConfig, probe: AccelProbe): { items: Check
       ),
     );
   }
-  const choice = config.hypervisor.accel;
+  const choice = config.hypervisor.qemu.accel;
   const accel: Accelerator = choice === "auto" ? probe.usable : choice;
   if (choice === "kvm" && probe.usable !== "kvm") {
     items.push(
@@ -91,7 +91,7 @@ function deviceItems(config: HakoConfig, dev: string): CheckItem[] {
   const items: CheckItem[] = [];
   const vsock = existsSync(`${dev}/vhost-vsock`);
   if (vsock) items.push(item("vhost-vsock", "/dev/vhost-vsock", "ok", "the agent can be reached over vsock"));
-  else if (config.hypervisor.agentChannel === "vsock") {
+  else if (config.hypervisor.qemu.agentChannel === "vsock") {
     items.push(
       item(
         "vhost-vsock",
@@ -112,7 +112,7 @@ function deviceItems(config: HakoConfig, dev: string): CheckItem[] {
       ),
     );
   }
-  if (config.hypervisor.disableVhostNet)
+  if (config.hypervisor.qemu.disableVhostNet)
     items.push(item("vhost-net", "/dev/vhost-net", "ok", "not used (disable_vhost_net = true)"));
   else if (existsSync(`${dev}/vhost-net`))
     items.push(item("vhost-net", "/dev/vhost-net", "ok", "guest network packets bypass QEMU's main loop"));
@@ -126,14 +126,15 @@ function deviceItems(config: HakoConfig, dev: string): CheckItem[] {
         "modprobe vhost_net",
       ),
     );
+  // A warning, not a failure: sandboxes run without it, and only pod networking (tap devices) will need it.
   if (existsSync(`${dev}/net/tun`)) items.push(item("tun", "/dev/net/tun", "ok", "tap devices for pod networking"));
   else
     items.push(
       item(
         "tun",
         "/dev/net/tun",
-        "fail",
-        "missing: pods with a network namespace cannot get a tap device",
+        "warn",
+        "missing: sandboxes run without it, but pod networking will need it for tap devices",
         "modprobe tun",
       ),
     );
@@ -141,7 +142,7 @@ function deviceItems(config: HakoConfig, dev: string): CheckItem[] {
 }
 
 async function toolItems(config: HakoConfig): Promise<CheckItem[]> {
-  const hv = config.hypervisor;
+  const hv = config.hypervisor.qemu;
   const items: CheckItem[] = [];
   const qemu = await toolVersion(hv.path);
   items.push(

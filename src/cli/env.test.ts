@@ -16,15 +16,19 @@ test("shows the file's values over the defaults, with asset facts", async () => 
   const path = join(dir, "c.toml");
   writeFileSync(
     path,
-    `[hypervisor.qemu]\nkernel = "${kernel}"\nvalid_kernel_paths = ["${dir}/*"]\ndefault_memory = 512\n`,
+    `[hypervisor.qemu]\nkernel = "${kernel}"\nvalid_kernel_paths = ["${dir}/*"]\ndefault_memory = 512\n` +
+      `[runtime]\ninternetworking_model = "none"\n`,
   );
   const r = await collectEnv(path);
   assert.equal(r.config.source, path);
-  assert.equal(r.config.hypervisor.defaultMemoryMiB, 512);
-  assert.equal(r.config.hypervisor.defaultVcpus, 1, "a default the file does not set");
+  assert.equal(r.config.hypervisor.qemu.defaultMemoryMiB, 512);
+  assert.equal(r.config.hypervisor.qemu.defaultVcpus, 1, "a default the file does not set");
   const k = r.assets.assets.find((a) => a.role === "kernel");
   assert.deepEqual([k?.exists, k?.size, k?.manifest], [true, 19, "no-manifest"]);
   assert.match(renderEnv(r), /defaultMemoryMiB = 512/);
+  assert.match(renderEnv(r), /\[config\.hypervisor\.qemu\]/);
+  assert.deepEqual(r.config.ignoredKeys, ["runtime.internetworking_model"], "a key nothing acts on yet is shown");
+  assert.match(renderEnv(r), /ignored_keys = \["runtime\.internetworking_model"\]/);
 });
 
 test("`hako env --json` prints the same report", () => {

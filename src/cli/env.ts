@@ -1,7 +1,7 @@
 // `hako env`: the effective configuration (file over built-in defaults) and what it resolves to on this host —
 // asset paths with sizes and manifest status, tool versions, the accelerator — for bug reports and for scripts.
 import { Command } from "@commander-js/extra-typings";
-import { type HakoConfig, loadConfig } from "../config/index.js";
+import { activeHypervisor, type HakoConfig, loadConfig } from "../config/index.js";
 import { probeAccelerator } from "../hypervisor/accel.js";
 import { type AssetsFacts, assetFacts, cgroupLayout, containerdFacts, toolVersion } from "./host-facts.js";
 
@@ -23,7 +23,7 @@ export interface EnvReport {
 export async function collectEnv(configPath?: string): Promise<EnvReport> {
   const config = loadConfig(configPath === undefined ? {} : { path: configPath });
   const probe = probeAccelerator();
-  const hv = config.hypervisor;
+  const hv = config.hypervisor.qemu;
   const [qemu, vfs, containerd, assets] = await Promise.all([
     toolVersion(hv.path),
     hv.sharedFs === "virtio-fs" ? toolVersion(hv.virtioFsDaemon) : Promise.resolve(undefined),
@@ -58,7 +58,9 @@ export function renderEnv(r: EnvReport): string {
     out.push("");
   };
   section("config", { source: r.config.source ?? "built-in defaults", ignored_keys: r.config.ignoredKeys });
-  section("config.hypervisor", r.config.hypervisor as unknown as Record<string, unknown>);
+  const hv = r.config.hypervisor;
+  section("config.hypervisor", { kind: hv.kind });
+  section(`config.hypervisor.${hv.kind}`, activeHypervisor(r.config) as unknown as Record<string, unknown>);
   section("config.agent", r.config.agent as unknown as Record<string, unknown>);
   section("config.runtime", r.config.runtime as unknown as Record<string, unknown>);
   section("host", r.host);

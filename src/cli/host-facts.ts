@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
-import type { HakoConfig } from "../config/index.js";
+import { activeHypervisor, type HakoConfig } from "../config/index.js";
 import { MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
 
 const run = promisify(execFile);
@@ -50,7 +50,7 @@ export interface AssetsFacts {
 
 /** The assets the config will boot (the root image only in pmem mode), each checked against the manifest. */
 export async function assetFacts(config: HakoConfig, verifyHashes = true): Promise<AssetsFacts> {
-  const hv = config.hypervisor;
+  const hv = activeHypervisor(config);
   const wanted: { role: AssetFact["role"]; path: string }[] = [
     { role: "kernel", path: hv.kernel },
     { role: "initrd", path: hv.initrd },

@@ -10,8 +10,8 @@ import type { HakoConfig } from "./types.js";
 const H = "io.katacontainers.config.hypervisor.";
 function config(enable: string[]): HakoConfig {
   const c = defaultConfig();
-  c.hypervisor.enableAnnotations = enable;
-  c.hypervisor.validHypervisorPaths = ["/usr/bin/qemu-*", "/opt/hako/bin/qemu"];
+  c.hypervisor.qemu.enableAnnotations = enable;
+  c.hypervisor.qemu.validHypervisorPaths = ["/usr/bin/qemu-*", "/opt/hako/bin/qemu"];
   return c;
 }
 function rejects(c: HakoConfig, annotations: Record<string, string>, pattern: RegExp) {
@@ -31,11 +31,11 @@ describe("applyAnnotations", () => {
       "io.katacontainers.config.runtime.enable_debug": "true",
       "io.kubernetes.cri.container-type": "sandbox",
     });
-    assert.equal(c.hypervisor.defaultVcpus, 3);
-    assert.equal(c.hypervisor.defaultMemoryMiB, 4096);
+    assert.equal(c.hypervisor.qemu.defaultVcpus, 3);
+    assert.equal(c.hypervisor.qemu.defaultMemoryMiB, 4096);
     assert.deepEqual(c.agent.kernelModules, ["e1000e EEE=1", "i915"]);
     assert.equal(c.runtime.enableDebug, true);
-    assert.equal(base.hypervisor.defaultVcpus, 1);
+    assert.equal(base.hypervisor.qemu.defaultVcpus, 1);
   });
 
   it("rejects a key not matched by enable_annotations, saying how to allow it", () => {
@@ -45,14 +45,14 @@ describe("applyAnnotations", () => {
 
   it("matches enable_annotations as unanchored regular expressions, like Kata", () => {
     const c = applyAnnotations(config(["vcpus"]), { [`${H}default_maxvcpus`]: "8" });
-    assert.equal(c.hypervisor.defaultMaxVcpus, 8);
+    assert.equal(c.hypervisor.qemu.defaultMaxVcpus, 8);
     const d = applyAnnotations(config([".*"]), { [`${H}virtio_fs_extra_args`]: '["-o","xattr"]' });
-    assert.deepEqual(d.hypervisor.virtioFsExtraArgs, ["-o", "xattr"]);
+    assert.deepEqual(d.hypervisor.qemu.virtioFsExtraArgs, ["-o", "xattr"]);
   });
 
   it("checks paths against valid_*_paths globs", () => {
     const c = applyAnnotations(config(["path"]), { [`${H}path`]: "/usr/bin/qemu-system-x86_64" });
-    assert.equal(c.hypervisor.path, "/usr/bin/qemu-system-x86_64");
+    assert.equal(c.hypervisor.qemu.path, "/usr/bin/qemu-system-x86_64");
     rejects(config(["path"]), { [`${H}path`]: "/tmp/evil" }, /\/tmp\/evil does not match/);
     rejects(config(["path"]), { [`${H}path`]: "/usr/bin/qemu-x/../../evil" }, /does not match/);
     rejects(config(["virtio_fs_daemon"]), { [`${H}virtio_fs_daemon`]: "/tmp/vfsd" }, /does not match/);

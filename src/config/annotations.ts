@@ -5,13 +5,22 @@
 import { normalize } from "node:path";
 import { Code, HakoError } from "../common/errors.js";
 import { matchesAnyGlob } from "./glob.js";
+import { activeHypervisor, hypervisorSectionName } from "./hypervisor-section.js";
 import { type KeySpec, sections } from "./keys.js";
-import { applyValue, validate } from "./parse.js";
-import type { HakoConfig, HypervisorConfig } from "./types.js";
+import { applyValue, isIgnored, validate } from "./parse.js";
+import type { CommonHypervisorConfig, HakoConfig } from "./types.js";
 import { checkAnnotationValue } from "./values.js";
 
 export const annotationPrefix = "io.katacontainers.config.";
-const sectionOf: Record<string, string> = { hypervisor: "hypervisor.qemu", agent: "agent.kata", runtime: "runtime" };
+/** The key table an annotation group maps to; `hypervisor` means the section of the hypervisor that runs. */
+const sectionOf = (group: string, config: HakoConfig): string | undefined =>
+  group === "hypervisor"
+    ? hypervisorSectionName(config)
+    : group === "agent"
+      ? "agent.kata"
+      : group === "runtime"
+        ? "runtime"
+        : undefined;
 
 /** Keys an annotation may never change: they are the policy that bounds annotations. */
 const neverOverridable = new Set([
@@ -29,7 +38,7 @@ const neverOverridable = new Set([
 ]);
 
 /** Path-valued keys and the glob list that bounds each. */
-const pathPolicy: Record<string, keyof HypervisorConfig> = {
+const pathPolicy: Record<string, keyof CommonHypervisorConfig> = {
   path: "validHypervisorPaths",
   virtio_fs_daemon: "validVirtioFsDaemonPaths",
   kernel: "validKernelPaths",
@@ -44,7 +53,7 @@ const invalid = (message: string, annotation: string) =>
 export function applyAnnotations(config: HakoConfig, annotations: Record<string, string> | undefined): HakoConfig {
   const out = structuredClone(config);
   if (!annotations) return out;
-  const allowed = config.hypervisor.enableAnnotations.map((re) => new RegExp(re));
+  const allowed = activeHypervisor(config).enableAnnotations.map((re) => new RegExp(re));
   const names = Object.keys(annotations)
     .filter((n) => n.startsWith(annotationPrefix))
     .sort();
@@ -54,29 +63,29 @@ export function applyAnnotations(config: HakoConfig, annotations: Record<string,
     const dot = rest.indexOf(".");
     const group = dot < 0 ? rest : rest.slice(0, dot);
     const key = dot < 0 ? "" : rest.slice(dot + 1);
-    const section = sectionOf[group];
+    const section = sectionOf(group, config);
     const spec: KeySpec | undefined = section ? sections[section]?.[key] : undefined;
     if (!section || !spec || key === "") throw invalid(`unknown annotation ${name}`, name);
     if (neverOverridable.has(key))
       throw invalid(`annotation ${name} is not allowed: ${key} can only be set in the config file`, name);
     if (!allowed.some((re) => re.test(key))) {
       throw invalid(
-        `annotation ${name} is not enabled: add a pattern matching "${key}" to hypervisor.qemu.enable_annotations in ${config.source ?? "the configuration"}`,
+        `annotation ${name} is not enabled: add a pattern matching "${key}" to ${hypervisorSectionName(config)}.enable_annotations in ${config.source ?? "the configuration"}`,
         name,
       );
     }
     const checked = checkAnnotationValue(spec, value, key === "kernel_modules");
     if (!checked.ok) throw invalid(`bad value for annotation ${name}: expected ${checked.expected}`, name);
-    const policy = section === "hypervisor.qemu" ? pathPolicy[key] : undefined;
+    const policy = group === "hypervisor" ? pathPolicy[key] : undefined;
     if (policy !== undefined) {
-      const globs = config.hypervisor[policy] as string[];
+      const globs = activeHypervisor(config)[policy] as string[];
       // A path with `..` or `//` could escape a glob like /var/lib/hako/*: only normalized absolute paths count.
       if (normalize(value) !== value || !matchesAnyGlob(globs, value)) {
         throw invalid(`annotation ${name}: path ${value} does not match any of ${JSON.stringify(globs)}`, name);
       }
     }
-    if (spec.set) applyValue(out, spec, checked.value, `${section}.${key}`, `annotation ${name}`);
-    else out.ignoredKeys.push(`annotation:${name}`);
+    applyValue(out, spec, checked.value, `${section}.${key}`, `annotation ${name}`);
+    if (isIgnored(spec)) out.ignoredKeys.push(`annotation:${name}`);
   }
   validate(out, "annotations");
   return out;

@@ -1,6 +1,6 @@
 // Every key hako accepts, by section, with its type and what it sets. The names are Kata's (configuration-qemu.toml
-// of Kata 3.x), so a Kata file loads unchanged; a key with no `set` is accepted and reported as ignored. Keys marked
-// `hako: true` exist only in hako.
+// of Kata 3.x), so a Kata file loads unchanged; a key with no `set`, or marked `notActedOn`, is accepted and reported
+// as ignored. Keys marked `hako: true` exist only in hako. Each hypervisor has its own table ([hypervisor.qemu]).
 import { availableParallelism } from "node:os";
 import type {
   AccelChoice,
@@ -16,7 +16,11 @@ import type {
 
 type Set<T> = (config: HakoConfig, value: T) => void;
 
-export type KeySpec = { hako?: true } & (
+/**
+ * `notActedOn`: the value is parsed, validated and stored, but nothing in hako uses it yet; such a key is reported
+ * in `ignoredKeys` like a key with no setter, until the feature that reads it lands and drops the mark.
+ */
+export type KeySpec = { hako?: true; notActedOn?: true } & (
   | { type: "string"; set?: Set<string> }
   | { type: "bool"; set?: Set<boolean> }
   | { type: "int"; min?: number; set?: Set<number> }
@@ -34,100 +38,101 @@ function oneOf<T extends string>(values: readonly T[], set: Set<T>): KeySpec {
   return { type: "enum", values, set: set as Set<string> };
 }
 const hako = (spec: KeySpec): KeySpec => ({ ...spec, hako: true });
-/** A setter that copies the value into one hypervisor field. */
-function setHv<K extends keyof HakoConfig["hypervisor"]>(field: K): Set<HakoConfig["hypervisor"][K]> {
+const notActedOn = (spec: KeySpec): KeySpec => ({ ...spec, notActedOn: true });
+type Qemu = HakoConfig["hypervisor"]["qemu"];
+/** A setter that copies the value into one field of [hypervisor.qemu]. */
+function setHv<K extends keyof Qemu>(field: K): Set<Qemu[K]> {
   return (c, v) => {
-    c.hypervisor[field] = v;
+    c.hypervisor.qemu[field] = v;
   };
 }
 
 const hypervisorQemu: Record<string, KeySpec> = {
   path: str((c, v) => {
-    c.hypervisor.path = v;
+    c.hypervisor.qemu.path = v;
   }),
   kernel: str((c, v) => {
-    c.hypervisor.kernel = v;
+    c.hypervisor.qemu.kernel = v;
   }),
   image: str((c, v) => {
-    c.hypervisor.image = v;
+    c.hypervisor.qemu.image = v;
   }),
   initrd: str((c, v) => {
-    c.hypervisor.initrd = v;
+    c.hypervisor.qemu.initrd = v;
   }),
   machine_type: oneOf<MachineType>(["q35", "microvm"], (c, v) => {
-    c.hypervisor.machineType = v;
+    c.hypervisor.qemu.machineType = v;
   }),
   kernel_params: str((c, v) => {
-    c.hypervisor.kernelParams = v.split(/\s+/).filter((p) => p !== "");
+    c.hypervisor.qemu.kernelParams = v.split(/\s+/).filter((p) => p !== "");
   }),
   // A float since Kata 3.x (fractions of a CPU for sizing); a VM gets whole vCPUs, so fractions round up.
   // 0 means the default (1), a negative number means every host CPU.
   default_vcpus: {
     type: "number",
     set: (c, v) => {
-      c.hypervisor.defaultVcpus = v === 0 ? 1 : v < 0 ? availableParallelism() : Math.ceil(v);
+      c.hypervisor.qemu.defaultVcpus = v === 0 ? 1 : v < 0 ? availableParallelism() : Math.ceil(v);
     },
   },
   default_maxvcpus: uint((c, v) => {
-    c.hypervisor.defaultMaxVcpus = v;
+    c.hypervisor.qemu.defaultMaxVcpus = v;
   }),
   default_memory: uint((c, v) => {
-    c.hypervisor.defaultMemoryMiB = v === 0 ? 2048 : v;
+    c.hypervisor.qemu.defaultMemoryMiB = v === 0 ? 2048 : v;
   }),
   default_maxmemory: uint((c, v) => {
-    c.hypervisor.defaultMaxMemoryMiB = v;
+    c.hypervisor.qemu.defaultMaxMemoryMiB = v;
   }),
   memory_slots: uint((c, v) => {
-    c.hypervisor.memorySlots = v === 0 ? 10 : v;
+    c.hypervisor.qemu.memorySlots = v === 0 ? 10 : v;
   }),
   shared_fs: oneOf<SharedFs>(["virtio-fs", "virtio-9p", "none"], (c, v) => {
-    c.hypervisor.sharedFs = v;
+    c.hypervisor.qemu.sharedFs = v;
   }),
   virtio_fs_daemon: str((c, v) => {
-    c.hypervisor.virtioFsDaemon = v;
+    c.hypervisor.qemu.virtioFsDaemon = v;
   }),
   virtio_fs_cache: oneOf<VirtioFsCache>(["auto", "always", "never", "metadata"], (c, v) => {
-    c.hypervisor.virtioFsCache = v;
+    c.hypervisor.qemu.virtioFsCache = v;
   }),
   virtio_fs_extra_args: strs((c, v) => {
-    c.hypervisor.virtioFsExtraArgs = v;
+    c.hypervisor.qemu.virtioFsExtraArgs = v;
   }),
   msize_9p: uint((c, v) => {
-    c.hypervisor.msize9p = v === 0 ? 8192 : v;
+    c.hypervisor.qemu.msize9p = v === 0 ? 8192 : v;
   }),
-  block_device_driver: oneOf<BlockDeviceDriver>(
-    ["virtio-blk", "virtio-scsi", "virtio-mmio", "nvdimm", "virtio-blk-ccw"],
-    (c, v) => {
-      c.hypervisor.blockDeviceDriver = v;
-    },
+  block_device_driver: notActedOn(
+    oneOf<BlockDeviceDriver>(["virtio-blk", "virtio-scsi", "virtio-mmio", "nvdimm", "virtio-blk-ccw"], (c, v) => {
+      c.hypervisor.qemu.blockDeviceDriver = v;
+    }),
   ),
   disable_vhost_net: bool((c, v) => {
-    c.hypervisor.disableVhostNet = v;
+    c.hypervisor.qemu.disableVhostNet = v;
   }),
   pcie_root_port: uint((c, v) => {
-    c.hypervisor.pcieRootPorts = v;
+    c.hypervisor.qemu.pcieRootPorts = v;
   }),
   cpu_features: str((c, v) => {
-    c.hypervisor.cpuFeatures = v;
+    c.hypervisor.qemu.cpuFeatures = v;
   }),
   machine_accelerators: str((c, v) => {
-    c.hypervisor.machineAccelerators = v;
+    c.hypervisor.qemu.machineAccelerators = v;
   }),
   entropy_source: str((c, v) => {
-    c.hypervisor.entropySource = v;
+    c.hypervisor.qemu.entropySource = v;
   }),
   enable_debug: bool((c, v) => {
-    c.hypervisor.enableDebug = v;
+    c.hypervisor.qemu.enableDebug = v;
   }),
   enable_annotations: strs((c, v) => {
     for (const re of v) compileAnnotationRegex(re);
-    c.hypervisor.enableAnnotations = v;
+    c.hypervisor.qemu.enableAnnotations = v;
   }),
   valid_hypervisor_paths: strs((c, v) => {
-    c.hypervisor.validHypervisorPaths = v;
+    c.hypervisor.qemu.validHypervisorPaths = v;
   }),
   valid_virtio_fs_daemon_paths: strs((c, v) => {
-    c.hypervisor.validVirtioFsDaemonPaths = v;
+    c.hypervisor.qemu.validVirtioFsDaemonPaths = v;
   }),
   // Kata keys hako accepts without acting on them (yet).
   jailer_path: str(),
@@ -224,35 +229,50 @@ const agentKata: Record<string, KeySpec> = {
   enable_debug: bool((c, v) => {
     c.agent.enableDebug = v;
   }),
-  enable_tracing: bool((c, v) => {
-    c.agent.enableTracing = v;
-  }),
+  enable_tracing: notActedOn(
+    bool((c, v) => {
+      c.agent.enableTracing = v;
+    }),
+  ),
   cdh_api_timeout: uint(),
   container_pipe_size: uint(),
 };
 
 const runtime: Record<string, KeySpec> = {
-  internetworking_model: oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
-    c.runtime.internetworkingModel = v;
-  }),
-  sandbox_cgroup_only: bool((c, v) => {
-    c.runtime.sandboxCgroupOnly = v;
-  }),
+  internetworking_model: notActedOn(
+    oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
+      c.runtime.internetworkingModel = v;
+    }),
+  ),
+  sandbox_cgroup_only: notActedOn(
+    bool((c, v) => {
+      c.runtime.sandboxCgroupOnly = v;
+    }),
+  ),
   static_sandbox_resource_mgmt: bool((c, v) => {
     c.runtime.staticSandboxResourceMgmt = v;
   }),
-  disable_new_netns: bool((c, v) => {
-    c.runtime.disableNewNetns = v;
-  }),
-  enable_debug: bool((c, v) => {
-    c.runtime.enableDebug = v;
-  }),
-  disable_guest_seccomp: bool((c, v) => {
-    c.runtime.disableGuestSeccomp = v;
-  }),
-  experimental: strs((c, v) => {
-    c.runtime.experimental = v;
-  }),
+  disable_new_netns: notActedOn(
+    bool((c, v) => {
+      c.runtime.disableNewNetns = v;
+    }),
+  ),
+  // The shim's log level follows containerd's --debug, not this key.
+  enable_debug: notActedOn(
+    bool((c, v) => {
+      c.runtime.enableDebug = v;
+    }),
+  ),
+  disable_guest_seccomp: notActedOn(
+    bool((c, v) => {
+      c.runtime.disableGuestSeccomp = v;
+    }),
+  ),
+  experimental: notActedOn(
+    strs((c, v) => {
+      c.runtime.experimental = v;
+    }),
+  ),
   enable_tracing: bool(),
   jaeger_endpoint: str(),
   jaeger_user: str(),

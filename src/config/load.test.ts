@@ -21,19 +21,19 @@ const system = write("system.toml", 4);
 describe("loadConfig", () => {
   it("prefers the explicit path", () => {
     const c = loadConfig({ path: explicit, env: { HAKO_CONFIG: fromEnv }, systemPath: system });
-    assert.equal(c.hypervisor.defaultVcpus, 2);
+    assert.equal(c.hypervisor.qemu.defaultVcpus, 2);
     assert.equal(c.source, explicit);
   });
   it("then $HAKO_CONFIG", () => {
-    assert.equal(loadConfig({ env: { HAKO_CONFIG: fromEnv }, systemPath: system }).hypervisor.defaultVcpus, 3);
+    assert.equal(loadConfig({ env: { HAKO_CONFIG: fromEnv }, systemPath: system }).hypervisor.qemu.defaultVcpus, 3);
   });
   it("then the system file", () => {
-    assert.equal(loadConfig({ env: {}, systemPath: system }).hypervisor.defaultVcpus, 4);
+    assert.equal(loadConfig({ env: {}, systemPath: system }).hypervisor.qemu.defaultVcpus, 4);
   });
   it("then built-in defaults when no system file exists", () => {
     const c = loadConfig({ env: {}, systemPath: join(dir, "absent.toml") });
     assert.equal(c.source, null);
-    assert.equal(c.hypervisor.defaultVcpus, 1);
+    assert.equal(c.hypervisor.qemu.defaultVcpus, 1);
   });
   it("a missing explicit file is an error naming it", () => {
     assert.throws(

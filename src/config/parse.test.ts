@@ -25,12 +25,12 @@ describe("parseConfig", () => {
   it("loads Kata's full configuration-qemu.toml unchanged", () => {
     const c = parseConfig(readFileSync(kataFile, "utf8"), kataFile);
     assert.equal(c.source, kataFile);
-    assert.equal(c.hypervisor.path, "/usr/bin/qemu-system-x86_64");
-    assert.equal(c.hypervisor.kernel, "/var/lib/hako/vmlinux");
-    assert.equal(c.hypervisor.image, "/var/lib/hako/hako-rootfs.img");
-    assert.equal(c.hypervisor.rootfsMode, "pmem");
-    assert.equal(c.hypervisor.blockDeviceDriver, "virtio-scsi");
-    assert.deepEqual(c.hypervisor.virtioFsExtraArgs, ["--thread-pool-size=1", "-o", "announce_submounts"]);
+    assert.equal(c.hypervisor.qemu.path, "/usr/bin/qemu-system-x86_64");
+    assert.equal(c.hypervisor.qemu.kernel, "/var/lib/hako/vmlinux");
+    assert.equal(c.hypervisor.qemu.image, "/var/lib/hako/hako-rootfs.img");
+    assert.equal(c.hypervisor.qemu.rootfsMode, "pmem");
+    assert.equal(c.hypervisor.qemu.blockDeviceDriver, "virtio-scsi");
+    assert.deepEqual(c.hypervisor.qemu.virtioFsExtraArgs, ["--thread-pool-size=1", "-o", "announce_submounts"]);
     assert.equal(c.runtime.staticSandboxResourceMgmt, false);
     assert.equal(c.agent.dialTimeoutS, 45);
     assert.ok(c.ignoredKeys.includes("hypervisor.qemu.firmware"));
@@ -39,12 +39,33 @@ describe("parseConfig", () => {
     assert.ok(!c.ignoredKeys.includes("hypervisor.qemu.kernel"));
   });
 
+  it("reports keys that are parsed but not acted on yet as ignored, keeping their checked values", () => {
+    const c = parseConfig(readFileSync(kataFile, "utf8"), kataFile);
+    for (const key of [
+      "hypervisor.qemu.block_device_driver",
+      "runtime.internetworking_model",
+      "runtime.sandbox_cgroup_only",
+      "runtime.disable_guest_seccomp",
+      "runtime.disable_new_netns",
+      "runtime.enable_debug",
+      "runtime.experimental",
+      "agent.kata.enable_tracing",
+    ]) {
+      assert.ok(c.ignoredKeys.includes(key), `${key} is reported as ignored`);
+    }
+    assert.ok(!c.ignoredKeys.includes("runtime.static_sandbox_resource_mgmt"), "an acted-on key is not ignored");
+    assert.ok(!c.ignoredKeys.includes("hypervisor.qemu.disable_vhost_net"));
+    rejects('[hypervisor.qemu]\nblock_device_driver = "floppy"\n', /block_device_driver.*"virtio-blk"/);
+  });
+
   it("an empty file gives the built-in defaults", () => {
     const c = parseConfig("", "/x.toml");
     assert.deepEqual({ ...c, source: null }, defaultConfig());
-    assert.equal(c.hypervisor.defaultVcpus, 1);
-    assert.equal(c.hypervisor.defaultMemoryMiB, 2048);
-    assert.equal(c.hypervisor.sharedFs, "virtio-fs");
+    assert.equal(c.hypervisor.kind, "qemu");
+    assert.deepEqual(c.ignoredKeys, []);
+    assert.equal(c.hypervisor.qemu.defaultVcpus, 1);
+    assert.equal(c.hypervisor.qemu.defaultMemoryMiB, 2048);
+    assert.equal(c.hypervisor.qemu.sharedFs, "virtio-fs");
     assert.equal(c.runtime.internetworkingModel, "tcfilter");
   });
 
@@ -53,25 +74,25 @@ describe("parseConfig", () => {
       '[hypervisor.qemu]\naccel = "tcg"\nagent_channel = "serial"\nrootfs_mode = "initrd"\nmachine_type = "microvm"\n',
       "/x.toml",
     );
-    assert.equal(c.hypervisor.accel, "tcg");
-    assert.equal(c.hypervisor.agentChannel, "serial");
-    assert.equal(c.hypervisor.rootfsMode, "initrd");
-    assert.equal(c.hypervisor.machineType, "microvm");
+    assert.equal(c.hypervisor.qemu.accel, "tcg");
+    assert.equal(c.hypervisor.qemu.agentChannel, "serial");
+    assert.equal(c.hypervisor.qemu.rootfsMode, "initrd");
+    assert.equal(c.hypervisor.qemu.machineType, "microvm");
   });
 
   it("an initrd without an image means initrd-only boot, as in Kata", () => {
     const c = parseConfig('[hypervisor.qemu]\ninitrd = "/var/lib/hako/hako-initrd-full.img"\n', "/x.toml");
-    assert.equal(c.hypervisor.rootfsMode, "initrd");
+    assert.equal(c.hypervisor.qemu.rootfsMode, "initrd");
   });
 
   it("rounds Kata's fractional default_vcpus up to whole vCPUs", () => {
-    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 1.5\n", "/x.toml").hypervisor.defaultVcpus, 2);
-    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 0\n", "/x.toml").hypervisor.defaultVcpus, 1);
+    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 1.5\n", "/x.toml").hypervisor.qemu.defaultVcpus, 2);
+    assert.equal(parseConfig("[hypervisor.qemu]\ndefault_vcpus = 0\n", "/x.toml").hypervisor.qemu.defaultVcpus, 1);
   });
 
   it("splits kernel_params on whitespace", () => {
     const c = parseConfig('[hypervisor.qemu]\nkernel_params = " a=1  b "\n', "/x.toml");
-    assert.deepEqual(c.hypervisor.kernelParams, ["a=1", "b"]);
+    assert.deepEqual(c.hypervisor.qemu.kernelParams, ["a=1", "b"]);
   });
 
   it("rejects an unknown key, naming it and the file", () => {

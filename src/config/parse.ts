@@ -3,6 +3,7 @@
 import { parse as parseToml, TomlError } from "smol-toml";
 import { Code, HakoError } from "../common/errors.js";
 import { defaultConfig } from "./defaults.js";
+import { activeHypervisor, hypervisorSectionName } from "./hypervisor-section.js";
 import { type KeySpec, sections } from "./keys.js";
 import type { HakoConfig } from "./types.js";
 import { checkTomlValue, type Value } from "./values.js";
@@ -24,6 +25,9 @@ export function applyValue(config: HakoConfig, spec: KeySpec, value: Value, wher
     throw invalid(`${where} in ${source}: ${(err as Error).message}`, source, where);
   }
 }
+
+/** A key hako accepts but does not act on: no setter, or a stored value nothing reads yet. */
+export const isIgnored = (spec: KeySpec): boolean => !spec.set || spec.notActedOn === true;
 
 export function parseConfig(text: string, source: string): HakoConfig {
   let doc: Record<string, unknown>;
@@ -60,8 +64,8 @@ export function parseConfig(text: string, source: string): HakoConfig {
           throw invalid(`bad value for "${where}" in ${source}: expected ${checked.expected}`, source, where);
         }
         seen.add(where);
-        if (spec.set) applyValue(config, spec, checked.value, where, source);
-        else config.ignoredKeys.push(where);
+        applyValue(config, spec, checked.value, where, source);
+        if (isIgnored(spec)) config.ignoredKeys.push(where);
       }
     }
   }
@@ -71,7 +75,7 @@ export function parseConfig(text: string, source: string): HakoConfig {
     !seen.has("hypervisor.qemu.image") &&
     !seen.has("hypervisor.qemu.rootfs_mode")
   ) {
-    config.hypervisor.rootfsMode = "initrd";
+    config.hypervisor.qemu.rootfsMode = "initrd";
   }
   validate(config, source);
   return config;
@@ -87,26 +91,27 @@ function unknownSection(name: string, source: string): string {
 
 /** Rules that involve more than one key. */
 export function validate(config: HakoConfig, source: string): void {
-  const h = config.hypervisor;
+  const h = activeHypervisor(config);
+  const section = hypervisorSectionName(config);
   if (h.defaultMaxVcpus > 0 && h.defaultVcpus > h.defaultMaxVcpus) {
     throw invalid(
-      `hypervisor.qemu.default_vcpus (${h.defaultVcpus}) exceeds default_maxvcpus (${h.defaultMaxVcpus}) in ${source}`,
+      `${section}.default_vcpus (${h.defaultVcpus}) exceeds default_maxvcpus (${h.defaultMaxVcpus}) in ${source}`,
       source,
-      "hypervisor.qemu.default_vcpus",
+      `${section}.default_vcpus`,
     );
   }
   if (h.defaultMaxMemoryMiB > 0 && h.defaultMemoryMiB > h.defaultMaxMemoryMiB) {
     throw invalid(
-      `hypervisor.qemu.default_memory (${h.defaultMemoryMiB}) exceeds default_maxmemory (${h.defaultMaxMemoryMiB}) in ${source}`,
+      `${section}.default_memory (${h.defaultMemoryMiB}) exceeds default_maxmemory (${h.defaultMaxMemoryMiB}) in ${source}`,
       source,
-      "hypervisor.qemu.default_memory",
+      `${section}.default_memory`,
     );
   }
   if (h.defaultMemoryMiB < 64) {
     throw invalid(
-      `hypervisor.qemu.default_memory in ${source} must be at least 64 MiB`,
+      `${section}.default_memory in ${source} must be at least 64 MiB`,
       source,
-      "hypervisor.qemu.default_memory",
+      `${section}.default_memory`,
     );
   }
   const paths = {
@@ -118,18 +123,14 @@ export function validate(config: HakoConfig, source: string): void {
   };
   for (const [key, value] of Object.entries(paths)) {
     if (value !== "" && !value.startsWith("/")) {
-      throw invalid(`hypervisor.qemu.${key} in ${source} must be an absolute path, got "${value}"`, source, key);
+      throw invalid(`${section}.${key} in ${source} must be an absolute path, got "${value}"`, source, key);
     }
   }
   if (h.rootfsMode === "pmem" && h.image === "") {
-    throw invalid(
-      `hypervisor.qemu.image is empty in ${source}: pmem root needs an image`,
-      source,
-      "hypervisor.qemu.image",
-    );
+    throw invalid(`${section}.image is empty in ${source}: pmem root needs an image`, source, `${section}.image`);
   }
   if (h.initrd === "") {
-    throw invalid(`hypervisor.qemu.initrd is empty in ${source}`, source, "hypervisor.qemu.initrd");
+    throw invalid(`${section}.initrd is empty in ${source}`, source, `${section}.initrd`);
   }
   if (config.runtime.disableNewNetns && config.runtime.internetworkingModel !== "none") {
     throw invalid(

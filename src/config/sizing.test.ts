@@ -30,7 +30,7 @@ describe("sandboxSizing", () => {
   });
   it("ignores unlimited quotas (-1) and caps at default_maxvcpus", () => {
     const c = defaultConfig();
-    c.hypervisor.defaultMaxVcpus = 2;
+    c.hypervisor.qemu.defaultMaxVcpus = 2;
     const s = spec({ linux: { resources: { cpu: { quota: -1, period: 100000 } } } });
     assert.equal(sandboxSizing(c, s).vcpus, 1);
     const big = spec({ linux: { resources: { cpu: { quota: 800000, period: 100000 } } } });

@@ -4,6 +4,7 @@
 // (a single container started with `ctr run`).
 import { Code, HakoError } from "../common/errors.js";
 import type { OciSpec } from "../oci/spec.js";
+import { activeHypervisor } from "./hypervisor-section.js";
 import type { HakoConfig } from "./types.js";
 
 export const criSandboxCpuQuota = "io.kubernetes.cri.sandbox-cpu-quota";
@@ -27,7 +28,8 @@ function intAnnotation(annotations: Record<string, string>, name: string): numbe
 }
 
 export function sandboxSizing(config: HakoConfig, spec: OciSpec): SandboxSize {
-  const base = { vcpus: Math.max(1, config.hypervisor.defaultVcpus), memoryMiB: config.hypervisor.defaultMemoryMiB };
+  const hv = activeHypervisor(config);
+  const base = { vcpus: Math.max(1, hv.defaultVcpus), memoryMiB: hv.defaultMemoryMiB };
   if (!config.runtime.staticSandboxResourceMgmt) return base;
   const annotations = spec.annotations ?? {};
   const resources = spec.linux?.resources;
@@ -37,12 +39,12 @@ export function sandboxSizing(config: HakoConfig, spec: OciSpec): SandboxSize {
 
   let vcpus = base.vcpus;
   if (quota !== undefined && period !== undefined && quota > 0 && period > 0) vcpus += Math.ceil(quota / period);
-  const max = config.hypervisor.defaultMaxVcpus;
+  const max = hv.defaultMaxVcpus;
   if (max > 0) vcpus = Math.min(vcpus, max);
 
   let memoryMiB = base.memoryMiB;
   if (memory !== undefined && memory > 0) memoryMiB += Math.ceil(memory / MiB);
-  const maxMem = config.hypervisor.defaultMaxMemoryMiB;
+  const maxMem = hv.defaultMaxMemoryMiB;
   if (maxMem > 0) memoryMiB = Math.min(memoryMiB, maxMem);
   return { vcpus, memoryMiB };
 }

@@ -11,14 +11,17 @@ export type RootfsMode = "pmem" | "initrd";
 export type BlockDeviceDriver = "virtio-blk" | "virtio-scsi" | "virtio-mmio" | "nvdimm" | "virtio-blk-ccw";
 export type InternetworkingModel = "tcfilter" | "macvtap" | "none";
 
-export interface HypervisorConfig {
+/**
+ * What every hypervisor section carries: Kata spells these keys the same under each `[hypervisor.<kind>]`, and the
+ * runtime-facing code (sizing, annotations, assets) reads them without knowing which VMM runs.
+ */
+export interface CommonHypervisorConfig {
   path: string;
   kernel: string;
   /** Root filesystem image (pmem mode). */
   image: string;
   initrd: string;
   rootfsMode: RootfsMode;
-  machineType: MachineType;
   /** Extra kernel parameters (space separated in the file); they come after hako's own, so they win. */
   kernelParams: string[];
   defaultVcpus: number;
@@ -27,19 +30,13 @@ export interface HypervisorConfig {
   defaultMemoryMiB: number;
   /** 0 means "the host's RAM". */
   defaultMaxMemoryMiB: number;
-  memorySlots: number;
   sharedFs: SharedFs;
   virtioFsDaemon: string;
   virtioFsCache: VirtioFsCache;
   virtioFsExtraArgs: string[];
-  msize9p: number;
+  /** Parsed and validated; nothing acts on it yet (reported in ignoredKeys). */
   blockDeviceDriver: BlockDeviceDriver;
   disableVhostNet: boolean;
-  /** PCIe root ports created at boot, so that devices can be hot-plugged later. */
-  pcieRootPorts: number;
-  cpuFeatures: string;
-  machineAccelerators: string;
-  entropySource: string;
   enableDebug: boolean;
   /** Regular expressions (unanchored, as Kata) over annotation key names that a pod may override. */
   enableAnnotations: string[];
@@ -48,10 +45,34 @@ export interface HypervisorConfig {
   validKernelPaths: string[];
   validImagePaths: string[];
   validInitrdPaths: string[];
+}
+
+/** `[hypervisor.qemu]`: the common keys plus QEMU's own. */
+export interface QemuConfig extends CommonHypervisorConfig {
+  machineType: MachineType;
+  memorySlots: number;
+  msize9p: number;
+  /** PCIe root ports created at boot, so that devices can be hot-plugged later. */
+  pcieRootPorts: number;
+  cpuFeatures: string;
+  machineAccelerators: string;
+  entropySource: string;
   accel: AccelChoice;
   agentChannel: AgentChannelChoice;
   /** Translation-block cache under TCG, MiB. */
   tcgTbSizeMiB: number;
+}
+
+/** The hypervisors hako has a driver for; each has its own section below and a folder under src/hypervisor/. */
+export type HypervisorKind = "qemu";
+
+/**
+ * One section per hypervisor, as Kata's files have: `kind` names the one that runs sandboxes (the section the file
+ * configures). A second VMM adds its kind, its section type here and its key table in keys.ts.
+ */
+export interface HypervisorSections {
+  kind: HypervisorKind;
+  qemu: QemuConfig;
 }
 
 export interface AgentConfig {
@@ -59,9 +80,11 @@ export interface AgentConfig {
   debugConsoleEnabled: boolean;
   kernelModules: string[];
   enableDebug: boolean;
+  /** Not acted on yet (reported in ignoredKeys). */
   enableTracing: boolean;
 }
 
+/** Every field but staticSandboxResourceMgmt is parsed and validated but not acted on yet (see keys.ts). */
 export interface RuntimeConfig {
   internetworkingModel: InternetworkingModel;
   sandboxCgroupOnly: boolean;
@@ -75,9 +98,12 @@ export interface RuntimeConfig {
 export interface HakoConfig {
   /** The file the values came from, or null for built-in defaults. */
   source: string | null;
-  hypervisor: HypervisorConfig;
+  hypervisor: HypervisorSections;
   agent: AgentConfig;
   runtime: RuntimeConfig;
-  /** Kata keys present in the file that hako accepts but does not act on, as `section.key`. */
+  /**
+   * Keys present in the file (or annotations) that hako accepts but does not act on, as `section.key`: Kata keys
+   * with no meaning here, and keys that are parsed and validated but not implemented yet.
+   */
   ignoredKeys: string[];
 }

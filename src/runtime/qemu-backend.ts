@@ -7,7 +7,7 @@ import type { SandboxBackend } from "./backend.js";
 import { GUEST_SHARED_DIR, SHARE_TAG } from "./layout.js";
 
 export function guestStoragesFor(config: HakoConfig): GuestStorage[] {
-  switch (config.hypervisor.sharedFs) {
+  switch (config.hypervisor.qemu.sharedFs) {
     case "virtio-fs":
       return [
         { driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: GUEST_SHARED_DIR },
@@ -18,7 +18,7 @@ export function guestStoragesFor(config: HakoConfig): GuestStorage[] {
           driver: "9p",
           source: SHARE_TAG,
           fstype: "9p",
-          options: ["trans=virtio", "version=9p2000.L", `msize=${config.hypervisor.msize9p}`],
+          options: ["trans=virtio", "version=9p2000.L", `msize=${config.hypervisor.qemu.msize9p}`],
           mountPoint: GUEST_SHARED_DIR,
         },
       ];

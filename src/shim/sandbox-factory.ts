@@ -14,6 +14,8 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
     const config = applyAnnotations(base, spec.annotations);
     const size = sandboxSizing(config, spec);
     log.info("creating sandbox", { config: config.source ?? "built-in defaults", ...size });
+    // Once per sandbox, so a setting that seems to do nothing is explained in the shim's log.
+    if (config.ignoredKeys.length > 0) log.info("config keys accepted but not acted on", { keys: config.ignoredKeys });
     const sandbox = await Sandbox.create({
       id: sandboxId,
       namespace,

@@ -71,7 +71,7 @@ before(() => {
   writeFileSync(configPath, "[agent.kata]\ndebug_console_enabled = true\n");
   config = loadConfig({ path: configPath, logger });
   assert.equal(config.agent.debugConsoleEnabled, true);
-  const h = config.hypervisor;
+  const h = config.hypervisor.qemu;
   for (const f of [h.kernel, h.initrd, ...(h.rootfsMode === "pmem" ? [h.image] : [])]) {
     assert.ok(existsSync(f), `${f} is missing: run \`npm run build && node bin/hako image build\``);
   }
@@ -109,7 +109,9 @@ describe("hako exec through the guest debug console", { timeout: 240_000 }, () =
   });
 
   test("`hako exec SANDBOX uname -r` prints the guest kernel's release and exits 0", async () => {
-    const manifest = JSON.parse(readFileSync(join(dirname(config.hypervisor.kernel), "manifest.json"), "utf8")) as {
+    const manifest = JSON.parse(
+      readFileSync(join(dirname(config.hypervisor.qemu.kernel), "manifest.json"), "utf8"),
+    ) as {
       kernelRelease: string;
     };
     const r = await hako("exec", id, "uname", "-r");

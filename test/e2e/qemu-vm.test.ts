@@ -69,7 +69,7 @@ before(async () => {
   mkdirSync(shared);
   writeFileSync(join(shared, "from-host.txt"), `host says ${nonce}\n`);
   config = defaultConfig();
-  Object.assign(config.hypervisor, {
+  Object.assign(config.hypervisor.qemu, {
     defaultMaxVcpus: 2,
     defaultMaxMemoryMiB: 1024,
     kernel: kernel.vmlinux,
@@ -163,8 +163,8 @@ describe("startQemu", () => {
 
   it("boots the microvm machine (virtio-mmio) with the same share and agent port", async () => {
     const micro = structuredClone(config);
-    micro.hypervisor.machineType = "microvm";
-    micro.hypervisor.initrd = microvmInitrd;
+    micro.hypervisor.qemu.machineType = "microvm";
+    micro.hypervisor.qemu.initrd = microvmInitrd;
     rmSync(join(shared, "from-guest.txt"), { force: true });
     const t0 = Date.now();
     const vm = await startQemu({ id: "micro", config: micro, sharedDir: shared, stateRoot }, silentLogger);
@@ -199,7 +199,7 @@ describe("startQemu", () => {
 
   it("refuses to start without its assets and leaves nothing behind", async () => {
     const broken = structuredClone(config);
-    broken.hypervisor.kernel = join(work, "no-such-vmlinux");
+    broken.hypervisor.qemu.kernel = join(work, "no-such-vmlinux");
     await assert.rejects(
       startQemu({ id: "noassets", config: broken, sharedDir: shared, stateRoot }, silentLogger),
       (e: unknown) => e instanceof HakoError && e.code === Code.FailedPrecondition && /no-such-vmlinux/.test(e.message),
@@ -209,8 +209,8 @@ describe("startQemu", () => {
 
   it("reports QEMU's own complaint when it exits at start-up, and cleans up", async () => {
     const broken = structuredClone(config);
-    broken.hypervisor.kernel = join(work, "not-a-kernel");
-    writeFileSync(broken.hypervisor.kernel, "this is not a kernel\n");
+    broken.hypervisor.qemu.kernel = join(work, "not-a-kernel");
+    writeFileSync(broken.hypervisor.qemu.kernel, "this is not a kernel\n");
     await assert.rejects(
       startQemu({ id: "badkernel", config: broken, sharedDir: shared, stateRoot }, silentLogger),
       (e: unknown) => e instanceof HakoError && /exited at start-up: .*\S/.test(e.message),

@@ -75,7 +75,7 @@ const measured: Record<string, number> = {};
 
 before(() => {
   const config = loadConfig();
-  const h = config.hypervisor;
+  const h = config.hypervisor.qemu;
   for (const f of [h.kernel, h.initrd, ...(h.rootfsMode === "pmem" ? [h.image] : [])]) {
     assert.ok(existsSync(f), `${f} is missing: run \`npm run build && node bin/hako image build --if-changed\``);
   }

@@ -59,7 +59,7 @@ before(async () => {
     ].join("\n"),
   );
   config = loadConfig({ path: configPath, logger });
-  assert.equal(config.hypervisor.sharedFs, "virtio-9p");
+  assert.equal(config.hypervisor.qemu.sharedFs, "virtio-9p");
 });
 
 after(async () => {
@@ -123,7 +123,11 @@ describe("a sandbox whose share is virtio-9p", { timeout: 300_000 }, () => {
     const root = mounts.find((m) => m[1] === "/");
     assert.equal(root?.[2], "9p", `the container's root is on the 9p share: ${root?.join(" ")}`);
     assert.match(root?.[3] ?? "", /trans=virtio/);
-    assert.match(root?.[3] ?? "", new RegExp(`msize=${config.hypervisor.msize9p}\\b`), "msize_9p reaches the mount");
+    assert.match(
+      root?.[3] ?? "",
+      new RegExp(`msize=${config.hypervisor.qemu.msize9p}\\b`),
+      "msize_9p reaches the mount",
+    );
     assert.equal(mounts.find((m) => m[1] === "/data")?.[2], "9p", "the bind mount is on the 9p share");
     assert.equal(lines.at(-1), "host says hi");
     // The guest's write went through 9p to the host file system: no cache in between to wait for.

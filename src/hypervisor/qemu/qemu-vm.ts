@@ -65,7 +65,7 @@ function requireFile(path: string, what: string) {
 }
 
 function chooseChannel(config: HakoConfig, paths: VmPaths): AgentChannelPlan {
-  const choice = config.hypervisor.agentChannel;
+  const choice = config.hypervisor.qemu.agentChannel;
   const vsock = existsSync("/dev/vhost-vsock");
   if (choice === "vsock" && !vsock) {
     throw new HakoError(
@@ -82,7 +82,7 @@ function chooseChannel(config: HakoConfig, paths: VmPaths): AgentChannelPlan {
 
 export async function startQemu(options: StartQemuOptions, logger: Logger): Promise<Vm> {
   const { id, config } = options;
-  const h = config.hypervisor;
+  const h = config.hypervisor.qemu;
   const log = logger.child({ subsystem: "qemu", sandbox: id });
   const stateRoot = options.stateRoot ?? defaultStateRoot;
   const paths = vmPaths(id, stateRoot);
