@@ -3,13 +3,10 @@
 // The workload's size comes from CRI's sandbox annotations, or else from the container's own linux.resources
 // (a single container started with `ctr run`).
 import { Code, HakoError } from "../common/errors.js";
+import { CRI_SANDBOX_CPU_PERIOD, CRI_SANDBOX_CPU_QUOTA, CRI_SANDBOX_MEMORY } from "../oci/cri-annotations.js";
 import type { OciSpec } from "../oci/spec.js";
 import { activeHypervisor } from "./hypervisor-section.js";
 import type { HakoConfig } from "./types.js";
-
-export const criSandboxCpuQuota = "io.kubernetes.cri.sandbox-cpu-quota";
-export const criSandboxCpuPeriod = "io.kubernetes.cri.sandbox-cpu-period";
-export const criSandboxMemory = "io.kubernetes.cri.sandbox-memory";
 
 export interface SandboxSize {
   vcpus: number;
@@ -33,9 +30,9 @@ export function sandboxSizing(config: HakoConfig, spec: OciSpec): SandboxSize {
   if (!config.runtime.staticSandboxResourceMgmt) return base;
   const annotations = spec.annotations ?? {};
   const resources = spec.linux?.resources;
-  const quota = intAnnotation(annotations, criSandboxCpuQuota) ?? resources?.cpu?.quota;
-  const period = intAnnotation(annotations, criSandboxCpuPeriod) ?? resources?.cpu?.period;
-  const memory = intAnnotation(annotations, criSandboxMemory) ?? resources?.memory?.limit;
+  const quota = intAnnotation(annotations, CRI_SANDBOX_CPU_QUOTA) ?? resources?.cpu?.quota;
+  const period = intAnnotation(annotations, CRI_SANDBOX_CPU_PERIOD) ?? resources?.cpu?.period;
+  const memory = intAnnotation(annotations, CRI_SANDBOX_MEMORY) ?? resources?.memory?.limit;
 
   let vcpus = base.vcpus;
   if (quota !== undefined && period !== undefined && quota > 0 && period > 0) vcpus += Math.ceil(quota / period);

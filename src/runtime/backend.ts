@@ -1,6 +1,6 @@
 // What a sandbox needs from the host, as one seam: a VM (with its share daemon) and the agent connection.
 // qemu-backend.ts wires the real ones from the configuration; tests pass fakes.
-import type { AgentApi, GuestStorage } from "../agent/client/agent-api.js";
+import type { AgentApi, GuestStorage } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { Vm } from "../hypervisor/hypervisor.js";
 

@@ -1,10 +1,10 @@
 // The real sandbox backend: QEMU (which runs virtiofsd for the share) and the ttrpc agent client, from the config.
-import type { GuestStorage } from "../agent/client/agent-api.js";
+import type { GuestStorage } from "../agent/api/agent-api.js";
+import { GUEST_SHARED_DIR, SHARE_TAG } from "../agent/api/guest-contract.js";
 import { waitForAgent } from "../agent/client/wait-for-agent.js";
 import type { HakoConfig } from "../config/types.js";
 import { startQemu } from "../hypervisor/qemu/qemu-vm.js";
 import type { SandboxBackend } from "./backend.js";
-import { GUEST_SHARED_DIR, SHARE_TAG } from "./layout.js";
 
 export function guestStoragesFor(config: HakoConfig): GuestStorage[] {
   switch (config.hypervisor.qemu.sharedFs) {

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
-import type { AgentApi } from "../agent/client/agent-api.js";
+import type { AgentApi } from "../agent/api/agent-api.js";
 import { FakeAgent } from "../agent/client/fake-agent.js";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Fields, memorySink } from "../common/log.js";

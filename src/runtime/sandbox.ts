@@ -3,7 +3,7 @@
 // supervision (sandbox/supervisor.ts), the container verbs (container/container-manager.ts), the resources
 // (resource/share-mounts.ts, resource/cpu-mem.ts) and the state file (sandbox/sandbox-persist.ts).
 import { rm } from "node:fs/promises";
-import type { AgentApi, ContainerStats } from "../agent/client/agent-api.js";
+import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { Vm, VmExit } from "../hypervisor/hypervisor.js";
 import type { OciLinuxResources, OciProcess } from "../oci/spec.js";

@@ -3,9 +3,9 @@
 // performed. What else is host-specific (namespace paths, cgroup path, LSM labels, hooks, devices) the agent replaces
 // in the guest (src/agent/server/guest-spec.ts), whoever sent the spec.
 import { basename, join } from "node:path";
+import { GUEST_SHARED_DIR, guestRootfs } from "../agent/api/guest-contract.js";
 import { invalidArgument } from "../common/errors.js";
 import type { OciMount, OciSpec } from "../oci/spec.js";
-import { GUEST_SHARED_DIR, guestRootfs } from "./layout.js";
 
 export interface HostBind {
   /** Host path to expose. */

@@ -3,9 +3,9 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../oci/cri-annotations.js";
 import type { OciSpec } from "../oci/spec.js";
 import { runDir } from "../runtime/layout.js";
-import { CONTAINER_TYPE, SANDBOX_ID } from "./task-service.js";
 
 export function shimSocketPath(containerdAddress: string, namespace: string, podId: string): string {
   const hash = createHash("sha256").update(`${containerdAddress}\0${namespace}\0${podId}`).digest("hex");
@@ -17,6 +17,7 @@ export function shimSocketPath(containerdAddress: string, namespace: string, pod
 export async function podIdOf(bundle: string, id: string): Promise<string> {
   const spec = JSON.parse(await readFile(join(bundle, "config.json"), "utf8").catch(() => "{}")) as OciSpec;
   const annotations = spec.annotations ?? {};
-  if (annotations[CONTAINER_TYPE] === "container" && annotations[SANDBOX_ID]) return annotations[SANDBOX_ID];
+  if (annotations[CRI_CONTAINER_TYPE] === "container" && annotations[CRI_SANDBOX_ID])
+    return annotations[CRI_SANDBOX_ID];
   return id;
 }

@@ -5,7 +5,7 @@ import { closeSync, constants, open, openSync } from "node:fs";
 import { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import type { AgentApi } from "../agent/client/agent-api.js";
+import type { AgentApi } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { ContainerProcess } from "../runtime/process.js";
 

@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, failedPrecondition, HakoError, invalidArgument, notFound, unimplemented } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
+import { CRI_CONTAINER_TYPE } from "../oci/cri-annotations.js";
 import type { OciSpec } from "../oci/spec.js";
 import {
   TaskCreateSchema,
@@ -34,9 +35,6 @@ import {
   timestamp,
   toProtoStatus,
 } from "./translate.js";
-
-export const CONTAINER_TYPE = "io.kubernetes.cri.container-type";
-export const SANDBOX_ID = "io.kubernetes.cri.sandbox-id";
 
 /** Boots the sandbox for the first container of the pod. */
 export type SandboxFactory = (req: {
@@ -112,7 +110,7 @@ export class TaskService {
 
   private async sandboxFor(id: string, spec: OciSpec, configPath: string | undefined): Promise<Sandbox> {
     if (this.sandbox) return this.sandbox;
-    const type = spec.annotations?.[CONTAINER_TYPE];
+    const type = spec.annotations?.[CRI_CONTAINER_TYPE];
     if (type === "container") {
       throw failedPrecondition(`container ${id} joins pod ${this.sandboxId}, whose sandbox does not exist`);
     }

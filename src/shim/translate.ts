@@ -1,7 +1,7 @@
 // containerd's protobuf types ⇄ hako's runtime types, in one place. Nothing past this file sees a protobuf message.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Any, type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ContainerStats } from "../agent/client/agent-api.js";
+import type { ContainerStats } from "../agent/api/agent-api.js";
 import { invalidArgument } from "../common/errors.js";
 import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
 import { MetricsSchema } from "../proto/gen/cgroups/v2/metrics_pb.js";

@@ -22,7 +22,8 @@ import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { AgentApi } from "../../src/agent/client/agent-api.js";
+import type { AgentApi } from "../../src/agent/api/agent-api.js";
+import { SHARE_TAG, GUEST_SHARED_DIR as SHARED } from "../../src/agent/api/guest-contract.js";
 import { waitForAgent } from "../../src/agent/client/wait-for-agent.js";
 import { Code, HakoError } from "../../src/common/errors.js";
 import { buildQemuArgs } from "../../src/hypervisor/qemu/cmdline/build.js";
@@ -31,7 +32,6 @@ import { buildImage } from "../../src/image/build.js";
 import type { OciProcess, OciSpec } from "../../src/oci/spec.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
-const SHARED = "/run/kata-containers/shared/containers";
 const BLOB_BYTES = 20 * 1024 * 1024;
 const BUSYBOX_APPLETS = [
   "sh",
@@ -248,7 +248,7 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
       sandboxId: "agent-e2e",
       hostname: "hako-e2e",
       dns: ["nameserver 10.0.2.3", "search hako.test"],
-      storages: [{ driver: "virtio-fs", source: "kataShared", fstype: "virtiofs", options: [], mountPoint: SHARED }],
+      storages: [{ driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: SHARED }],
       kernelModules: [],
     });
     const details = await agent.getGuestDetails();

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
-import { processFromProto, specFromProto } from "../../src/oci/from-proto.js";
+import { processFromProto, specFromProto } from "../../src/agent/api/spec-from-wire.js";
+import { processToProto, specToProto } from "../../src/agent/api/spec-to-wire.js";
 import type { OciProcess, OciSpec } from "../../src/oci/spec.js";
-import { processToProto, specToProto } from "../../src/oci/to-proto.js";
 import {
   AddARPNeighborsRequestSchema,
   CreateContainerRequestSchema,

@@ -4,7 +4,6 @@ import type { Duplex } from "node:stream";
 import { Code, HakoError } from "../../common/errors.js";
 import { type Logger, silentLogger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
-import { processToProto, resourcesToProto, specToProto } from "../../oci/to-proto.js";
 import { AgentService } from "../../proto/gen/agent/agent_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/agent/health_pb.js";
 import { TtrpcClient } from "../../ttrpc/client.js";
@@ -18,8 +17,9 @@ import type {
   GuestDetails,
   GuestProcessInfo,
   GuestStorage,
-} from "./agent-api.js";
-import { GUEST_INFO_METRIC, PIDS_FORMAT, PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "./conventions.js";
+} from "../api/agent-api.js";
+import { GUEST_INFO_METRIC, PIDS_FORMAT, PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../api/conventions.js";
+import { processToProto, resourcesToProto, specToProto } from "../api/spec-to-wire.js";
 
 /** Largest CopyFile chunk: one request must fit a ttrpc frame. */
 const COPY_CHUNK = 1024 * 1024;

@@ -11,7 +11,7 @@ import type {
   CreateSandboxRequest,
   GuestDetails,
   GuestProcessInfo,
-} from "./agent-api.js";
+} from "../api/agent-api.js";
 
 class Pipe {
   private chunks: Uint8Array[] = [];

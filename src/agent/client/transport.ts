@@ -6,8 +6,10 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Code, HakoError } from "../../common/errors.js";
 import type { AgentAddress } from "../../hypervisor/hypervisor.js";
-import { FdStream } from "../server/fd-stream.js";
-import { closeFd, errnoName, fdPoller, startVsockConnect } from "../server/syscalls.js";
+import { errnoName } from "../../sys/errno.js";
+import { closeFd, fdPoller } from "../../sys/fd.js";
+import { FdStream } from "../../sys/fd-stream.js";
+import { startVsockConnect } from "../../sys/vsock.js";
 
 export interface ConnectOptions {
   /** Gives up connecting after this long (the socket may not exist yet while the VMM starts). */

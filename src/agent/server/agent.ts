@@ -8,13 +8,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
+import { setHostname, setRealtime } from "../../sys/process.js";
+import { setWindowSize } from "../../sys/tty.js";
 import type {
   ContainerStats,
   CreateContainerRequest,
   CreateSandboxRequest,
   GuestDetails,
   GuestStorage,
-} from "../client/agent-api.js";
+} from "../api/agent-api.js";
 import { CGROUP_ROOT, cgroupPids, cgroupStats, OomWatch } from "./cgroup.js";
 import { ConsoleSocket } from "./console-socket.js";
 import { GuestContainer, GuestProcess } from "./container.js";
@@ -24,7 +26,6 @@ import { checkContainerId, containerCgroupPath, guestSpec } from "./guest-spec.j
 import type { Reaper } from "./reaper.js";
 import { type ProcessStdio, pipeStdio, ttyStdio } from "./stdio.js";
 import { mountStorage, unmountStorage } from "./storage.js";
-import { setHostname, setRealtime, setWindowSize } from "./syscalls.js";
 
 export interface GuestAgentOptions {
   /** tmpfs directory for bundles, crun state and sockets. */

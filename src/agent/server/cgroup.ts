@@ -1,6 +1,6 @@
 // Guest cgroup v2 figures of one container (stats, pids) and the OOM-kill watch over memory.events.
 import { existsSync, type FSWatcher, readdirSync, readFileSync, watch } from "node:fs";
-import type { ContainerStats } from "../client/agent-api.js";
+import type { ContainerStats } from "../api/agent-api.js";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 

@@ -6,11 +6,11 @@ import { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
-import { FdStream } from "./fd-stream.js";
-import { acceptNoWait, type FdPoller, fdPoller, listenVsock } from "./syscalls.js";
-
-export const AGENT_PORT_NAME = "agent.channel.0";
-export const AGENT_VSOCK_PORT = 1024;
+import { type FdPoller, fdPoller } from "../../sys/fd.js";
+import { FdStream } from "../../sys/fd-stream.js";
+import { acceptNoWait } from "../../sys/socket.js";
+import { listenVsock } from "../../sys/vsock.js";
+import { AGENT_PORT_NAME, AGENT_VSOCK_PORT } from "../api/guest-contract.js";
 
 export interface AgentChannel {
   /** Resolves with the next host connection. */
@@ -165,7 +165,7 @@ export class SerialChannel implements AgentChannel {
   }
 }
 
-/** AF_VSOCK, port 1024: every host connection is its own socket, wrapped as an FdStream (net refuses vsock fds). */
+/** AF_VSOCK, port AGENT_VSOCK_PORT: every host connection is its own socket, wrapped as an FdStream (net refuses vsock fds). */
 export class VsockChannel implements AgentChannel {
   private listener = -1;
   private poller: FdPoller | undefined;

@@ -2,7 +2,8 @@
 // with SCM_RIGHTS, which Node's net module cannot receive, hence koffi.
 import { rmSync } from "node:fs";
 import { Code, HakoError } from "../../common/errors.js";
-import { acceptNoWait, closeFd, listenUnix, pollReadable, recvFds } from "./syscalls.js";
+import { closeFd, pollReadable } from "../../sys/fd.js";
+import { acceptNoWait, listenUnix, recvFds } from "../../sys/socket.js";
 
 export class ConsoleSocket {
   private readonly listener: number;

@@ -1,7 +1,7 @@
 // A container and its processes as the agent tracks them: status, pids, stdio and exit statuses. One process may
 // have many waiters; an exit status stays readable until the container is removed.
 import type { OciSpec } from "../../oci/spec.js";
-import type { GuestStorage } from "../client/agent-api.js";
+import type { GuestStorage } from "../api/agent-api.js";
 import type { ProcessStdio } from "./stdio.js";
 
 export type ContainerStatus = "created" | "running" | "paused" | "stopped";

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Duplex } from "node:stream";
 import type { Logger } from "../../common/log.js";
-import { DEBUG_CONSOLE_PORT_NAME } from "../../runtime/layout.js";
+import { DEBUG_CONSOLE_PORT_NAME } from "../api/guest-contract.js";
 import { type AgentChannel, findSerialPort, SerialChannel } from "./channel.js";
 
 export interface DebugConsoleOptions {

@@ -2,8 +2,8 @@
 // GetMetrics (written by hand: a few gauges do not justify a metrics library in the guest bundle).
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg, release } from "node:os";
-import type { GuestDetails } from "../client/agent-api.js";
-import { GUEST_INFO_METRIC } from "../client/conventions.js";
+import type { GuestDetails } from "../api/agent-api.js";
+import { GUEST_INFO_METRIC } from "../api/conventions.js";
 import { parseKeyed } from "./cgroup.js";
 
 export const AGENT_VERSION = "0.1.0";

@@ -2,6 +2,7 @@
 // for as long as the VM lives. It never exits: a fatal error powers the VM off so that the host sees it die.
 import { readFileSync } from "node:fs";
 import { createLogger, type Logger, stderrSink } from "../../common/log.js";
+import { setChildSubreaper } from "../../sys/process.js";
 import { TtrpcServer } from "../../ttrpc/server.js";
 import { GuestAgent, modprobe } from "./agent.js";
 import { type AgentChannel, SerialChannel, VsockChannel, waitForSerialPort } from "./channel.js";
@@ -10,7 +11,6 @@ import { startDebugConsole } from "./debug-console.js";
 import { enableCgroupControllers, fatal, mountKernelFilesystems, writableEtc } from "./pid1.js";
 import { Reaper } from "./reaper.js";
 import { agentService, healthService } from "./rpc.js";
-import { setChildSubreaper } from "./syscalls.js";
 import { AgentService, Health } from "./wire.js";
 
 const STATE_DIR = "/run/hako";

@@ -13,10 +13,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import type { Logger } from "../../common/log.js";
+import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, mount } from "../../sys/mount.js";
+import { powerOff } from "../../sys/process.js";
+import { GUEST_SANDBOX_SHM, GUEST_SHARED_DIR } from "../api/guest-contract.js";
 import { CGROUP_ROOT } from "./cgroup.js";
 import { GUEST_CGROUP_PARENT } from "./guest-spec.js";
-import { SANDBOX_SHM, SHARED_DIR } from "./storage.js";
-import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RELATIME, mount, powerOff } from "./syscalls.js";
 
 interface FsMount {
   source: string;
@@ -75,9 +76,9 @@ export function mountKernelFilesystems(log: Logger): void {
       log.debug("ptmx bind failed", { error: err });
     }
   }
-  for (const dir of [SHARED_DIR, SANDBOX_SHM]) mkdirSync(dir, { recursive: true });
+  for (const dir of [GUEST_SHARED_DIR, GUEST_SANDBOX_SHM]) mkdirSync(dir, { recursive: true });
   try {
-    if (!isMounted(SANDBOX_SHM)) mount("shm", SANDBOX_SHM, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+    if (!isMounted(GUEST_SANDBOX_SHM)) mount("shm", GUEST_SANDBOX_SHM, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   } catch (err) {
     log.warn("sandbox shm mount failed", { error: err });
   }

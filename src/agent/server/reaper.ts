@@ -2,7 +2,7 @@
 // orphans. Never waitpid(-1): that would steal the statuses of libuv's own children (crun invocations).
 import { readdirSync, readFileSync } from "node:fs";
 import type { Logger } from "../../common/log.js";
-import { waitPidNoHang } from "./syscalls.js";
+import { waitPidNoHang } from "../../sys/process.js";
 
 const POLL_MS = 250;
 const ORPHAN_SWEEP_MS = 2000;

@@ -2,10 +2,10 @@
 // translates once and lets HakoError codes travel back as ttrpc statuses. Network RPCs are not served (Unimplemented).
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, HakoError } from "../../common/errors.js";
-import { processFromProto, resourcesFromProto, specFromProto } from "../../oci/from-proto.js";
 import type { ServiceImpl } from "../../ttrpc/server.js";
-import type { GuestStorage } from "../client/agent-api.js";
-import { PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../client/conventions.js";
+import type { GuestStorage } from "../api/agent-api.js";
+import { PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../api/conventions.js";
+import { processFromProto, resourcesFromProto, specFromProto } from "../api/spec-from-wire.js";
 import type { GuestAgent } from "./agent.js";
 import { AGENT_VERSION } from "./guest-info.js";
 import type { AgentService, Health, Storage } from "./wire.js";

@@ -4,7 +4,7 @@ import { Socket, type SocketConstructorOpts } from "node:net";
 import { type DuplexOptions, Readable, type Writable } from "node:stream";
 import { ReadStream, WriteStream } from "node:tty";
 import { Code, HakoError } from "../../common/errors.js";
-import { closeFd, dupFd, growPipe, makePipe } from "./syscalls.js";
+import { closeFd, dupFd, growPipe, makePipe } from "../../sys/fd.js";
 
 /** Bytes the agent buffers per output stream before it stops reading the pipe. */
 export const OUTPUT_BUFFER_BYTES = 256 * 1024;

@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";
+import { MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC } from "../../sys/mount.js";
 import { mountStorage, parseMountOptions } from "./storage.js";
-import { MS_BIND, MS_NODEV, MS_NOSUID, MS_RDONLY, MS_REC } from "./syscalls.js";
 
 test("mount options split into flags and filesystem data", () => {
   assert.deepEqual(parseMountOptions(["ro", "nosuid", "nodev", "mode=0755", "size=64k"]), {

@@ -2,7 +2,6 @@
 // at the mount point the host asked for. Mount options are split into flags and fs data once, here.
 import { mkdirSync } from "node:fs";
 import { Code, HakoError } from "../../common/errors.js";
-import type { GuestStorage } from "../client/agent-api.js";
 import {
   MS_BIND,
   MS_NODEV,
@@ -15,11 +14,8 @@ import {
   MS_REMOUNT,
   mount,
   umount,
-} from "./syscalls.js";
-
-export const SHARED_DIR = "/run/kata-containers/shared/containers";
-export const SANDBOX_SHM = "/run/kata-containers/sandbox/shm";
-export const SHARE_TAG = "kataShared";
+} from "../../sys/mount.js";
+import type { GuestStorage } from "../api/agent-api.js";
 
 const flagOptions: Record<string, [set: number, clear: number]> = {
   ro: [MS_RDONLY, 0],

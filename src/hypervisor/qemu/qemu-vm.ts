@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { AGENT_VSOCK_PORT } from "../../agent/api/guest-contract.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { HakoConfig } from "../../config/types.js";
@@ -236,7 +237,7 @@ class QemuVm implements Vm {
     this.agentAddress =
       agent.kind === "serial"
         ? { kind: "serial", path: agent.socketPath }
-        : { kind: "vsock", cid: agent.cid, port: 1024 };
+        : { kind: "vsock", cid: agent.cid, port: AGENT_VSOCK_PORT };
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
         this.gone = true;

@@ -1,7 +1,7 @@
 // The containers of one sandbox and every verb on them (create, start, exec, kill, pause, resume, update, stats,
 // delete): each checks the container's or process's status, calls the agent, and records the outcome. Exits are
 // watched here (the agent's WaitProcess long-poll) and reported through the sandbox's events.
-import type { AgentApi, ContainerStats } from "../../agent/client/agent-api.js";
+import type { AgentApi, ContainerStats } from "../../agent/api/agent-api.js";
 import { Code, failedPrecondition, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";

@@ -1,5 +1,5 @@
 // The VM's vCPUs and memory: its boot size, grown by hot-plug when a container's limits are raised beyond it.
-import type { AgentApi } from "../../agent/client/agent-api.js";
+import type { AgentApi } from "../../agent/api/agent-api.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm } from "../../hypervisor/hypervisor.js";
 import type { OciLinuxResources } from "../../oci/spec.js";

@@ -1,7 +1,7 @@
 // Boots a sandbox's host side and guest: the share's mount point, the VM, the agent connection, the guest sandbox and
 // the state directory. Each step that succeeded pushes its undo; if a later step fails, the undo steps run in reverse.
 import { mkdir, rm } from "node:fs/promises";
-import type { AgentApi } from "../../agent/client/agent-api.js";
+import type { AgentApi } from "../../agent/api/agent-api.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm } from "../../hypervisor/hypervisor.js";

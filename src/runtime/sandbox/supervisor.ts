@@ -1,6 +1,6 @@
 // Watches a running sandbox for what nobody asked for: the VM dying, the share daemon dying (the VM is then stopped,
 // its containers cannot reach their files) and containers hitting their memory limit (the agent's OOM long-poll).
-import type { AgentApi } from "../../agent/client/agent-api.js";
+import type { AgentApi } from "../../agent/api/agent-api.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm, VmExit } from "../../hypervisor/hypervisor.js";

@@ -1,8 +1,7 @@
 // The agent channel as a virtio-serial port named agent.channel.0; on the host a unix socket QEMU listens on
 // (server=on,wait=off: QEMU does not wait for the runtime to connect before booting).
+import { AGENT_PORT_NAME } from "../../../agent/api/guest-contract.js";
 import { type QemuDevice, type Transport, virtioDevice } from "./device.js";
-
-export const agentPortName = "agent.channel.0";
 
 export class AgentSerialPort implements QemuDevice {
   constructor(
@@ -17,7 +16,7 @@ export class AgentSerialPort implements QemuDevice {
       "-chardev",
       `socket,id=charagent0,path=${this.socketPath},server=on,wait=off`,
       "-device",
-      `virtserialport,bus=serial0.0,chardev=charagent0,name=${agentPortName}`,
+      `virtserialport,bus=serial0.0,chardev=charagent0,name=${AGENT_PORT_NAME}`,
     ];
   }
 }

@@ -1,7 +1,7 @@
 // The guest debug console (debug_console_enabled) as a virtio-serial port named hako.debug.0, on the host a unix
 // socket QEMU listens on (server=on,wait=off: nobody connects until `hako exec`). It shares the agent's
 // virtio-serial controller when there is one; with the agent on vsock it brings its own.
-import { DEBUG_CONSOLE_PORT_NAME } from "../../../runtime/layout.js";
+import { DEBUG_CONSOLE_PORT_NAME } from "../../../agent/api/guest-contract.js";
 import { type QemuDevice, type Transport, virtioDevice } from "./device.js";
 
 export class DebugConsolePort implements QemuDevice {

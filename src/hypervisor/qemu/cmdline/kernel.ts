@@ -1,4 +1,5 @@
 // The guest kernel, initrd and command line, and the parameters hako always passes.
+import { GUEST_PARAM } from "../../../agent/api/guest-contract.js";
 import type { QemuDevice } from "./device.js";
 
 /** Kata's x86 parameters for a fast boot: no timer/TSC calibration, no legacy probing, panic → exit. */
@@ -44,10 +45,10 @@ export interface KernelParamsInput {
 
 export function kernelParams(input: KernelParamsInput): string[] {
   const params = [...fastBootParams, ...leanGuestParams, "console=ttyS0"];
-  params.push(input.debug ? "hako.debug=1" : "quiet");
-  params.push(`hako.channel=${input.channel}`);
+  params.push(input.debug ? `${GUEST_PARAM.debug}=1` : "quiet");
+  params.push(`${GUEST_PARAM.channel}=${input.channel}`);
   if (input.tscKhz !== undefined) params.push(`tsc_early_khz=${input.tscKhz}`);
-  if (input.jitless) params.push("hako.jitless=1");
+  if (input.jitless) params.push(`${GUEST_PARAM.jitless}=1`);
   return [...params, ...input.extra];
 }
 

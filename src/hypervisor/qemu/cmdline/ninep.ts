@@ -1,7 +1,8 @@
 // The shared directory through virtio-9p: QEMU itself serves the files, no daemon. multidevs=remap keeps inode
 // numbers unique when the directory spans several host filesystems (bind-mounted container roots do).
+
+import { SHARE_TAG } from "../../../agent/api/guest-contract.js";
 import { type QemuDevice, type Transport, virtioDevice } from "./device.js";
-import { shareTag } from "./virtio-fs.js";
 
 export class NineP implements QemuDevice {
   constructor(
@@ -14,7 +15,7 @@ export class NineP implements QemuDevice {
       "-fsdev",
       `local,id=fs9p0,path=${this.path.replaceAll(",", ",,")},security_model=none,multidevs=remap`,
       "-device",
-      `${virtioDevice("virtio-9p", this.transport)},fsdev=fs9p0,mount_tag=${shareTag}`,
+      `${virtioDevice("virtio-9p", this.transport)},fsdev=fs9p0,mount_tag=${SHARE_TAG}`,
     ];
   }
 }

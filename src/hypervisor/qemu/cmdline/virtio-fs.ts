@@ -1,8 +1,7 @@
 // The shared directory through virtio-fs: QEMU connects to virtiofsd's vhost-user socket; the guest mounts the tag.
 // Needs shared guest RAM (Memory with shared=true).
+import { SHARE_TAG } from "../../../agent/api/guest-contract.js";
 import { type QemuDevice, type Transport, virtioDevice } from "./device.js";
-
-export const shareTag = "kataShared";
 
 export class VirtioFs implements QemuDevice {
   constructor(
@@ -16,7 +15,7 @@ export class VirtioFs implements QemuDevice {
       "-chardev",
       `socket,id=charvfs0,path=${this.socketPath}`,
       "-device",
-      `${virtioDevice("vhost-user-fs", this.transport)},chardev=charvfs0,tag=${shareTag},queue-size=${this.queueSize}`,
+      `${virtioDevice("vhost-user-fs", this.transport)},chardev=charvfs0,tag=${SHARE_TAG},queue-size=${this.queueSize}`,
     ];
   }
 }

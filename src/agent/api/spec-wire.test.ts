@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, HakoError } from "../common/errors.js";
-import { LinuxResourcesSchema, ProcessSchema, SpecSchema } from "../proto/gen/agent/oci_pb.js";
-import { processFromProto, resourcesFromProto, specFromProto } from "./from-proto.js";
-import type { OciLinuxResources, OciProcess, OciSpec } from "./spec.js";
-import { processToProto, resourcesToProto, specToProto } from "./to-proto.js";
+import { Code, HakoError } from "../../common/errors.js";
+import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
+import { LinuxResourcesSchema, ProcessSchema, SpecSchema } from "../../proto/gen/agent/oci_pb.js";
+import { processFromProto, resourcesFromProto, specFromProto } from "./spec-from-wire.js";
+import { processToProto, resourcesToProto, specToProto } from "./spec-to-wire.js";
 
 function loadCtrSpec(): OciSpec {
   return JSON.parse(readFileSync(new URL("./testdata/ctr-run-config.json", import.meta.url), "utf8")) as OciSpec;

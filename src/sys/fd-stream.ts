@@ -1,7 +1,8 @@
 // A Duplex over a raw non-blocking socket descriptor, for the sockets Node's net module refuses (AF_VSOCK): reads
 // and writes go through koffi, readiness comes from libuv's poll watcher on the fd.
 import { Duplex } from "node:stream";
-import { closeFd, type FdPoller, fdPoller, readFd, shutdownWrite, writeFd } from "./syscalls.js";
+import { closeFd, type FdPoller, fdPoller, readFd, writeFd } from "./fd.js";
+import { shutdownWrite } from "./socket.js";
 
 const READ_CHUNK = 64 * 1024;
 

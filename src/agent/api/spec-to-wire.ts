@@ -1,8 +1,19 @@
 // OCI config.json (hako's OciSpec types) → the agent API's grpc.Spec / grpc.Process / grpc.LinuxResources. Whatever
-// the Kata-shaped messages cannot hold travels in their `extra_json` extension (see unmapped.ts), so that
+// the Kata-shaped messages cannot hold travels in their `extra_json` extension (see spec-unmapped.ts), so that
 // specFromProto(specToProto(x)) deep-equals x.
 import { create } from "@bufbuild/protobuf";
-import { Code, HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../../common/errors.js";
+import type {
+  OciBlockIO,
+  OciHook,
+  OciHooks,
+  OciLinux,
+  OciLinuxResources,
+  OciProcess,
+  OciSeccomp,
+  OciSpec,
+  OciThrottleDevice,
+} from "../../oci/spec.js";
 import {
   BoxSchema,
   type Hook,
@@ -30,20 +41,9 @@ import {
   RootSchema,
   type Spec,
   SpecSchema,
-} from "../proto/gen/agent/oci_pb.js";
-import { processFromProto, resourcesFromProto, specFromProto } from "./from-proto.js";
-import type {
-  OciBlockIO,
-  OciHook,
-  OciHooks,
-  OciLinux,
-  OciLinuxResources,
-  OciProcess,
-  OciSeccomp,
-  OciSpec,
-  OciThrottleDevice,
-} from "./spec.js";
-import { encodeUnmapped, unmappedPart } from "./unmapped.js";
+} from "../../proto/gen/agent/oci_pb.js";
+import { processFromProto, resourcesFromProto, specFromProto } from "./spec-from-wire.js";
+import { encodeUnmapped, unmappedPart } from "./spec-unmapped.js";
 
 const U32_MAX = 0xffff_ffff;
 const U64_MAX = (1n << 64n) - 1n;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { FdStream } from "./fd-stream.js";
-import { socketPair } from "./syscalls.js";
+import { socketPair } from "./socket.js";
 
 function collect(s: FdStream): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -3,7 +3,7 @@
 // "zero"; hako sends the difference beside the message (the `extra_json` extension fields) so that hako-to-hako
 // translation is exact while a Kata peer, which ignores the extension, still gets everything it understands.
 
-import { Code, HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../../common/errors.js";
 
 type Json = unknown;
 

@@ -1,7 +1,7 @@
 // The leftover computation behind the extra_json extension: diff, restore, and the encoded form's validation.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decodeUnmapped, encodeUnmapped, restoreUnmapped, unmappedPart } from "./unmapped.js";
+import { decodeUnmapped, encodeUnmapped, restoreUnmapped, unmappedPart } from "./spec-unmapped.js";
 
 describe("unmapped part", () => {
   it("is undefined when the message carried everything", () => {

@@ -1,18 +1,7 @@
 // The agent API's grpc.Spec / grpc.Process / grpc.LinuxResources → OCI config.json (hako's OciSpec types). Proto3
 // cannot tell an unset scalar from its zero value, so zeros and empty lists come back as absent keys; the
-// `extra_json` extension (written by to-proto.ts) then restores whatever the message could not say.
-import type {
-  Hook,
-  Hooks,
-  Linux,
-  LinuxBlockIO,
-  LinuxIDMapping,
-  LinuxResources,
-  LinuxSeccomp,
-  LinuxThrottleDevice,
-  Process,
-  Spec,
-} from "../proto/gen/agent/oci_pb.js";
+// `extra_json` extension (written by spec-to-wire.ts) then restores whatever the message could not say.
+
 import type {
   OciBlockIO,
   OciHook,
@@ -25,8 +14,20 @@ import type {
   OciSpec,
   OciThrottleDevice,
   OciWeightDevice,
-} from "./spec.js";
-import { decodeUnmapped, restoreUnmapped } from "./unmapped.js";
+} from "../../oci/spec.js";
+import type {
+  Hook,
+  Hooks,
+  Linux,
+  LinuxBlockIO,
+  LinuxIDMapping,
+  LinuxResources,
+  LinuxSeccomp,
+  LinuxThrottleDevice,
+  Process,
+  Spec,
+} from "../../proto/gen/agent/oci_pb.js";
+import { decodeUnmapped, restoreUnmapped } from "./spec-unmapped.js";
 
 /** Sets `obj[key] = value` unless value is a zero value (0, 0n, "", false, empty list or map). */
 function put<T extends object, K extends keyof T>(obj: T, key: K, value: T[K] | undefined): void {
@@ -107,7 +108,7 @@ export function resourcesFromProto(r: LinuxResources): OciLinuxResources {
     r.devices.map((d) => {
       const rule: NonNullable<OciLinuxResources["devices"]>[number] = { allow: d.allow };
       put(rule, "type", d.type);
-      // -1 is the wildcard (see to-proto.ts); 0 is a real major number.
+      // -1 is the wildcard (see spec-to-wire.ts); 0 is a real major number.
       if (d.major !== -1n) rule.major = Number(d.major);
       if (d.minor !== -1n) rule.minor = Number(d.minor);
       put(rule, "access", d.access);
