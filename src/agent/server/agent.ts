@@ -23,6 +23,7 @@ import { GuestContainer, GuestProcess } from "./container.js";
 import { Crun } from "./crun.js";
 import { guestDetails, metricsText, onlineCpuMem } from "./guest-info.js";
 import { checkContainerId, containerCgroupPath, guestSpec } from "./guest-spec.js";
+import { GuestNetwork } from "./network.js";
 import type { Reaper } from "./reaper.js";
 import { type ProcessStdio, pipeStdio, ttyStdio } from "./stdio.js";
 import { mountStorage, unmountStorage } from "./storage.js";
@@ -36,6 +37,8 @@ export interface GuestAgentOptions {
   reaper: Reaper;
   log: Logger;
   loadModule?: (spec: string) => Promise<void>;
+  /** Default: busybox ip/arp in the guest's own network namespace. */
+  network?: GuestNetwork;
 }
 
 export class GuestAgent {
@@ -47,9 +50,12 @@ export class GuestAgent {
   private readonly crun: Crun;
   private readonly oom = new OomWatch();
   private readonly log: Logger;
+  /** The pod's network: lo, the NICs the host wired, routes, ARP entries. */
+  readonly network: GuestNetwork;
 
   constructor(private readonly opts: GuestAgentOptions) {
     this.log = opts.log;
+    this.network = opts.network ?? new GuestNetwork(opts.log.child({ subsystem: "network" }));
     mkdirSync(`${opts.stateDir}/containers`, { recursive: true });
     mkdirSync(`${opts.stateDir}/crun`, { recursive: true });
     mkdirSync(`${opts.stateDir}/log`, { recursive: true });
@@ -67,6 +73,8 @@ export class GuestAgent {
       throw new HakoError(Code.AlreadyExists, `sandbox ${this.sandboxId} already exists`);
     }
     for (const m of req.kernelModules) await this.opts.loadModule?.(m);
+    // Every pod, NIC or not: containers of one pod reach each other over 127.0.0.1.
+    await this.network.loopbackUp();
     if (req.hostname) setHostname(req.hostname);
     if (req.dns.length > 0) {
       writeFileSync(this.opts.resolvConf, dnsFile(req.dns));

@@ -1,10 +1,17 @@
 // The wire edge of the agent: grpc.AgentService and grpc.Health messages in, GuestAgent calls out. Every handler
-// translates once and lets HakoError codes travel back as ttrpc statuses. Network RPCs are not served (Unimplemented).
+// translates once and lets HakoError codes travel back as ttrpc statuses.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, HakoError } from "../../common/errors.js";
 import type { ServiceImpl } from "../../ttrpc/server.js";
 import type { GuestStorage } from "../api/agent-api.js";
 import { PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../api/conventions.js";
+import {
+  interfaceFromWire,
+  interfaceToWire,
+  neighborFromWire,
+  routeFromWire,
+  routeToWire,
+} from "../api/network-wire.js";
 import { processFromProto, resourcesFromProto, specFromProto } from "../api/spec-from-wire.js";
 import type { GuestAgent } from "./agent.js";
 import { AGENT_VERSION } from "./guest-info.js";
@@ -155,6 +162,24 @@ export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService
     },
     async getMetrics() {
       return { metrics: agent.getMetrics() };
+    },
+    async updateInterface(req) {
+      if (!req.interface) throw new HakoError(Code.InvalidArgument, "UpdateInterface: no interface");
+      return interfaceToWire(await agent.network.updateInterface(interfaceFromWire(req.interface)));
+    },
+    async updateRoutes(req) {
+      const routes = await agent.network.updateRoutes((req.routes?.routes ?? []).map(routeFromWire));
+      return { routes: routes.map(routeToWire) };
+    },
+    async addARPNeighbors(req) {
+      await agent.network.addArpNeighbors((req.neighbors?.arpNeighbors ?? []).map(neighborFromWire));
+      return {};
+    },
+    async listInterfaces() {
+      return { interfaces: (await agent.network.listInterfaces()).map(interfaceToWire) };
+    },
+    async listRoutes() {
+      return { routes: (await agent.network.listRoutes()).map(routeToWire) };
     },
   };
 }
