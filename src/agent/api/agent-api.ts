@@ -1,6 +1,7 @@
 // What the host asks of the guest, in hako's own types. The runtime depends on this interface only; the ttrpc
 // implementation (agent-client.ts) translates to the grpc.AgentService wire messages, and fake-agent.ts serves tests.
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
+import type { GuestInterface, GuestNeighbor, GuestRoute } from "./guest-network.js";
 
 export interface GuestStorage {
   /** e.g. "virtio-fs", "9p", "blk", "local" */
@@ -89,6 +90,15 @@ export interface AgentApi {
   copyFile(path: string, data: Uint8Array, mode: number): Promise<void>;
   /** Prometheus text exposition of the guest's own figures. */
   getMetrics(): Promise<string>;
+
+  /** Configures the NIC with `iface.mac` (name, addresses, MTU, up); resolves with it as the guest now has it. */
+  updateInterface(iface: GuestInterface): Promise<GuestInterface>;
+  /** Adds or replaces each route; resolves with the guest's routes afterwards. */
+  updateRoutes(routes: GuestRoute[]): Promise<GuestRoute[]>;
+  /** Permanent neighbour entries (IPv4). */
+  addArpNeighbors(neighbors: GuestNeighbor[]): Promise<void>;
+  listInterfaces(): Promise<GuestInterface[]>;
+  listRoutes(): Promise<GuestRoute[]>;
 
   close(): void;
   /** Resolves when the connection to the guest is gone (VM death, close()). */

@@ -7,19 +7,21 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { OciSpec } from "../../oci/spec.js";
-import { TtrpcClient } from "../../ttrpc/client.js";
 import { TtrpcServer } from "../../ttrpc/server.js";
-import { createClient } from "../../ttrpc/typed-client.js";
 import type { GuestAgent } from "../server/agent.js";
 import { agentService, healthService } from "../server/rpc.js";
 import { AgentService, Health } from "../server/wire.js";
 import type { AgentClient } from "./agent-client.js";
-import { connectAgent } from "./transport.js";
+import { FakeAgent } from "./fake-agent.js";
 import { waitForAgent } from "./wait-for-agent.js";
 
 const calls: { method: string; args: unknown[] }[] = [];
+// The guest's network side played by the fake agent, which keeps the same rules (unknown MAC: NotFound).
+const network = new FakeAgent();
+network.nics = new Set(["02:00:0a:58:00:05"]);
 const outputs: (Buffer | null)[] = [];
 const stub = {
+  network,
   createContainer: async (req: unknown) => void calls.push({ method: "createContainer", args: [req] }),
   startContainer: async (id: string) => {
     if (id !== "c1") throw notFound(`container ${id} not found`);
@@ -152,11 +154,29 @@ test("errors keep their codes and messages", async () => {
   await client.check();
 });
 
-test("network RPCs are not served: Unimplemented", async () => {
-  const raw = createClient(
-    AgentService,
-    new TtrpcClient(await connectAgent({ kind: "serial", path: join(dir, "agent.sock") })),
-  );
-  await assert.rejects(raw.listInterfaces({}), (err) => err instanceof HakoError && err.code === Code.Unimplemented);
-  await assert.rejects(raw.updateRoutes({}), (err) => err instanceof HakoError && err.code === Code.Unimplemented);
+test("network configuration crosses the wire both ways", async () => {
+  const iface = {
+    name: "eth0",
+    mac: "02:00:0a:58:00:05",
+    mtu: 1450,
+    addresses: [
+      { family: 4 as const, address: "10.88.0.5", prefixLength: 16 },
+      { family: 6 as const, address: "fd00::5", prefixLength: 64 },
+    ],
+  };
+  assert.deepEqual(await client.updateInterface({ ...iface, mac: "02:00:0A:58:00:05" }), iface);
+  const routes = [
+    { family: 4 as const, destination: "", gateway: "10.88.0.1", device: "eth0", source: "", scope: 0 },
+    { family: 6 as const, destination: "fd00::/64", gateway: "", device: "eth0", source: "", scope: 253 },
+  ];
+  assert.deepEqual(await client.updateRoutes(routes), routes);
+  const neighbor = { address: "10.88.0.9", mac: "02:00:00:00:00:09", device: "eth0", state: 0x80 };
+  await client.addArpNeighbors([neighbor]);
+  assert.deepEqual(await client.listInterfaces(), [iface]);
+  assert.deepEqual(await client.listRoutes(), routes);
+  assert.deepEqual(network.neighbors, [neighbor]);
+  // The agent's codes come back: an unknown MAC is NotFound.
+  await assert.rejects(client.updateInterface({ ...iface, mac: "02:00:00:00:99:99" }), (err) => {
+    return err instanceof HakoError && err.code === Code.NotFound && /02:00:00:00:99:99/.test(err.message);
+  });
 });

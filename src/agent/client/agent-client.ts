@@ -19,6 +19,8 @@ import type {
   GuestStorage,
 } from "../api/agent-api.js";
 import { GUEST_INFO_METRIC, PIDS_FORMAT, PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../api/conventions.js";
+import type { GuestInterface, GuestNeighbor, GuestRoute } from "../api/guest-network.js";
+import { interfaceFromWire, interfaceToWire, neighborToWire, routeFromWire, routeToWire } from "../api/network-wire.js";
 import { processToProto, resourcesToProto, specToProto } from "../api/spec-to-wire.js";
 
 /** Largest CopyFile chunk: one request must fit a ttrpc frame. */
@@ -252,6 +254,27 @@ export class AgentClient implements AgentApi {
 
   async getMetrics(): Promise<string> {
     return (await this.agent.getMetrics({}, this.ctl())).metrics;
+  }
+
+  async updateInterface(iface: GuestInterface): Promise<GuestInterface> {
+    return interfaceFromWire(await this.agent.updateInterface({ interface: interfaceToWire(iface) }, this.ctl()));
+  }
+
+  async updateRoutes(routes: GuestRoute[]): Promise<GuestRoute[]> {
+    const res = await this.agent.updateRoutes({ routes: { routes: routes.map(routeToWire) } }, this.ctl());
+    return res.routes.map(routeFromWire);
+  }
+
+  async addArpNeighbors(neighbors: GuestNeighbor[]): Promise<void> {
+    await this.agent.addARPNeighbors({ neighbors: { arpNeighbors: neighbors.map(neighborToWire) } }, this.ctl());
+  }
+
+  async listInterfaces(): Promise<GuestInterface[]> {
+    return (await this.agent.listInterfaces({}, this.ctl())).interfaces.map(interfaceFromWire);
+  }
+
+  async listRoutes(): Promise<GuestRoute[]> {
+    return (await this.agent.listRoutes({}, this.ctl())).routes.map(routeFromWire);
   }
 
   close(): void {

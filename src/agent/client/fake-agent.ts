@@ -12,6 +12,7 @@ import type {
   GuestDetails,
   GuestProcessInfo,
 } from "../api/agent-api.js";
+import type { GuestInterface, GuestNeighbor, GuestRoute } from "../api/guest-network.js";
 
 class Pipe {
   private chunks: Uint8Array[] = [];
@@ -154,6 +155,12 @@ export class FakeAgent implements AgentApi {
   private nextPid = 100;
   private isClosed = false;
   private closeNow!: () => void;
+  /** MACs of the NICs the "VM" has; undefined accepts any MAC. updateInterface on another MAC is NotFound. */
+  nics: Set<string> | undefined;
+  /** The guest's network as the RPCs left it. */
+  readonly interfaces = new Map<string, GuestInterface>();
+  routes: GuestRoute[] = [];
+  readonly neighbors: GuestNeighbor[] = [];
   private readonly oomQueue: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
 
@@ -388,6 +395,43 @@ export class FakeAgent implements AgentApi {
   async getMetrics(): Promise<string> {
     this.enter("getMetrics");
     return "# TYPE hako_guest_memory_total_bytes gauge\nhako_guest_memory_total_bytes 2147483648\n";
+  }
+
+  async updateInterface(iface: GuestInterface): Promise<GuestInterface> {
+    this.enter("updateInterface");
+    const mac = iface.mac.toLowerCase();
+    if (this.nics && !this.nics.has(mac)) throw notFound(`no guest network device has MAC ${iface.mac}`);
+    for (const [name, i] of this.interfaces) if (i.mac === mac) this.interfaces.delete(name);
+    const applied = { ...iface, mac, addresses: iface.addresses.map((a) => ({ ...a })) };
+    this.interfaces.set(iface.name, applied);
+    return applied;
+  }
+
+  async updateRoutes(routes: GuestRoute[]): Promise<GuestRoute[]> {
+    this.enter("updateRoutes");
+    for (const r of routes) {
+      if (r.device && !this.interfaces.has(r.device))
+        throw notFound(`route to "${r.destination}": no device ${r.device}`);
+    }
+    const key = (r: GuestRoute) => `${r.family} ${r.destination}`;
+    const added = new Set(routes.map(key));
+    this.routes = [...this.routes.filter((r) => !added.has(key(r))), ...routes.map((r) => ({ ...r }))];
+    return this.listRoutes();
+  }
+
+  async addArpNeighbors(neighbors: GuestNeighbor[]): Promise<void> {
+    this.enter("addArpNeighbors");
+    this.neighbors.push(...neighbors.map((n) => ({ ...n })));
+  }
+
+  async listInterfaces(): Promise<GuestInterface[]> {
+    this.enter("listInterfaces");
+    return [...this.interfaces.values()].map((i) => ({ ...i }));
+  }
+
+  async listRoutes(): Promise<GuestRoute[]> {
+    this.enter("listRoutes");
+    return this.routes.map((r) => ({ ...r }));
   }
 
   close(): void {
