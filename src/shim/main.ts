@@ -2,7 +2,7 @@
 // after a dead shim; `serve` (internal) is the long-lived shim serving containerd's Task service.
 import { spawn } from "node:child_process";
 import { closeSync, constants, createWriteStream, openSync, writeSync } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -17,6 +17,7 @@ import { socketAnswers, TtrpcServer } from "../ttrpc/index.js";
 import { podIdOf, shimSocketPath } from "./address.js";
 import { parseShimArgs, type ShimArgs } from "./args.js";
 import { EventPublisher } from "./events.js";
+import { shimServes } from "./liveness.js";
 import { qemuSandboxFactory } from "./sandbox-factory.js";
 import { TaskService } from "./task-service.js";
 
@@ -29,6 +30,33 @@ const USAGE = `usage: containerd-shim-hako-v2 -namespace NS -address ADDR -publi
 containerd's shim v2 for hako: containerd runs it (runtime type io.containerd.hako.v2) with the bundle as its
 working directory. \`start\` boots nothing yet: it starts (or finds) the pod's shim and prints its address; the pod's
 VM boots on the first Create. \`delete\` cleans up after a shim that died and prints a DeleteResponse.`;
+
+/**
+ * Writes `address` in the bundle, as runc's and Kata's shims do: containerd 1.6 reads it when it restarts to
+ * reconnect to a running shim (runtime/v2/shim.go loadShim); 1.7 and 2.x read the `bootstrap.json` they wrote
+ * themselves from start's output and fall back to `address` (restoreBootstrapParams). Written whole (rename).
+ */
+async function writeAddressFile(bundle: string, address: string): Promise<void> {
+  const tmp = join(bundle, ".address.tmp");
+  await writeFile(tmp, address);
+  await rename(tmp, join(bundle, "address"));
+}
+
+/**
+ * Log lines to containerd's `log` fifo. While containerd is down (restarting) nobody reads it: a full fifo (EAGAIN)
+ * or a closed one (EPIPE) drops the line instead of failing the caller; a restarted containerd opens the same fifo.
+ */
+function fifoSink(fd: number): LogSink {
+  return {
+    write: (line) => {
+      try {
+        writeSync(fd, line);
+      } catch {
+        // dropped: no reader
+      }
+    },
+  };
+}
 
 /** containerd's per-bundle `log` fifo; containerd holds its read end while the shim runs. */
 function openLogFifo(bundle: string): number | undefined {
@@ -43,6 +71,7 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
   const podId = await podIdOf(args.bundle, args.id);
   const socket = shimSocketPath(args.address, args.namespace, podId);
   if (await socketAnswers(socket)) {
+    await writeAddressFile(args.bundle, `unix://${socket}`);
     process.stdout.write(`unix://${socket}`);
     return;
   }
@@ -69,12 +98,13 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
   if (logFd !== undefined) closeSync(logFd);
   if (!answer.startsWith("ready")) throw new Error(answer.replace(/^error: /, "").trim() || "shim failed to start");
   child.unref();
+  await writeAddressFile(args.bundle, `unix://${socket}`);
   process.stdout.write(`unix://${socket}`);
 }
 
 async function serve(args: ShimArgs): Promise<void> {
   const logFd = openLogFifo(args.bundle);
-  const sink: LogSink = logFd === undefined ? stderrSink : { write: (l) => writeSync(logFd, l) };
+  const sink: LogSink = logFd === undefined ? stderrSink : fifoSink(logFd);
   const podId = await podIdOf(args.bundle, args.id);
   const log = createLogger({ level: args.debug ? "debug" : "info", sink, fields: { sandbox: podId } });
   const readyOut = createWriteStream("", { fd: READY_FD });
@@ -112,7 +142,12 @@ async function serve(args: ShimArgs): Promise<void> {
 async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
   const podId = await podIdOf(args.bundle, args.id);
   const paths = sandboxPaths(podId);
-  if (podId === args.id) {
+  const socket = shimSocketPath(args.address, args.namespace, podId);
+  if (await shimServes(socket, args.id)) {
+    // containerd runs delete when it believes the shim dead (no address file, a lost connection). A shim that
+    // answers is not: its pod keeps running, and its own Delete/Shutdown clean up when containerd asks them to.
+    log.warn("delete: the pod's shim is alive and answers; its sandbox is left running", { id: args.id, socket });
+  } else if (podId === args.id) {
     const state = await readSandboxState(paths.stateFile).catch(() => undefined);
     if (state && state.ownerPid !== process.pid && isAlive(state.ownerPid)) {
       log.warn("asking the live shim to stop before cleaning up", { pid: state.ownerPid });
@@ -120,7 +155,7 @@ async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
       for (let i = 0; i < 50 && isAlive(state.ownerPid); i++) await new Promise((r) => setTimeout(r, 100));
     }
     await cleanupSandbox(podId, log);
-    await rm(shimSocketPath(args.address, args.namespace, podId), { force: true });
+    await rm(socket, { force: true });
   } else {
     await unmountAll(join(paths.sharedDir, args.id));
   }

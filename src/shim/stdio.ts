@@ -1,29 +1,21 @@
 // Relays one process's stdio between containerd's fifos and the agent: stdout/stderr are pulled from the guest and
 // written to the fifos (waiting for 'drain': back-pressure reaches the guest because nothing more is pulled), stdin is
 // read from its fifo and pushed to the guest, one chunk at a time.
-import { closeSync, constants, open, openSync } from "node:fs";
-import { Socket } from "node:net";
+import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import type { AgentApi } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { ContainerProcess } from "../runtime/process.js";
+import { openFifoReader, openFifoWriter } from "./fifo.js";
 
 const CHUNK = 128 * 1024;
-const openFd = promisify(open);
-
-/** Opens a fifo and wraps it as a socket (libuv treats fifos as pipes: non-blocking, pollable). Blocks until the
- * other side has it open, as containerd expects. */
-async function openFifo(path: string, write: boolean): Promise<Socket> {
-  const fd = await openFd(path, write ? constants.O_WRONLY : constants.O_RDONLY);
-  return new Socket({ fd, readable: !write, writable: write });
-}
 
 export class StdioRelay {
   private lastActivity = Date.now();
   private stdin: Socket | undefined;
-  private stdinOpening = false;
   private closed = false;
+  /** Cancels fifo opens still waiting for their peer (close()). */
+  private readonly opening = new AbortController();
   private readonly outputs: Promise<void>[] = [];
   private stdinDone: Promise<void> = Promise.resolve();
   private readonly sinks: { stdout?: Promise<Socket>; stderr?: Promise<Socket>; stdin?: Promise<Socket> } = {};
@@ -35,19 +27,16 @@ export class StdioRelay {
   ) {
     // Open the fifos now, at Create/Exec, as containerd expects: a client may write all of stdin and close its end
     // before the process starts, and the data must still be there when it does.
+    // Non-blocking (fifo.ts): a fifo nobody ever opens costs a timer at most, never a thread.
     const { stdio } = process;
+    const signal = this.opening.signal;
     const quiet = (p: Promise<Socket>) => {
       p.catch((err) => this.log.debug("cannot open fifo", { err }));
       return p;
     };
-    if (stdio.stdout) this.sinks.stdout = quiet(openFifo(stdio.stdout, true));
-    if (stdio.stderr && !stdio.terminal) this.sinks.stderr = quiet(openFifo(stdio.stderr, true));
-    if (stdio.stdin) {
-      this.stdinOpening = true;
-      this.sinks.stdin = quiet(openFifo(stdio.stdin, false)).finally(() => {
-        this.stdinOpening = false;
-      });
-    }
+    if (stdio.stdout) this.sinks.stdout = quiet(openFifoWriter(stdio.stdout, { signal }));
+    if (stdio.stderr && !stdio.terminal) this.sinks.stderr = quiet(openFifoWriter(stdio.stderr, { signal }));
+    if (stdio.stdin) this.sinks.stdin = quiet(openFifoReader(stdio.stdin, { signal }));
   }
 
   /** Starts relaying; call once the process runs in the guest. */
@@ -146,17 +135,13 @@ export class StdioRelay {
     }
   }
 
-  /** Stops everything (delete of the process), including a stdin open still waiting for its writer. */
+  /** Stops everything (delete of the process), including fifo opens still waiting for their peer. */
   close(): void {
     this.closed = true;
+    this.opening.abort();
     this.stdin?.destroy();
-    const path = this.process.stdio.stdin;
-    if (this.stdinOpening && path) {
-      // Our blocking open of the read end returns once a writer appears: be that writer, then let go.
-      try {
-        closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
-      } catch {}
+    for (const s of [this.sinks.stdout, this.sinks.stderr, this.sinks.stdin]) {
+      s?.then((sock) => sock.destroy()).catch(() => {});
     }
-    for (const s of [this.sinks.stdout, this.sinks.stderr]) s?.then((sock) => sock.destroy()).catch(() => {});
   }
 }

@@ -281,7 +281,7 @@ export class TaskService {
       if (this.shuttingDown) return {};
       this.shuttingDown = true;
       await this.sandbox?.stop();
-      await this.events.flush();
+      await this.events.flush(5000);
       setImmediate(this.onShutdown);
       return {};
     },
