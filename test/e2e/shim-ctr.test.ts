@@ -9,16 +9,16 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir } from "../../src/runtime/layout.js";
-import { type Containerd, HAKO_RUNTIME, runCommand, startContainerdWithBusybox } from "../helpers/containerd.js";
-import { hostProcesses } from "../helpers/processes.js";
+import {
+  type Containerd,
+  HAKO_RUNTIME,
+  processesMatching,
+  runCommand,
+  startContainerdWithBusybox,
+  stopAndAssertClean,
+} from "../helpers/containerd.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
-
-function processesOf(pattern: RegExp): string[] {
-  return hostProcesses()
-    .filter((p) => pattern.test(p.cmd))
-    .map((p) => `${p.pid} ${p.cmd}`);
-}
 
 /** This file's VMs, share daemons and shims (other suites may run their own at the same time). */
 const ourProcesses = (address: string) =>
@@ -32,13 +32,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     ({ containerd, image } = await startContainerdWithBusybox());
   });
 
-  after(async () => {
-    const { leaked } = await containerd.stop();
-    assert.deepEqual(leaked, [], "the shim left VMs or state behind");
-    assert.deepEqual(processesOf(ourProcesses(containerd.address)), [], "qemu, virtiofsd or shim processes are left");
-    const mounts = (await mountPointsUnder(runDir())).filter((m) => m.includes("/shim-"));
-    assert.deepEqual(mounts, [], `mounts are left under ${runDir()}`);
-  });
+  after(() => stopAndAssertClean(containerd, ourProcesses(containerd.address), "/shim-"));
 
   const run = (id: string, cmd: string[], opts: { extra?: string[]; input?: string } = {}) =>
     containerd.run(HAKO_RUNTIME, image, `shim-${id}`, cmd, { timeoutMs: 120_000, ...opts });
@@ -171,7 +165,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     }
     assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", idA])).code, 0);
 
-    const qemu = processesOf(new RegExp(`qemu-system-x86_64 .*-name sandbox-${idB}`));
+    const qemu = processesMatching(new RegExp(`qemu-system-x86_64 .*-name sandbox-${idB}`));
     assert.equal(qemu.length, 1, "one QEMU for the sandbox");
     process.kill(Number(qemu[0]?.split(" ")[0]), "SIGKILL");
 
@@ -181,7 +175,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
       assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
       assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
     }
-    assert.deepEqual(processesOf(new RegExp(`sandbox-${idB}|shared/${idB}`)), []);
+    assert.deepEqual(processesMatching(new RegExp(`sandbox-${idB}|shared/${idB}`)), []);
     assert.deepEqual(await mountPointsUnder(join(runDir(), "shared", idB)), []);
   });
 

@@ -1,6 +1,7 @@
 // A private containerd 1.6 for end-to-end tests, the demo and the benchmark: its own root, state, socket and
 // config under one directory, so it never touches a system containerd and leaves nothing behind when stopped.
 // The hako runtime needs no entry in the config: containerd finds `containerd-shim-hako-v2` by name on PATH.
+import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile } from "node:fs/promises";
@@ -8,7 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { silentLogger } from "../../src/common/log.js";
 import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js";
-import { mountPointsIn } from "../../src/runtime/host-mounts.js";
+import { mountPointsIn, mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
@@ -124,6 +125,7 @@ export class Containerd {
   private proc: ChildProcess | undefined;
   private stopped = false;
   private exited: Promise<void> = Promise.resolve();
+  private launchOptions: ContainerdOptions = {};
   /** Container ids started through this instance: after stop(), none may have left a VM or state behind. */
   private readonly ids = new Set<string>();
 
@@ -152,6 +154,7 @@ export class Containerd {
   }
 
   private async launch(options: ContainerdOptions): Promise<void> {
+    this.launchOptions = options;
     const config = [
       "version = 2",
       `root = "${this.dir}/root"`,
@@ -198,6 +201,18 @@ export class Containerd {
       if (gone) throw new Error(`containerd exited during start-up; log: ${this.logPath}\n${await this.logTail()}`);
       if (Date.now() > deadline) throw new Error(`containerd did not answer on ${this.address}; log: ${this.logPath}`);
     }
+  }
+
+  /**
+   * Restarts containerd alone, as a host's containerd restart or upgrade does: SIGTERM (shims keep running), then
+   * the same config, root, state and sockets again. `whileDown` runs while containerd is gone.
+   */
+  async restart(whileDown?: () => Promise<void>): Promise<void> {
+    if (!this.proc || !this.running()) throw new Error("containerd is not running");
+    this.proc.kill("SIGTERM");
+    await this.exited;
+    await whileDown?.();
+    await this.launch(this.launchOptions);
   }
 
   async logTail(lines = 40): Promise<string> {
@@ -491,6 +506,25 @@ export async function sweepSandboxes(ids: string[]): Promise<string[]> {
     }
   }
   return leaked;
+}
+
+/** Command lines of host processes matching `pattern`, as "pid cmd" (for assertion messages). */
+export function processesMatching(pattern: RegExp): string[] {
+  return hostProcesses()
+    .filter((p) => pattern.test(p.cmd))
+    .map((p) => `${p.pid} ${p.cmd}`);
+}
+
+/**
+ * The end of an e2e suite: stops containerd, then asserts that nothing was swept up by force, that no process
+ * matching `ours` (the suite's VMs, share daemons, shims) is left, and no mount under the run dir containing `mountPart`.
+ */
+export async function stopAndAssertClean(containerd: Containerd, ours: RegExp, mountPart: string): Promise<void> {
+  const { leaked } = await containerd.stop();
+  assert.deepEqual(leaked, [], "the shim left VMs or state behind");
+  assert.deepEqual(processesMatching(ours), [], "qemu, virtiofsd or shim processes are left");
+  const mounts = (await mountPointsUnder(runDir())).filter((m) => m.includes(mountPart));
+  assert.deepEqual(mounts, [], `mounts are left under ${runDir()}`);
 }
 
 /** Starts a private containerd with the busybox image imported: the common start of every e2e test. */

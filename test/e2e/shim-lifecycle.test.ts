@@ -1,0 +1,121 @@
+// The shim's lifecycle under real use, through a real containerd 1.6 and ctr: no shim outlives its task when stdin
+// is never opened, pods survive a containerd restart (and an exit that happened meanwhile is reported once it is
+// back), a process that cannot start is answered at once with crun's reason, and the container sees its own cgroup.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type Containerd,
+  type CtrResult,
+  HAKO_RUNTIME,
+  processesMatching,
+  runCommand,
+  startContainerdWithBusybox,
+  stopAndAssertClean,
+} from "../helpers/containerd.js";
+
+const PREFIX = "lc-";
+
+/** This file's VMs, share daemons and shims (those of sandboxes whose id starts with `id`). */
+const ours = (address: string, id = PREFIX) =>
+  new RegExp(
+    `qemu-system-x86_64 .*-name sandbox-${id}|virtiofsd.*shared/${id}|containerd-shim-hako-v2 .*${address}.* -id ${id}`,
+  );
+const ourProcesses = (address: string, id = PREFIX) => processesMatching(ours(address, id));
+
+async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(200);
+  }
+}
+
+describe("shim lifecycle through containerd", () => {
+  let containerd: Containerd;
+  let image: string;
+
+  before(async () => {
+    ({ containerd, image } = await startContainerdWithBusybox());
+  });
+
+  after(() => stopAndAssertClean(containerd, ours(containerd.address), `/${PREFIX}`));
+
+  /** ctr with its stdin from /dev/null, as in a script or a CI step. */
+  const ctrNullStdin = (args: string[], timeoutMs = 120_000): Promise<CtrResult> =>
+    runCommand(
+      "sh",
+      ["-c", 'exec "$@" </dev/null', "sh", "ctr", "--address", containerd.address, "-n", containerd.namespace, ...args],
+      { timeoutMs },
+    );
+  const runArgs = (mode: "--rm" | "-d", id: string, extra: string[] = []) => {
+    containerd.track(id);
+    return ["run", mode, "--snapshotter", containerd.snapshotter, "--runtime", HAKO_RUNTIME, ...extra, image, id];
+  };
+  const taskStatus = async (id: string): Promise<string | undefined> => {
+    const ls = await containerd.ctr(["task", "ls"]);
+    return new RegExp(`^${id}\\s+\\d+\\s+(\\w+)`, "m").exec(ls.stdout)?.[1];
+  };
+
+  test("no shim is left when stdin is never opened (--rm, and detached + kill + delete)", async () => {
+    const rm = await ctrNullStdin([...runArgs("--rm", `${PREFIX}null-rm`), "true"]);
+    assert.equal(rm.code, 0, rm.stderr);
+    assert.ok(
+      await until(() => ourProcesses(containerd.address, `${PREFIX}null-rm`).length === 0, 10_000),
+      "shim left",
+    );
+
+    const id = `${PREFIX}null-d`;
+    const d = await ctrNullStdin([...runArgs("-d", id), "sleep", "1000"]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", id])).code, 0);
+    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 15_000), "task not stopped");
+    assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
+    assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+    assert.ok(await until(() => ourProcesses(containerd.address, id).length === 0, 10_000), "shim left");
+  });
+
+  test("a containerd restart keeps pods running; an exit while it was down is reported once it is back", async () => {
+    const a = `${PREFIX}restart-a`;
+    const b = `${PREFIX}restart-b`;
+    assert.equal((await ctrNullStdin([...runArgs("-d", a), "sleep", "1000"])).code, 0);
+    const rb = await ctrNullStdin([...runArgs("-d", b), "sh", "-c", "sleep 3; exit 3"]);
+    assert.equal(rb.code, 0, rb.stderr);
+    const logOffset = statSync(containerd.logPath).size;
+    // b exits while containerd is down: its exit can only reach containerd after the restart.
+    await containerd.restart(() => sleep(6000));
+
+    assert.equal(await taskStatus(a), "RUNNING", (await containerd.ctr(["task", "ls"])).stdout);
+    assert.equal(await taskStatus(b), "STOPPED");
+    const forwarded = async () =>
+      /msg="event forwarded".*topic=\/tasks\/exit/.test((await readFile(containerd.logPath, "utf8")).slice(logOffset));
+    assert.ok(await until(forwarded, 15_000), "containerd never received b's /tasks/exit after its restart");
+
+    const exec = await containerd.ctr(["task", "exec", "--exec-id", "e1", a, "sh", "-c", "echo after-restart"]);
+    assert.equal(exec.code, 0, exec.stderr);
+    assert.equal(exec.stdout, "after-restart\n");
+
+    const events = spawn("ctr", ["--address", containerd.address, "events"], { stdio: ["ignore", "pipe", "ignore"] });
+    let seen = "";
+    events.stdout.on("data", (d: Buffer) => {
+      seen += d.toString();
+    });
+    try {
+      await sleep(500);
+      assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", a])).code, 0);
+      assert.ok(await until(() => seen.includes("/tasks/exit") && seen.includes(a), 15_000), `events: ${seen}`);
+    } finally {
+      events.kill();
+    }
+    for (const id of [a, b]) {
+      const del = await containerd.ctr(["task", "delete", id]);
+      assert.equal(del.code, 0, del.stderr);
+      assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+    }
+    assert.ok(await until(() => ourProcesses(containerd.address, `${PREFIX}restart`).length === 0, 10_000));
+  });
+});
