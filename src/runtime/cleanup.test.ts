@@ -1,6 +1,6 @@
 // Clean-up after a dead owner, without a VM: stand-in processes carry the command lines of a sandbox's QEMU and
-// virtiofsd, and real bind mounts stand for its share. Checks what is found stale, that only a pid whose command
-// line proves it is that sandbox's process gets killed, and that mounts and directories go. Needs root (mounts).
+// virtiofsd, and a fake host mount table stands for its share. Checks what is found stale, that only a pid whose
+// command line proves it is that sandbox's process gets killed, and that mounts and directories go. Runs without root.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,17 +10,14 @@ import { after, describe, test } from "node:test";
 import { silentLogger } from "../common/log.js";
 import { vmPaths } from "../hypervisor/qemu/state-dir.js";
 import { cleanupSandbox, findStaleSandboxes, isAlive } from "./cleanup.js";
-import { bindMount, makeSharedMountPoint, mountPointsUnder, unmountAll } from "./host-mounts.js";
+import { FakeHostMounts } from "./fake-host-mounts.js";
 import { sandboxPaths } from "./layout.js";
 import { type SandboxStateV1, writeSandboxState } from "./sandbox-state.js";
 
-// Mounting needs root; elsewhere these specs are skipped rather than failed.
-const asRoot = process.getuid?.() === 0 ? {} : { skip: "needs root (real bind mounts)" };
 const root = mkdtempSync(join(tmpdir(), "hako-cleanup-spec-"));
 const children: ChildProcess[] = [];
 after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-  await unmountAll(root);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -60,7 +57,7 @@ function stateOf(id: string, runRoot: string, over: Partial<SandboxStateV1> = {}
   };
 }
 
-describe("findStaleSandboxes", asRoot, () => {
+describe("findStaleSandboxes", () => {
   test("lists the sandboxes whose owner is gone, and only those", async () => {
     const runRoot = join(root, "find");
     const write = async (id: string, ownerPid: number) => {
@@ -83,7 +80,7 @@ describe("findStaleSandboxes", asRoot, () => {
   });
 });
 
-describe("cleanupSandbox", asRoot, () => {
+describe("cleanupSandbox", () => {
   test("kills the VM and the share daemon, releases the mounts, removes the directories", async () => {
     const runRoot = join(root, "full");
     const id = "sb-full";
@@ -98,9 +95,10 @@ describe("cleanupSandbox", asRoot, () => {
     const source = join(root, "full-src");
     mkdirSync(source, { recursive: true });
     writeFileSync(join(source, "keep"), "kept");
-    await makeSharedMountPoint(paths.sharedDir);
+    const mounts = new FakeHostMounts();
+    await mounts.makeSharedMountPoint(paths.sharedDir);
     const rootfs = join(paths.sharedDir, "c1", "rootfs");
-    await bindMount(source, rootfs, false);
+    await mounts.bindMount(source, rootfs, false);
     await writeSandboxState(
       paths.stateFile,
       stateOf(id, runRoot, {
@@ -110,12 +108,12 @@ describe("cleanupSandbox", asRoot, () => {
       }),
     );
 
-    const result = await cleanupSandbox(id, silentLogger, runRoot);
+    const result = await cleanupSandbox(id, silentLogger, runRoot, mounts);
     assert.equal(result.found, true);
     assert.deepEqual([...result.killed].sort(), [qemu.pid, vfs.pid].sort());
     assert.equal(await signalOf(qemu), "SIGKILL");
     assert.equal(await signalOf(vfs), "SIGKILL");
-    assert.deepEqual(await mountPointsUnder(runRoot), []);
+    assert.deepEqual(await mounts.mountPointsUnder(runRoot), []);
     assert.ok(!existsSync(paths.stateDir));
     assert.ok(!existsSync(paths.sharedDir));
     assert.equal(readFileSync(join(source, "keep"), "utf8"), "kept", "the bind source is left alone");
@@ -135,7 +133,7 @@ describe("cleanupSandbox", asRoot, () => {
         vm: { pid: stranger.pid as number, accelerator: "tcg", consoleLog: "", vcpus: 1, memoryMiB: 512 },
       }),
     );
-    const result = await cleanupSandbox(id, silentLogger, runRoot);
+    const result = await cleanupSandbox(id, silentLogger, runRoot, new FakeHostMounts());
     assert.deepEqual(result.killed, []);
     assert.ok(isAlive(stranger.pid as number), "an unrelated process survived");
     assert.ok(!existsSync(paths.stateDir));
@@ -149,18 +147,19 @@ describe("cleanupSandbox", asRoot, () => {
     mkdirSync(paths.stateDir, { recursive: true });
     writeFileSync(vmPaths(id, runRoot).qemuPid, `${qemu.pid}\n`);
     writeFileSync(paths.stateFile, "{ torn");
-    await makeSharedMountPoint(paths.sharedDir);
+    const mounts = new FakeHostMounts();
+    await mounts.makeSharedMountPoint(paths.sharedDir);
 
-    const result = await cleanupSandbox(id, silentLogger, runRoot);
+    const result = await cleanupSandbox(id, silentLogger, runRoot, mounts);
     assert.equal(result.found, false);
     assert.deepEqual(result.killed, [qemu.pid]);
     assert.equal(await signalOf(qemu), "SIGKILL");
-    assert.deepEqual(await mountPointsUnder(runRoot), []);
+    assert.deepEqual(await mounts.mountPointsUnder(runRoot), []);
     assert.ok(!existsSync(paths.stateDir) && !existsSync(paths.sharedDir));
   });
 
   test("a sandbox with nothing left is a no-op", async () => {
-    const result = await cleanupSandbox("sb-none", silentLogger, join(root, "none"));
+    const result = await cleanupSandbox("sb-none", silentLogger, join(root, "none"), new FakeHostMounts());
     assert.deepEqual(result, { sandboxId: "sb-none", killed: [], found: false });
   });
 });

@@ -4,7 +4,7 @@ import { readdir, rm } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { cleanupStaleVm, killAndWait, processMatches } from "../hypervisor/qemu/stale.js";
 import { vmName } from "../hypervisor/qemu/state-dir.js";
-import { unmountAll } from "./host-mounts.js";
+import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
 import { readSandboxState } from "./sandbox-state.js";
 
@@ -24,7 +24,12 @@ export interface CleanupResult {
 }
 
 /** Removes every trace of sandbox id. Callers decide that its owner is gone (or asked for this). */
-export async function cleanupSandbox(sandboxId: string, log: Logger, root = runDir()): Promise<CleanupResult> {
+export async function cleanupSandbox(
+  sandboxId: string,
+  log: Logger,
+  root = runDir(),
+  mounts: HostMounts = systemHostMounts,
+): Promise<CleanupResult> {
   const paths = sandboxPaths(sandboxId, root);
   const state = await readSandboxState(paths.stateFile).catch((err) => {
     log.warn("unreadable sandbox state; cleaning by path only", { err });
@@ -41,8 +46,8 @@ export async function cleanupSandbox(sandboxId: string, log: Logger, root = runD
   // pid is checked against its command line there as well.
   const vm = await cleanupStaleVm(sandboxId, { stateRoot: root, logger: log });
   for (const pid of vm.killed) if (!killed.includes(pid)) killed.push(pid);
-  for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await unmountAll(mp);
-  await unmountAll(paths.sharedDir);
+  for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp);
+  await mounts.unmountAll(paths.sharedDir);
   await rm(paths.sharedDir, { recursive: true, force: true });
   await rm(paths.stateDir, { recursive: true, force: true });
   return { sandboxId, killed, found: state !== undefined };

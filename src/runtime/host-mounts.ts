@@ -1,5 +1,6 @@
-// Host mounts the runtime makes: container rootfs from containerd's mount list, bind mounts into the share.
-// Node has no mount(2); util-linux's mount/umount do the work and their stderr becomes the error message.
+// Host mounts the runtime makes: container rootfs from containerd's mount list, bind mounts into the share. The
+// runtime uses them through the HostMounts interface (fake-host-mounts.ts stands in for unit tests, which then run
+// without root). Node has no mount(2); util-linux's mount/umount do the work and their stderr becomes the error.
 import { execFile } from "node:child_process";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -12,6 +13,20 @@ export interface MountSpec {
   type: string;
   source: string;
   options: string[];
+}
+
+/** The host mount operations the runtime needs; every path is absolute. */
+export interface HostMounts {
+  /** Mounts containerd's rootfs mount list onto target, creating target. */
+  mountRootfs(mounts: MountSpec[], target: string): Promise<void>;
+  /** Bind-mounts source at target (made as a file or directory to match). Source missing: InvalidArgument. */
+  bindMount(source: string, target: string, readonly: boolean): Promise<void>;
+  /** Makes dir a mount point of its own with shared propagation. */
+  makeSharedMountPoint(dir: string): Promise<void>;
+  /** Unmounts target and everything below it, children first; a target that is not mounted is fine. */
+  unmountAll(target: string): Promise<void>;
+  /** Mount points at or below prefix, parents first. */
+  mountPointsUnder(prefix: string): Promise<string[]>;
 }
 
 async function mountCmd(args: string[], what: string): Promise<void> {
@@ -33,8 +48,8 @@ export async function mountRootfs(mounts: MountSpec[], target: string): Promise<
   }
 }
 
-/** Bind-mounts source at target, creating target as a file or directory to match the source. */
-export async function bindMount(source: string, target: string, readonly: boolean): Promise<void> {
+/** Creates target as a file or directory to match source, for a bind mount. Source missing: InvalidArgument. */
+export async function makeBindTarget(source: string, target: string): Promise<void> {
   const st = await stat(source).catch((err) => {
     throw new HakoError(Code.InvalidArgument, `bind mount source ${source} is not accessible`, { cause: err });
   });
@@ -43,6 +58,11 @@ export async function bindMount(source: string, target: string, readonly: boolea
     await mkdir(dirname(target), { recursive: true });
     await writeFile(target, "", { flag: "a" });
   }
+}
+
+/** Bind-mounts source at target, creating target as a file or directory to match the source. */
+export async function bindMount(source: string, target: string, readonly: boolean): Promise<void> {
+  await makeBindTarget(source, target);
   await mountCmd(["--bind", source, target], `bind-mounting ${source} at ${target}`);
   if (readonly) await mountCmd(["-o", "remount,bind,ro", target], `making ${target} read-only`);
 }
@@ -85,3 +105,12 @@ export function mountPointsIn(mountinfo: string, prefix: string): string[] {
 export async function isMountPoint(path: string): Promise<boolean> {
   return (await mountPointsUnder(path)).includes(path);
 }
+
+/** The host's own mount table, through util-linux. */
+export const systemHostMounts: HostMounts = {
+  mountRootfs,
+  bindMount,
+  makeSharedMountPoint,
+  unmountAll,
+  mountPointsUnder,
+};

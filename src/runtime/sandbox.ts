@@ -10,7 +10,7 @@ import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
 import type { SandboxBackend } from "./backend.js";
 import { ContainerManager, type CreateContainerOptions } from "./container/container-manager.js";
 import type { Container } from "./container.js";
-import { unmountAll } from "./host-mounts.js";
+import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, type SandboxPaths, sandboxPaths } from "./layout.js";
 import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
 import { CpuMem, type VmSize } from "./resource/cpu-mem.js";
@@ -40,6 +40,8 @@ export interface SandboxOptions {
   hostname?: string;
   /** Alternative root for state, for tests. */
   runRoot?: string;
+  /** The host mount table; the system's by default, a fake in unit tests. */
+  mounts?: HostMounts;
   /**
    * Grow the VM (hot-plugged vCPUs and memory) when a container's resources are updated beyond what the VM has.
    * Off under static sizing (runtime.static_sandbox_resource_mgmt), where the VM was booted big enough.
@@ -55,6 +57,7 @@ export class Sandbox {
   private readonly manager: ContainerManager;
   private readonly cpuMem: CpuMem;
   private readonly persister: SandboxPersister;
+  private readonly mounts: HostMounts;
 
   private constructor(
     readonly id: string,
@@ -65,6 +68,7 @@ export class Sandbox {
     readonly agent: AgentApi,
     private readonly clock: PhaseClock,
   ) {
+    this.mounts = options.mounts ?? systemHostMounts;
     this.cpuMem = new CpuMem({ vcpus: options.vcpus, memoryMiB: options.memoryMiB }, vm, agent, log);
     this.persister = new SandboxPersister(
       paths.stateFile,
@@ -74,6 +78,7 @@ export class Sandbox {
     this.manager = new ContainerManager({
       sandboxId: id,
       paths,
+      mounts: this.mounts,
       agent,
       log,
       exited: (c, p, exit) => options.events.exited(c, p, exit),
@@ -102,6 +107,7 @@ export class Sandbox {
       {
         id: options.id,
         backend: options.backend,
+        mounts: options.mounts ?? systemHostMounts,
         paths,
         runRoot,
         vcpus: options.vcpus,
@@ -198,7 +204,7 @@ export class Sandbox {
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
     await this.manager.releaseAll();
-    await unmountAll(this.paths.sharedDir);
+    await this.mounts.unmountAll(this.paths.sharedDir);
     await rm(this.paths.sharedDir, { recursive: true, force: true });
     // A write already under way would otherwise fail (and warn) as the directory goes.
     await this.persister.settled();

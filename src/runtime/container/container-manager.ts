@@ -6,7 +6,7 @@ import { Code, failedPrecondition, HakoError, notFound } from "../../common/erro
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import { Container } from "../container.js";
-import type { MountSpec } from "../host-mounts.js";
+import type { HostMounts, MountSpec } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
 import { ContainerProcess, type ExitInfo, type StdioPaths } from "../process.js";
 import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
@@ -27,6 +27,7 @@ export interface CreateContainerOptions {
 export interface ContainerManagerDeps {
   sandboxId: string;
   paths: SandboxPaths;
+  mounts: HostMounts;
   agent: AgentApi;
   log: Logger;
   exited(container: Container, process: ContainerProcess, exit: ExitInfo): void;
@@ -62,10 +63,10 @@ export class ContainerManager {
       new ContainerProcess(opts.id, "", opts.stdio, opts.spec.process),
     );
     try {
-      await mountContainerFiles(this.d.paths, container, opts.rootfs, opts.spec, binds);
+      await mountContainerFiles(this.d.mounts, this.d.paths, container, opts.rootfs, opts.spec, binds);
       await this.d.agent.createContainer({ containerId: opts.id, spec, storages: [] });
     } catch (err) {
-      await releaseContainerFiles(this.d.paths, container);
+      await releaseContainerFiles(this.d.mounts, this.d.paths, container);
       throw err;
     }
     this.containers.set(opts.id, container);
@@ -181,7 +182,7 @@ export class ContainerManager {
         if (!(err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.Unavailable))) throw err;
       });
     }
-    await releaseContainerFiles(this.d.paths, c);
+    await releaseContainerFiles(this.d.mounts, this.d.paths, c);
     this.containers.delete(containerId);
     await this.d.persist();
     return { pid: p.pid, exit: p.exitInfo };
@@ -189,6 +190,6 @@ export class ContainerManager {
 
   /** Releases every container's host mounts (the sandbox is stopping). */
   async releaseAll(): Promise<void> {
-    for (const c of this.containers.values()) await releaseContainerFiles(this.d.paths, c);
+    for (const c of this.containers.values()) await releaseContainerFiles(this.d.mounts, this.d.paths, c);
   }
 }

@@ -4,7 +4,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { OciSpec } from "../../oci/spec.js";
 import type { Container } from "../container.js";
-import { bindMount, type MountSpec, mountRootfs, unmountAll } from "../host-mounts.js";
+import type { HostMounts, MountSpec } from "../host-mounts.js";
 import { hostRootfs, type SandboxPaths } from "../layout.js";
 import type { HostBind } from "../spec-rewrite.js";
 
@@ -13,6 +13,7 @@ import type { HostBind } from "../spec-rewrite.js";
  * is made (so a failure half-way can be released). Throws the mount's error.
  */
 export async function mountContainerFiles(
+  mounts: HostMounts,
   paths: SandboxPaths,
   container: Container,
   rootfs: MountSpec[],
@@ -20,18 +21,18 @@ export async function mountContainerFiles(
   binds: readonly HostBind[],
 ): Promise<void> {
   const target = hostRootfs(paths, container.id);
-  if (rootfs.length > 0) await mountRootfs(rootfs, target);
-  else await bindMount(join(container.bundle, spec.root?.path ?? "rootfs"), target, false);
+  if (rootfs.length > 0) await mounts.mountRootfs(rootfs, target);
+  else await mounts.bindMount(join(container.bundle, spec.root?.path ?? "rootfs"), target, false);
   container.hostMounts.push(target);
   for (const b of binds) {
     const at = join(paths.sharedDir, b.sharedPath);
-    await bindMount(b.source, at, b.readonly);
+    await mounts.bindMount(b.source, at, b.readonly);
     container.hostMounts.push(at);
   }
 }
 
 /** Unmounts the container's mount points in reverse order and removes its directory in the share. */
-export async function releaseContainerFiles(paths: SandboxPaths, c: Container): Promise<void> {
-  for (const mp of [...c.hostMounts].reverse()) await unmountAll(mp).catch(() => {});
+export async function releaseContainerFiles(mounts: HostMounts, paths: SandboxPaths, c: Container): Promise<void> {
+  for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp).catch(() => {});
   await rm(join(paths.sharedDir, c.id), { recursive: true, force: true }).catch(() => {});
 }

@@ -6,13 +6,14 @@ import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm } from "../../hypervisor/hypervisor.js";
 import type { SandboxBackend } from "../backend.js";
-import { makeSharedMountPoint, unmountAll } from "../host-mounts.js";
+import type { HostMounts } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
 import type { PhaseClock } from "./phase-clock.js";
 
 export interface BootRequest {
   id: string;
   backend: SandboxBackend;
+  mounts: HostMounts;
   paths: SandboxPaths;
   /** Root of the sandbox's host state (paths.stateDir's parent). */
   runRoot: string;
@@ -28,12 +29,12 @@ export interface Booted {
 
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
 export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logger): Promise<Booted> {
-  const { paths, backend } = req;
+  const { paths, backend, mounts } = req;
   const undo: (() => Promise<unknown>)[] = [];
   try {
-    await makeSharedMountPoint(paths.sharedDir);
+    await mounts.makeSharedMountPoint(paths.sharedDir);
     undo.push(async () => {
-      await unmountAll(paths.sharedDir);
+      await mounts.unmountAll(paths.sharedDir);
       await rm(paths.sharedDir, { recursive: true, force: true });
     });
     const vm = await backend.startVm(
