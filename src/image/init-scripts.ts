@@ -1,6 +1,7 @@
 // The shell scripts that run first in the guest: the initrd's /init (load modules, mount the root, switch_root)
 // and the root's /sbin/init (exec the agent). Every initrd failure prints why on the console and powers off, so
 // the host sees the VM die instead of a silent hang.
+import { GUEST_PARAM } from "../agent/api/guest-contract.js";
 
 export type InitrdMode = "dax" | "full";
 
@@ -32,9 +33,9 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in
     hako.root=*) root="\${arg#hako.root=}" ;;
     hako.init=*) init="\${arg#hako.init=}" ;;
-    hako.debug=1) debug=1 ;;
-    hako.jitless=1) export HAKO_JITLESS=1 ;;
-    hako.jitless=0) unset HAKO_JITLESS ;;
+    ${GUEST_PARAM.debug}=1) debug=1 ;;
+    ${GUEST_PARAM.jitless}=1) export HAKO_JITLESS=1 ;;
+    ${GUEST_PARAM.jitless}=0) unset HAKO_JITLESS ;;
   esac
 done
 stage "started"

@@ -86,7 +86,7 @@ export class GuestAgent {
         mounted.push(s);
       }
     } catch (err) {
-      for (const s of mounted.reverse()) unmountStorage(s);
+      for (const s of mounted.reverse()) unmountStorage(s, this.log);
       throw HakoError.from(err, Code.Internal, `sandbox ${req.sandboxId}: mounting storage`);
     }
     this.sandboxStorages = mounted;
@@ -98,7 +98,7 @@ export class GuestAgent {
     for (const id of [...this.containers.keys()]) {
       await this.removeContainer(id, 5).catch((err) => this.log.warn("remove failed", { container: id, error: err }));
     }
-    for (const s of this.sandboxStorages.reverse()) unmountStorage(s);
+    for (const s of this.sandboxStorages.reverse()) unmountStorage(s, this.log);
     this.sandboxStorages = [];
     this.log.info("sandbox destroyed", { sandbox: this.sandboxId });
     this.sandboxId = undefined;
@@ -151,7 +151,7 @@ export class GuestAgent {
       this.log.info("container created", { container: id, pid: started.pid });
     } catch (err) {
       stdio?.destroy();
-      for (const s of mounted.reverse()) unmountStorage(s);
+      for (const s of mounted.reverse()) unmountStorage(s, this.log);
       await rm(bundle, { recursive: true, force: true });
       throw HakoError.from(err, Code.Internal, `container ${id}`);
     }
@@ -229,7 +229,7 @@ export class GuestAgent {
     await this.crun.delete(id, true).catch((err) => this.log.warn("crun delete failed", { container: id, error: err }));
     this.oom.remove(id);
     for (const p of [c.init, ...c.execs.values()]) p.stdio.destroy();
-    for (const s of [...c.storages].reverse()) unmountStorage(s);
+    for (const s of [...c.storages].reverse()) unmountStorage(s, this.log);
     await rm(c.bundle, { recursive: true, force: true });
     this.containers.delete(id);
     this.log.info("container removed", { container: id });

@@ -2,6 +2,7 @@
 // at the mount point the host asked for. Mount options are split into flags and fs data once, here.
 import { mkdirSync } from "node:fs";
 import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
 import {
   MS_BIND,
   MS_NODEV,
@@ -77,11 +78,16 @@ export function mountStorage(s: GuestStorage): void {
   }
 }
 
-export function unmountStorage(s: GuestStorage): void {
+/**
+ * Detaches a storage's mount (lazily: whatever still uses it keeps it until done). A mount already gone (ENOENT, or
+ * EINVAL: not a mount point) is what a teardown expects; any other failure leaves the mount behind and is logged.
+ */
+export function unmountStorage(s: GuestStorage, log: Logger): void {
   if (s.driver === "local") return;
   try {
     umount(s.mountPoint, true);
-  } catch {
-    // Already gone; the sandbox is being torn down.
+  } catch (err) {
+    if (err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.InvalidArgument)) return;
+    log.warn("storage unmount failed; the mount stays", { mountPoint: s.mountPoint, error: err });
   }
 }
