@@ -416,7 +416,7 @@ export class FakeAgent implements AgentApi {
     const key = (r: GuestRoute) => `${r.family} ${r.destination}`;
     const added = new Set(routes.map(key));
     this.routes = [...this.routes.filter((r) => !added.has(key(r))), ...routes.map((r) => ({ ...r }))];
-    return this.listRoutes();
+    return this.routes.map((r) => ({ ...r }));
   }
 
   async addArpNeighbors(neighbors: GuestNeighbor[]): Promise<void> {
