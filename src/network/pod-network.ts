@@ -2,11 +2,12 @@
 // record what was made in <stateDir>/network.json at once, so that a crash at any later point can be undone), apply
 // the guest configuration once the agent answers, and unwire from that file at stop or in `shim delete`.
 import { mkdirSync } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentApi } from "../agent/api/agent-api.js";
 import type { GuestDns, GuestNetworkConfig } from "../agent/api/guest-network.js";
-import { Code, errnoCode, HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../common/errors.js";
+import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 import type { Logger } from "../common/log.js";
 import type { OciSpec } from "../oci/spec.js";
 import { networkModel } from "./models.js";
@@ -49,26 +50,12 @@ export async function wirePodNetwork(
 
 async function writeEndpoints(stateDir: string, endpoints: NetworkEndpoints): Promise<void> {
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, NETWORK_STATE_FILE);
-  await writeFile(`${path}.tmp`, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
+  await writeJsonFile(join(stateDir, NETWORK_STATE_FILE), endpoints);
 }
 
 /** The endpoints recorded for a sandbox, or undefined when none were (no network, or already unwired). */
 export async function readEndpoints(stateDir: string): Promise<NetworkEndpoints | undefined> {
-  const path = join(stateDir, NETWORK_STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return undefined;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as NetworkEndpoints;
-  } catch (err) {
-    throw new HakoError(Code.DataLoss, `network endpoints ${path} are not valid JSON`, { cause: err });
-  }
+  return (await readJsonFile(join(stateDir, NETWORK_STATE_FILE), "network endpoints")) as NetworkEndpoints | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 // The sandbox's persisted state: a versioned plain object in /run/hako/<id>/sandbox.json, written atomically, so that
 // another process (`containerd-shim-hako-v2 delete`, `hako ps`) can find the VM and clean up after a dead owner.
-import { readFile, rename, writeFile } from "node:fs/promises";
-import { Code, errnoCode, HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../common/errors.js";
+import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 
 export interface PersistedContainer {
   id: string;
@@ -28,30 +28,13 @@ export interface SandboxStateV1 {
   phases: Record<string, number>;
 }
 
-let tmpSeq = 0;
-
 export async function writeSandboxState(path: string, state: SandboxStateV1): Promise<void> {
-  // A temporary name per write: concurrent writers sharing one would truncate each other's file and then rename
-  // a torn document into place, or fail with ENOENT.
-  const tmp = `${path}.${process.pid}.${tmpSeq++}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writeJsonFile(path, state);
 }
 
 export async function readSandboxState(path: string): Promise<SandboxStateV1 | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return undefined;
-    throw err;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HakoError(Code.DataLoss, `sandbox state ${path} is not valid JSON`, { cause: err });
-  }
+  const value = await readJsonFile(path, "sandbox state");
+  if (value === undefined) return undefined;
   const v = value as { version?: unknown };
   if (v.version !== 1) throw new HakoError(Code.DataLoss, `sandbox state ${path} has unknown version ${v.version}`);
   return value as SandboxStateV1;
