@@ -1,8 +1,9 @@
 // A container inside a sandbox: its host-side spec and bundle, the guest spec, its init and exec processes.
+
+import type { ProcessStatus } from "../agent/api/process-status.js";
 import { alreadyExists, notFound } from "../common/errors.js";
 import type { OciSpec } from "../oci/spec.js";
 import type { ContainerProcess } from "./process.js";
-import type { Status } from "./status.js";
 
 export class Container {
   readonly execs = new Map<string, ContainerProcess>();
@@ -16,11 +17,11 @@ export class Container {
     readonly init: ContainerProcess,
   ) {}
 
-  get status(): Status {
+  get status(): ProcessStatus {
     return this.init.status;
   }
 
-  set status(s: Status) {
+  set status(s: ProcessStatus) {
     this.init.status = s;
   }
 

@@ -1,7 +1,8 @@
 // One process of a container (its init, or an exec), as the host sees it: guest pid, stdio paths, exit.
+
+import { ProcessStatus } from "../agent/api/process-status.js";
 import type { OciProcess } from "../oci/spec.js";
 import { type Deferred, deferred } from "./deferred.js";
-import { Status } from "./status.js";
 
 export interface ExitInfo {
   /** Exit code, or 128 + signal number. */
@@ -18,7 +19,7 @@ export interface StdioPaths {
 
 export class ContainerProcess {
   pid = 0;
-  status = Status.Created;
+  status = ProcessStatus.Created;
   private readonly exit: Deferred<ExitInfo> = deferred<ExitInfo>();
   exitInfo: ExitInfo | undefined;
 
@@ -41,7 +42,7 @@ export class ContainerProcess {
 
   markExited(status: number, exitedAt = new Date()): boolean {
     if (this.exit.settled) return false;
-    this.status = Status.Stopped;
+    this.status = ProcessStatus.Stopped;
     this.exitInfo = { status, exitedAt };
     this.exit.resolve(this.exitInfo);
     return true;

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
+import { ProcessStatus } from "../agent/api/process-status.js";
 import type { FakeAgent } from "../agent/client/fake-agent.js";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Fields, memorySink } from "../common/log.js";
@@ -20,7 +21,6 @@ import { FakeHostMounts } from "./fake-host-mounts.js";
 import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
 import { Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
 import { readSandboxState } from "./sandbox-state.js";
-import { Status } from "./status.js";
 
 const root = mkdtempSync(join(tmpdir(), "hako-sandbox-spec-"));
 const runRoot = join(root, "run");
@@ -199,7 +199,7 @@ describe("container lifecycle", () => {
   test("create, start, kill, delete: statuses, events, mounts and persisted state follow", async () => {
     const h = await sandbox();
     const c = await create(h, "c1");
-    assert.equal(c.status, Status.Created);
+    assert.equal(c.status, ProcessStatus.Created);
     const rootfs = join(h.sandbox.paths.sharedDir, "c1", "rootfs");
     assert.deepEqual(
       h.mounts.at(rootfs),
@@ -218,7 +218,7 @@ describe("container lifecycle", () => {
     );
 
     const p = await h.sandbox.start("c1", "");
-    assert.equal(p.status, Status.Running);
+    assert.equal(p.status, ProcessStatus.Running);
     assert.ok(p.pid > 0);
     const persisted = (await state(h))?.containers[0];
     assert.deepEqual(persisted && [persisted.status, persisted.pid], ["running", p.pid]);
@@ -227,7 +227,7 @@ describe("container lifecycle", () => {
     await h.sandbox.kill("c1", "", 15, false);
     const exit = await p.exited;
     assert.equal(exit.status, 128 + 15);
-    assert.equal(c.status, Status.Stopped);
+    assert.equal(c.status, ProcessStatus.Stopped);
     assert.deepEqual(h.events.exited, [{ container: "c1", exec: "", status: 143 }]);
     await waitUntil(
       async () => (await state(h))?.containers[0]?.status === "stopped",
@@ -309,14 +309,14 @@ describe("container lifecycle", () => {
     const c = await create(h, "p1");
     await h.sandbox.start("p1", "");
     await h.sandbox.pause("p1");
-    assert.equal(c.status, Status.Paused);
+    assert.equal(c.status, ProcessStatus.Paused);
     assert.equal((await state(h))?.containers[0]?.status, "paused");
     assert.throws(
       () => h.sandbox.addExec("p1", "e1", proc(["true"]), noStdio),
       refused(Code.FailedPrecondition, "cannot exec container p1: it is paused"),
     );
     await h.sandbox.resume("p1");
-    assert.equal(c.status, Status.Running);
+    assert.equal(c.status, ProcessStatus.Running);
     assert.equal((await state(h))?.containers[0]?.status, "running");
   });
 
@@ -332,7 +332,7 @@ describe("container lifecycle", () => {
       await c.init.exited;
     };
     await h.sandbox.pause("racy");
-    assert.equal(c.status, Status.Stopped);
+    assert.equal(c.status, ProcessStatus.Stopped);
     await h.sandbox.delete("racy", "");
 
     const d = await create(h, "racy2");
@@ -344,7 +344,7 @@ describe("container lifecycle", () => {
       return info;
     };
     await h.sandbox.start("racy2", "");
-    assert.equal(d.status, Status.Stopped, "the VM died before start returned");
+    assert.equal(d.status, ProcessStatus.Stopped, "the VM died before start returned");
     await h.sandbox.delete("racy2", "");
   });
 
@@ -425,7 +425,7 @@ describe("exec lifecycle", () => {
     await h.sandbox.start("c1", "");
 
     const e1 = h.sandbox.addExec("c1", "e1", proc(["echo", "hi", "there"]), noStdio);
-    assert.equal(e1.status, Status.Created);
+    assert.equal(e1.status, ProcessStatus.Created);
     await assert.rejects(
       h.sandbox.kill("c1", "e1", 15, false),
       refused(Code.FailedPrecondition, "exec e1 has not been started"),
@@ -439,14 +439,14 @@ describe("exec lifecycle", () => {
     assert.ok(e1.pid > 0 && e1.pid !== c.init.pid);
     assert.equal(await readAll(() => h.sandbox.agent.readStdout("c1", "e1", 4096)), "hi there\n");
     assert.equal((await e1.exited).status, 0);
-    assert.equal(e1.status, Status.Stopped);
+    assert.equal(e1.status, ProcessStatus.Stopped);
     assert.deepEqual(h.events.exited, [{ container: "c1", exec: "e1", status: 0 }]);
     await assert.rejects(h.sandbox.start("c1", "e1"), refused(Code.FailedPrecondition, "exec e1 of c1 is stopped"));
     await assert.rejects(h.sandbox.kill("c1", "e1", 9, false), refused(Code.NotFound, "process e1 has already exited"));
     const gone = await h.sandbox.delete("c1", "e1");
     assert.deepEqual([gone.pid, gone.exit?.status], [e1.pid, 0]);
     assert.throws(() => c.process("e1"), refused(Code.NotFound, "exec e1 not found in container c1"));
-    assert.equal(c.status, Status.Running, "deleting an exec leaves its container alone");
+    assert.equal(c.status, ProcessStatus.Running, "deleting an exec leaves its container alone");
     assert.ok(!h.agent.calls.includes("removeContainer"));
   });
 
@@ -544,9 +544,9 @@ describe("VM death", () => {
     // The created container's init is ended too (containerd must be able to delete it); an exec never started
     // has nothing to report.
     assert.deepEqual(reported, ["a/:137", "a/ex:137", "b/:137", "idle/:137"]);
-    assert.equal(unstarted.status, Status.Created);
-    assert.equal(idle.status, Status.Stopped);
-    for (const c of [a, b]) assert.equal(c.status, Status.Stopped);
+    assert.equal(unstarted.status, ProcessStatus.Created);
+    assert.equal(idle.status, ProcessStatus.Stopped);
+    for (const c of [a, b]) assert.equal(c.status, ProcessStatus.Stopped);
 
     // The agent is gone with its VM: delete must not wait on it, and must still release the host mounts.
     for (const id of ["a", "b", "idle"]) await h.sandbox.delete(id, "");

@@ -2,6 +2,7 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Any, type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ContainerStats } from "../agent/api/agent-api.js";
+import { ProcessStatus } from "../agent/api/process-status.js";
 import { invalidArgument } from "../common/errors.js";
 import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
 import { MetricsSchema } from "../proto/gen/cgroups/v2/metrics_pb.js";
@@ -10,17 +11,16 @@ import type { Mount } from "../proto/gen/containerd/types/mount_pb.js";
 import { Status as ProtoStatus } from "../proto/gen/containerd/types/task_pb.js";
 import type { MountSpec } from "../runtime/host-mounts.js";
 import type { ExitInfo } from "../runtime/process.js";
-import { Status } from "../runtime/status.js";
 
-export function toProtoStatus(s: Status): ProtoStatus {
+export function toProtoStatus(s: ProcessStatus): ProtoStatus {
   switch (s) {
-    case Status.Created:
+    case ProcessStatus.Created:
       return ProtoStatus.CREATED;
-    case Status.Running:
+    case ProcessStatus.Running:
       return ProtoStatus.RUNNING;
-    case Status.Paused:
+    case ProcessStatus.Paused:
       return ProtoStatus.PAUSED;
-    case Status.Stopped:
+    case ProcessStatus.Stopped:
       return ProtoStatus.STOPPED;
   }
 }

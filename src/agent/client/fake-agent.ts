@@ -13,6 +13,7 @@ import type {
   GuestProcessInfo,
 } from "../api/agent-api.js";
 import type { GuestInterface, GuestNeighbor, GuestRoute } from "../api/guest-network.js";
+import { can, type Operation, ProcessStatus } from "../api/process-status.js";
 
 class Pipe {
   private chunks: Uint8Array[] = [];
@@ -127,10 +128,8 @@ class FakeProcess {
   }
 }
 
-type Status = "created" | "running" | "paused" | "stopped";
-
 class FakeContainer {
-  status: Status = "created";
+  status: ProcessStatus = ProcessStatus.Created;
   readonly execs = new Map<string, FakeProcess>();
   resources: OciLinuxResources = {};
   constructor(
@@ -138,9 +137,14 @@ class FakeContainer {
     readonly init: FakeProcess,
   ) {
     void init.exited.then(() => {
-      this.status = "stopped";
+      this.status = ProcessStatus.Stopped;
       for (const p of this.execs.values()) p.exit(137);
     });
+  }
+
+  /** The agent's refusal: FailedPrecondition naming the container and its status. */
+  mustAllow(op: Operation): void {
+    if (!can(this.status, op)) throw new HakoError(Code.FailedPrecondition, `container ${this.id} is ${this.status}`);
   }
 }
 
@@ -231,8 +235,8 @@ export class FakeAgent implements AgentApi {
   async startContainer(containerId: string): Promise<GuestProcessInfo> {
     this.enter("startContainer");
     const c = this.container(containerId);
-    if (c.status !== "created") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
-    c.status = "running";
+    c.mustAllow("start");
+    c.status = ProcessStatus.Running;
     c.init.run();
     return { pid: c.init.pid };
   }
@@ -248,7 +252,7 @@ export class FakeAgent implements AgentApi {
     this.enter("execProcess");
     const c = this.container(containerId);
     if (c.execs.has(execId)) throw new HakoError(Code.AlreadyExists, `exec ${execId} already exists in ${containerId}`);
-    if (c.status !== "running") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
+    c.mustAllow("spawnExec");
     const p = new FakeProcess(this.nextPid++, process);
     c.execs.set(execId, p);
     p.run();
@@ -260,7 +264,7 @@ export class FakeAgent implements AgentApi {
     const c = this.container(containerId);
     const p = this.process(containerId, execId);
     // A paused process only acts on SIGKILL (cgroup freezer semantics).
-    if (c.status === "paused" && signal !== 9) return;
+    if (c.status === ProcessStatus.Paused && signal !== 9) return;
     if (signal === 0 || signal === 28 /* SIGWINCH */ || signal === 17 /* SIGCHLD */) return;
     p.exit(128 + signal);
     if (all && execId === "") for (const e of c.execs.values()) e.exit(128 + signal);
@@ -283,15 +287,15 @@ export class FakeAgent implements AgentApi {
   async pauseContainer(containerId: string): Promise<void> {
     this.enter("pauseContainer");
     const c = this.container(containerId);
-    if (c.status !== "running") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
-    c.status = "paused";
+    c.mustAllow("pause");
+    c.status = ProcessStatus.Paused;
   }
 
   async resumeContainer(containerId: string): Promise<void> {
     this.enter("resumeContainer");
     const c = this.container(containerId);
-    if (c.status !== "paused") throw new HakoError(Code.FailedPrecondition, `container ${containerId} is ${c.status}`);
-    c.status = c.init.running ? "running" : "stopped";
+    c.mustAllow("resume");
+    c.status = c.init.running ? ProcessStatus.Running : ProcessStatus.Stopped;
   }
 
   async updateContainer(containerId: string, resources: OciLinuxResources): Promise<void> {
@@ -318,7 +322,9 @@ export class FakeAgent implements AgentApi {
   async listProcesses(containerId: string): Promise<number[]> {
     this.enter("listProcesses");
     const c = this.container(containerId);
-    return [c.init, ...c.execs.values()].filter((p) => p.running && c.status !== "created").map((p) => p.pid);
+    return [c.init, ...c.execs.values()]
+      .filter((p) => p.running && c.status !== ProcessStatus.Created)
+      .map((p) => p.pid);
   }
 
   async writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number> {

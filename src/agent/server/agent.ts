@@ -17,6 +17,7 @@ import type {
   GuestDetails,
   GuestStorage,
 } from "../api/agent-api.js";
+import { ProcessStatus } from "../api/process-status.js";
 import { CGROUP_ROOT, cgroupPids, cgroupStats, OomWatch } from "./cgroup.js";
 import { ConsoleSocket } from "./console-socket.js";
 import { GuestContainer, GuestProcess } from "./container.js";
@@ -161,7 +162,7 @@ export class GuestAgent {
     const c = this.container(id);
     if (!c.canStart()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not created`);
     await this.crun.start(id);
-    if (c.status === "created") c.status = "running";
+    if (c.status === ProcessStatus.Created) c.status = ProcessStatus.Running;
     return { pid: c.init.pid };
   }
 
@@ -220,7 +221,7 @@ export class GuestAgent {
     if (running.length > 0) {
       // SIGKILL reaches frozen tasks too; resuming afterwards lets them die.
       await this.crun.kill(id, 9, true).catch(() => {});
-      if (c.status === "paused") await this.crun.resume(id).catch(() => {});
+      if (c.status === ProcessStatus.Paused) await this.crun.resume(id).catch(() => {});
       await Promise.race([
         Promise.all(running.map((p) => p.exited)),
         sleep(Math.max(timeoutSec, 5) * 1000, undefined, { ref: false }),
@@ -239,14 +240,14 @@ export class GuestAgent {
     const c = this.container(id);
     if (!c.canPause()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not running`);
     await this.crun.pause(id);
-    c.status = "paused";
+    c.status = ProcessStatus.Paused;
   }
 
   async resumeContainer(id: string): Promise<void> {
     const c = this.container(id);
     if (!c.canResume()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not paused`);
     await this.crun.resume(id);
-    c.status = c.init.running ? "running" : "stopped";
+    c.status = c.init.running ? ProcessStatus.Running : ProcessStatus.Stopped;
   }
 
   async updateContainer(id: string, resources: OciLinuxResources): Promise<void> {
@@ -368,7 +369,7 @@ export class GuestAgent {
     void this.opts.reaper.watch(p.pid).then((status) => {
       p.markExited(status);
       if (p === c.init) {
-        c.status = "stopped";
+        c.status = ProcessStatus.Stopped;
         // The container's other processes die with its pid namespace; their stdio ends there too.
       }
       this.log.info("process exited", { container: c.id, exec: p.execId, pid: p.pid, status });

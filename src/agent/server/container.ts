@@ -2,9 +2,8 @@
 // have many waiters; an exit status stays readable until the container is removed.
 import type { OciSpec } from "../../oci/spec.js";
 import type { GuestStorage } from "../api/agent-api.js";
+import { can, ProcessStatus } from "../api/process-status.js";
 import type { ProcessStdio } from "./stdio.js";
-
-export type ContainerStatus = "created" | "running" | "paused" | "stopped";
 
 export class GuestProcess {
   exitStatus: number | undefined;
@@ -33,7 +32,7 @@ export class GuestProcess {
 }
 
 export class GuestContainer {
-  status: ContainerStatus = "created";
+  status: ProcessStatus = ProcessStatus.Created;
   readonly execs = new Map<string, GuestProcess>();
 
   constructor(
@@ -46,16 +45,16 @@ export class GuestContainer {
   ) {}
 
   canStart(): boolean {
-    return this.status === "created";
+    return can(this.status, "start");
   }
   canExec(): boolean {
-    return this.status === "running";
+    return can(this.status, "spawnExec");
   }
   canPause(): boolean {
-    return this.status === "running";
+    return can(this.status, "pause");
   }
   canResume(): boolean {
-    return this.status === "paused";
+    return can(this.status, "resume");
   }
 
   process(execId: string): GuestProcess | undefined {

@@ -2,6 +2,7 @@
 // delete): each checks the container's or process's status, calls the agent, and records the outcome. Exits are
 // watched here (the agent's WaitProcess long-poll) and reported through the sandbox's events.
 import type { AgentApi, ContainerStats } from "../../agent/api/agent-api.js";
+import { mustBeAbleTo, ProcessStatus } from "../../agent/api/process-status.js";
 import { Code, failedPrecondition, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
@@ -11,7 +12,6 @@ import type { SandboxPaths } from "../layout.js";
 import { ContainerProcess, type ExitInfo, type StdioPaths } from "../process.js";
 import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
 import { rewriteSpecForGuest } from "../spec-rewrite.js";
-import { mustBeAbleTo, Status } from "../status.js";
 
 /** Exit status reported for processes whose VM died under them (as if SIGKILLed). */
 export const VM_DIED_STATUS = 128 + 9;
@@ -82,13 +82,14 @@ export class ContainerManager {
       const info = await this.d.agent.startContainer(containerId);
       p.pid = info.pid;
     } else {
-      if (p.status !== Status.Created) throw failedPrecondition(`exec ${execId} of ${containerId} is ${p.status}`);
+      if (p.status !== ProcessStatus.Created)
+        throw failedPrecondition(`exec ${execId} of ${containerId} is ${p.status}`);
       mustBeAbleTo(c.status, "exec", `container ${containerId}`);
       const info = await this.d.agent.execProcess(containerId, execId, p.spec as OciProcess);
       p.pid = info.pid;
     }
     // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
-    if (p.exitInfo === undefined) p.status = Status.Running;
+    if (p.exitInfo === undefined) p.status = ProcessStatus.Running;
     this.watchExit(c, p);
     if (p.isInit) await this.d.persist();
     return p;
@@ -112,7 +113,7 @@ export class ContainerManager {
   failAllProcesses(): void {
     for (const c of this.containers.values()) {
       for (const p of [c.init, ...c.execs.values()]) {
-        if (p.pid === 0 && p.status === Status.Created && !p.isInit) continue;
+        if (p.pid === 0 && p.status === ProcessStatus.Created && !p.isInit) continue;
         if (p.markExited(VM_DIED_STATUS)) this.d.exited(c, p, p.exitInfo as ExitInfo);
       }
     }
@@ -129,8 +130,9 @@ export class ContainerManager {
   async kill(containerId: string, execId: string, signal: number, all: boolean): Promise<void> {
     const c = this.container(containerId);
     const p = c.process(execId);
-    if (p.status === Status.Stopped) throw notFound(`process ${execId || containerId} has already exited`);
-    if (!p.isInit && p.status === Status.Created) throw failedPrecondition(`exec ${execId} has not been started`);
+    if (p.status === ProcessStatus.Stopped) throw notFound(`process ${execId || containerId} has already exited`);
+    if (!p.isInit && p.status === ProcessStatus.Created)
+      throw failedPrecondition(`exec ${execId} has not been started`);
     await this.d.agent.signalProcess(containerId, execId, signal, all);
   }
 
@@ -138,7 +140,7 @@ export class ContainerManager {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "pause", `container ${containerId}`);
     await this.d.agent.pauseContainer(containerId);
-    if (c.init.exitInfo === undefined) c.status = Status.Paused;
+    if (c.init.exitInfo === undefined) c.status = ProcessStatus.Paused;
     await this.d.persist();
   }
 
@@ -146,7 +148,7 @@ export class ContainerManager {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "resume", `container ${containerId}`);
     await this.d.agent.resumeContainer(containerId);
-    if (c.init.exitInfo === undefined) c.status = Status.Running;
+    if (c.init.exitInfo === undefined) c.status = ProcessStatus.Running;
     await this.d.persist();
   }
 
@@ -172,7 +174,8 @@ export class ContainerManager {
     const c = this.container(containerId);
     const p = c.process(execId);
     if (!p.isInit) {
-      if (p.status === Status.Running) throw failedPrecondition(`exec ${execId} of ${containerId} is still running`);
+      if (p.status === ProcessStatus.Running)
+        throw failedPrecondition(`exec ${execId} of ${containerId} is still running`);
       c.execs.delete(execId);
       return { pid: p.pid, exit: p.exitInfo };
     }
