@@ -2,6 +2,7 @@
 // was made is recorded so a test can crash the VM, script the agent or check the requests.
 import { join } from "node:path";
 import type { AgentApi } from "../agent/api/agent-api.js";
+import { SHARE_TAG } from "../agent/api/guest-contract.js";
 import { FakeAgent } from "../agent/client/fake-agent.js";
 import { FakeVm } from "../hypervisor/fake-vm.js";
 import type { SandboxBackend, VmRequest } from "./backend.js";
@@ -20,7 +21,7 @@ export function fakeBackend(
   const made: MadeByFakes = { vms: [], agents: [], requests: [] };
   const backend: SandboxBackend = {
     guestStorages: [
-      { driver: "virtio-fs", source: "kataShared", fstype: "virtiofs", options: [], mountPoint: "/run/shared" },
+      { driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: "/run/shared" },
     ],
     kernelModules: [],
     startVm: async (req) => {
