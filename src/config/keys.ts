@@ -239,11 +239,10 @@ const agentKata: Record<string, KeySpec> = {
 };
 
 const runtime: Record<string, KeySpec> = {
-  internetworking_model: notActedOn(
-    oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
-      c.runtime.internetworkingModel = v;
-    }),
-  ),
+  // Read by network/models.ts when a sandbox boots.
+  internetworking_model: oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
+    c.runtime.internetworkingModel = v;
+  }),
   sandbox_cgroup_only: notActedOn(
     bool((c, v) => {
       c.runtime.sandboxCgroupOnly = v;

@@ -37,13 +37,13 @@ describe("parseConfig", () => {
     assert.ok(c.ignoredKeys.includes("factory.enable_template"));
     assert.ok(c.ignoredKeys.includes("runtime.dan_conf"));
     assert.ok(!c.ignoredKeys.includes("hypervisor.qemu.kernel"));
+    assert.ok(!c.ignoredKeys.includes("runtime.internetworking_model"));
   });
 
   it("reports keys that are parsed but not acted on yet as ignored, keeping their checked values", () => {
     const c = parseConfig(readFileSync(kataFile, "utf8"), kataFile);
     for (const key of [
       "hypervisor.qemu.block_device_driver",
-      "runtime.internetworking_model",
       "runtime.sandbox_cgroup_only",
       "runtime.disable_guest_seccomp",
       "runtime.disable_new_netns",

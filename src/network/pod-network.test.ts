@@ -12,14 +12,7 @@ import { FakeAgent } from "../agent/client/fake-agent.js";
 import { createLogger, memorySink } from "../common/log.js";
 import { FakeNetworkModel } from "./fake-network-model.js";
 import { newLinkName, watchNewLinks } from "./link-watch.js";
-import {
-  applyGuestNetwork,
-  dnsLines,
-  NETWORK_STATE_FILE,
-  readEndpoints,
-  unwirePodNetwork,
-  wirePodNetwork,
-} from "./pod-network.js";
+import { applyGuestNetwork, dnsLines, readEndpoints, unwirePodNetwork, wirePodNetwork } from "./pod-network.js";
 
 const logger = createLogger({ sink: memorySink(), level: "debug" });
 const podSpec = { ociVersion: "1.0.2", linux: { namespaces: [{ type: "network", path: "/var/run/netns/pod1" }] } };
@@ -33,17 +26,17 @@ describe("pod network phase", () => {
 
   it("records the endpoints on add and unwires from the record", async () => {
     const model = new FakeNetworkModel();
-    const stateDir = join(dir, "sb1");
-    const setup = await wirePodNetwork({ sandboxId: "sb1", spec: podSpec, model, stateDir }, logger);
+    const recordPath = join(dir, "network", "sb1.json");
+    const setup = await wirePodNetwork({ sandboxId: "sb1", spec: podSpec, model, recordPath }, logger);
     assert.equal(setup.netns, "/var/run/netns/pod1");
-    assert.deepEqual(await readEndpoints(stateDir), {
+    assert.deepEqual(await readEndpoints(recordPath), {
       model: "tcfilter",
       netns: "/var/run/netns/pod1",
       endpoints: model.endpoints,
     });
-    await unwirePodNetwork(stateDir, logger, () => model);
-    await unwirePodNetwork(stateDir, logger, () => model);
-    assert.equal(existsSync(join(stateDir, NETWORK_STATE_FILE)), false);
+    await unwirePodNetwork(recordPath, logger, () => model);
+    await unwirePodNetwork(recordPath, logger, () => model);
+    assert.equal(existsSync(recordPath), false);
     assert.deepEqual(model.calls, ["add /var/run/netns/pod1", "del /var/run/netns/pod1"]);
     assert.equal(model.live.size, 0);
   });
@@ -51,11 +44,14 @@ describe("pod network phase", () => {
   it("wires nothing for an empty netns and refuses the host network before wiring", async () => {
     const model = new FakeNetworkModel();
     const empty = { ociVersion: "1.0.2", linux: { namespaces: [{ type: "network" }] } };
-    const setup = await wirePodNetwork({ sandboxId: "sb2", spec: empty, model, stateDir: join(dir, "sb2") }, logger);
+    const setup = await wirePodNetwork(
+      { sandboxId: "sb2", spec: empty, model, recordPath: join(dir, "sb2.json") },
+      logger,
+    );
     assert.deepEqual(setup.endpoints, []);
     const host = { ociVersion: "1.0.2", linux: { namespaces: [{ type: "pid" }] } };
     await assert.rejects(
-      wirePodNetwork({ sandboxId: "sb3", spec: host, model, stateDir: join(dir, "sb3") }, logger),
+      wirePodNetwork({ sandboxId: "sb3", spec: host, model, recordPath: join(dir, "sb3.json") }, logger),
       /internetworking_model/,
     );
     assert.deepEqual(model.calls, []);

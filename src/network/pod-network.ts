@@ -1,9 +1,10 @@
 // The network phase of a sandbox's life, as the runtime calls it: wire the pod netns before the VM starts (and
-// record what was made in <stateDir>/network.json at once, so that a crash at any later point can be undone), apply
-// the guest configuration once the agent answers, and unwire from that file at stop or in `shim delete`.
+// record what was made in a file at once, so that a crash at any later point can be undone), apply the guest
+// configuration once the agent answers, and unwire from that record at stop or in `shim delete`. The record lives
+// outside the VM's state directory, which the hypervisor clears when it prepares a VM.
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname } from "node:path";
 import type { AgentApi } from "../agent/api/agent-api.js";
 import type { GuestDns, GuestNetworkConfig } from "../agent/api/guest-network.js";
 import { Code, HakoError } from "../common/errors.js";
@@ -20,15 +21,13 @@ import {
 } from "./network-model.js";
 import { podNetns } from "./pod-netns.js";
 
-export const NETWORK_STATE_FILE = "network.json";
-
 /**
  * Wires the netns the sandbox spec names (none for a new empty netns) and records the endpoints in
- * `<stateDir>/network.json` before returning.
+ * `recordPath` before returning.
  * @throws HakoError InvalidArgument for a host-network spec (see podNetns); the model's errors otherwise
  */
 export async function wirePodNetwork(
-  req: { sandboxId: string; spec: OciSpec; model: NetworkModel; stateDir: string },
+  req: { sandboxId: string; spec: OciSpec; model: NetworkModel; recordPath: string },
   logger: Logger,
 ): Promise<NetworkSetup> {
   const where = podNetns(req.spec, req.model.model, req.sandboxId);
@@ -38,7 +37,7 @@ export async function wirePodNetwork(
   }
   const setup = await req.model.add(where.path, logger);
   try {
-    await writeEndpoints(req.stateDir, persistedEndpoints(setup));
+    await writeEndpoints(req.recordPath, persistedEndpoints(setup));
   } catch (err) {
     await req.model
       .del(setup, logger)
@@ -48,14 +47,14 @@ export async function wirePodNetwork(
   return setup;
 }
 
-async function writeEndpoints(stateDir: string, endpoints: NetworkEndpoints): Promise<void> {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-  await writeJsonFile(join(stateDir, NETWORK_STATE_FILE), endpoints);
+async function writeEndpoints(recordPath: string, endpoints: NetworkEndpoints): Promise<void> {
+  mkdirSync(dirname(recordPath), { recursive: true, mode: 0o700 });
+  await writeJsonFile(recordPath, endpoints);
 }
 
 /** The endpoints recorded for a sandbox, or undefined when none were (no network, or already unwired). */
-export async function readEndpoints(stateDir: string): Promise<NetworkEndpoints | undefined> {
-  return (await readJsonFile(join(stateDir, NETWORK_STATE_FILE), "network endpoints")) as NetworkEndpoints | undefined;
+export async function readEndpoints(recordPath: string): Promise<NetworkEndpoints | undefined> {
+  return (await readJsonFile(recordPath, "network endpoints")) as NetworkEndpoints | undefined;
 }
 
 /**
@@ -63,14 +62,14 @@ export async function readEndpoints(stateDir: string): Promise<NetworkEndpoints 
  * says now), then the record. Idempotent; used at stop and by the clean-up of a dead shim's sandbox.
  */
 export async function unwirePodNetwork(
-  stateDir: string,
+  recordPath: string,
   logger: Logger,
   modelFor: (model: NetworkEndpoints["model"]) => NetworkModel = networkModel,
 ): Promise<void> {
-  const endpoints = await readEndpoints(stateDir);
+  const endpoints = await readEndpoints(recordPath);
   if (!endpoints) return;
   await modelFor(endpoints.model).del(endpoints, logger);
-  await rm(join(stateDir, NETWORK_STATE_FILE), { force: true });
+  await rm(recordPath, { force: true });
   logger.info("pod network unwired", { netns: endpoints.netns, endpoints: endpoints.endpoints.length });
 }
 

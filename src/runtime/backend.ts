@@ -3,6 +3,7 @@
 import type { AgentApi, GuestStorage } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { Vm } from "../hypervisor/hypervisor.js";
+import type { Endpoint } from "../network/network-model.js";
 
 export interface VmRequest {
   sandboxId: string;
@@ -12,6 +13,8 @@ export interface VmRequest {
   stateRoot: string;
   vcpus: number;
   memoryMiB: number;
+  /** The pod network: the VM runs in `netns` with one NIC per endpoint (absent: no NIC). */
+  network?: { netns: string; endpoints: Endpoint[] };
 }
 
 export interface SandboxBackend {

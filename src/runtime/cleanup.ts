@@ -4,6 +4,7 @@ import { readdir, rm } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
 import { cleanupStaleVm, killAndWait, processMatches } from "../hypervisor/qemu/stale.js";
 import { vmName } from "../hypervisor/qemu/state-dir.js";
+import { unwirePodNetwork } from "../network/pod-network.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
 import { readSandboxState } from "./sandbox-state.js";
@@ -47,6 +48,10 @@ export async function cleanupSandbox(
   const vm = await cleanupStaleVm(sandboxId, { stateRoot: root, logger: log });
   for (const pid of vm.killed) if (!killed.includes(pid)) killed.push(pid);
   for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp);
+  // The record stays when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile.
+  await unwirePodNetwork(paths.networkRecord, log).catch((err) =>
+    log.error("cannot unwire the pod network", { err, record: paths.networkRecord }),
+  );
   await mounts.unmountAll(paths.sharedDir);
   await rm(paths.sharedDir, { recursive: true, force: true });
   await rm(paths.stateDir, { recursive: true, force: true });
@@ -57,7 +62,7 @@ export async function cleanupSandbox(
 export async function findStaleSandboxes(root = runDir()): Promise<string[]> {
   const out: string[] = [];
   for (const name of await readdir(root).catch(() => [] as string[])) {
-    if (name === "shared" || name === "s") continue;
+    if (name === "shared" || name === "s" || name === "network") continue;
     const state = await readSandboxState(sandboxPaths(name, root).stateFile).catch(() => undefined);
     if (state && !isAlive(state.ownerPid)) out.push(name);
   }

@@ -23,11 +23,18 @@ export interface SandboxPaths {
   /** Host directory exported to the guest at GUEST_SHARED_DIR (agent/api/guest-contract.ts). */
   sharedDir: string;
   stateFile: string;
+  /** What the network model made in the pod netns (network/pod-network.ts); outside stateDir, which the VM clears. */
+  networkRecord: string;
 }
 
 export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
   const stateDir = join(root, sandboxId);
-  return { stateDir, sharedDir: join(root, "shared", sandboxId), stateFile: join(stateDir, "sandbox.json") };
+  return {
+    stateDir,
+    sharedDir: join(root, "shared", sandboxId),
+    stateFile: join(stateDir, "sandbox.json"),
+    networkRecord: join(root, "network", `${sandboxId}.json`),
+  };
 }
 
 export function hostRootfs(paths: SandboxPaths, containerId: string): string {

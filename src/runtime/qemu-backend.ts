@@ -40,6 +40,17 @@ export function qemuBackend(config: HakoConfig): SandboxBackend {
           memoryMiB: req.memoryMiB,
           sharedDir: req.sharedDir,
           stateRoot: req.stateRoot,
+          ...(req.network
+            ? {
+                netns: req.network.netns,
+                nics: req.network.endpoints.map((e, i) => ({
+                  id: `net${i}`,
+                  tapName: e.tap,
+                  mac: e.mac,
+                  vhost: false,
+                })),
+              }
+            : {}),
         },
         logger,
       ),

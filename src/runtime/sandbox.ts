@@ -6,7 +6,10 @@ import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
 import type { Vm, VmExit } from "../hypervisor/hypervisor.js";
-import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
+import { watchNewLinks } from "../network/link-watch.js";
+import type { NetworkModel } from "../network/network-model.js";
+import { unwirePodNetwork } from "../network/pod-network.js";
+import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
 import type { SandboxBackend } from "./backend.js";
 import { ContainerManager, type CreateContainerOptions } from "./container/container-manager.js";
 import type { Container } from "./container.js";
@@ -38,6 +41,8 @@ export interface SandboxOptions {
   vcpus: number;
   memoryMiB: number;
   hostname?: string;
+  /** The pod network: the model that wires it and the sandbox spec that names the netns. Absent: no NIC. */
+  network?: { model: NetworkModel; spec: OciSpec };
   /** Alternative root for state, for tests. */
   runRoot?: string;
   /** The host mount table; the system's by default, a fake in unit tests. */
@@ -103,7 +108,7 @@ export class Sandbox {
     const runRoot = options.runRoot ?? runDir();
     const paths = sandboxPaths(options.id, runRoot);
     const clock = new PhaseClock();
-    const { vm, agent } = await bootSandbox(
+    const { vm, agent, network } = await bootSandbox(
       {
         id: options.id,
         backend: options.backend,
@@ -113,11 +118,20 @@ export class Sandbox {
         vcpus: options.vcpus,
         memoryMiB: options.memoryMiB,
         hostname: options.hostname ?? "",
+        ...(options.network ? { network: options.network } : {}),
       },
       clock,
       log,
     );
     const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, clock);
+    if (network.endpoints.length > 0) {
+      const watch = watchNewLinks(
+        network.netns,
+        network.endpoints.map((e) => e.link),
+        log,
+      );
+      sandbox.onStop(() => watch.stop());
+    }
     sandbox.supervisor.start();
     await sandbox.persist();
     log.info("sandbox ready", { phases: clock.phases, vmPid: vm.pid, accelerator: vm.accelerator });
@@ -204,6 +218,11 @@ export class Sandbox {
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
     await this.manager.releaseAll();
+    // After the VM: its taps are free then. A failure is logged loudly, since it leaves devices in the pod netns.
+    const model = this.options.network?.model;
+    await unwirePodNetwork(this.paths.networkRecord, this.log, model ? () => model : undefined).catch((err) =>
+      this.log.error("cannot unwire the pod network", { err, record: this.paths.networkRecord }),
+    );
     await this.mounts.unmountAll(this.paths.sharedDir);
     await rm(this.paths.sharedDir, { recursive: true, force: true });
     // A write already under way would otherwise fail (and warn) as the directory goes.

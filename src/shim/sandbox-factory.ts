@@ -4,6 +4,7 @@
 import type { Logger } from "../common/log.js";
 import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
 import { serveSandboxMetrics } from "../metrics/attach.js";
+import { networkModel } from "../network/models.js";
 import { qemuBackend } from "../runtime/qemu-backend.js";
 import { Sandbox } from "../runtime/sandbox.js";
 import type { SandboxFactory } from "./task-service.js";
@@ -25,6 +26,7 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
       vcpus: size.vcpus,
       memoryMiB: size.memoryMiB,
       hotplug: !config.runtime.staticSandboxResourceMgmt,
+      network: { model: networkModel(config.runtime.internetworkingModel), spec },
       ...(spec.hostname ? { hostname: spec.hostname } : {}),
     });
     try {

@@ -1,10 +1,13 @@
-// Boots a sandbox's host side and guest: the share's mount point, the VM, the agent connection, the guest sandbox and
-// the state directory. Each step that succeeded pushes its undo; if a later step fails, the undo steps run in reverse.
+// Boots a sandbox's host side and guest: the share's mount point, the pod network (wired before the VM, configured
+// in the guest after CreateSandbox), the VM, the agent connection, the guest sandbox and the state directory. Each step that succeeded pushes its undo; if a later step fails, the undo steps run in reverse.
 import { mkdir, rm } from "node:fs/promises";
 import type { AgentApi } from "../../agent/api/agent-api.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm } from "../../hypervisor/hypervisor.js";
+import { type NetworkModel, type NetworkSetup, noNetwork } from "../../network/network-model.js";
+import { applyGuestNetwork, dnsLines, unwirePodNetwork, wirePodNetwork } from "../../network/pod-network.js";
+import type { OciSpec } from "../../oci/spec.js";
 import type { SandboxBackend } from "../backend.js";
 import type { HostMounts } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
@@ -20,11 +23,14 @@ export interface BootRequest {
   vcpus: number;
   memoryMiB: number;
   hostname: string;
+  /** Wire the pod netns the sandbox spec names with this model; absent: the VM gets no NIC (unit tests). */
+  network?: { model: NetworkModel; spec: OciSpec };
 }
 
 export interface Booted {
   vm: Vm;
   agent: AgentApi;
+  network: NetworkSetup;
 }
 
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
@@ -37,6 +43,17 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
       await mounts.unmountAll(paths.sharedDir);
       await rm(paths.sharedDir, { recursive: true, force: true });
     });
+    let network = noNetwork("none");
+    if (req.network) {
+      const { model, spec } = req.network;
+      network = await wirePodNetwork({ sandboxId: req.id, spec, model, recordPath: paths.networkRecord }, log);
+      undo.push(() =>
+        unwirePodNetwork(paths.networkRecord, log, () => model).catch((err) =>
+          log.error("cannot unwire the pod network after a failed boot", { err }),
+        ),
+      );
+      clock.mark("network-wired");
+    }
     const vm = await backend.startVm(
       {
         sandboxId: req.id,
@@ -44,6 +61,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
         stateRoot: req.runRoot,
         vcpus: req.vcpus,
         memoryMiB: req.memoryMiB,
+        ...(network.endpoints.length > 0 ? { network: { netns: network.netns, endpoints: network.endpoints } } : {}),
       },
       log,
     );
@@ -55,14 +73,18 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     await agent.createSandbox({
       sandboxId: req.id,
       hostname: req.hostname,
-      dns: [],
+      dns: dnsLines(network.guest.dns),
       storages: backend.guestStorages,
       kernelModules: backend.kernelModules,
     });
     clock.mark("sandbox-created");
+    if (network.guest.interfaces.length > 0) {
+      await applyGuestNetwork(agent, network.guest, log);
+      clock.mark("network-ready");
+    }
     // The VM backend may keep its files elsewhere (or nowhere: the fake), so the state dir is made here.
     await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    return { vm, agent };
+    return { vm, agent, network };
   } catch (err) {
     log.error("sandbox creation failed, cleaning up", { err });
     for (const step of undo.reverse()) await step().catch(() => {});
