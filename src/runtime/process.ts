@@ -1,5 +1,5 @@
-// One process of a container (its init, or an exec), as the host sees it: guest pid, stdio paths, exit.
-
+// One process of a container (its init, or an exec), as the host sees it: guest pid, status, exit. Where its stdio
+// goes on the host (containerd's fifos) is the front end's business (src/shim/process-tracker.ts).
 import { ProcessStatus } from "../agent/api/process-status.js";
 import type { OciProcess } from "../oci/spec.js";
 import { type Deferred, deferred } from "./deferred.js";
@@ -8,13 +8,6 @@ export interface ExitInfo {
   /** Exit code, or 128 + signal number. */
   status: number;
   exitedAt: Date;
-}
-
-export interface StdioPaths {
-  stdin: string;
-  stdout: string;
-  stderr: string;
-  terminal: boolean;
 }
 
 export class ContainerProcess {
@@ -27,7 +20,6 @@ export class ContainerProcess {
     readonly containerId: string,
     /** "" for the container's init process. */
     readonly execId: string,
-    readonly stdio: StdioPaths,
     readonly spec: OciProcess | undefined,
   ) {}
 

@@ -18,15 +18,13 @@ import type { VmRequest } from "./backend.js";
 import type { Container } from "./container.js";
 import { fakeBackend } from "./fake-backend.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
-import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
+import type { ContainerProcess, ExitInfo } from "./process.js";
 import { Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
 import { readSandboxState } from "./sandbox-state.js";
 
 const root = mkdtempSync(join(tmpdir(), "hako-sandbox-spec-"));
 const runRoot = join(root, "run");
 after(() => rmSync(root, { recursive: true, force: true }));
-
-const noStdio: StdioPaths = { stdin: "", stdout: "", stderr: "", terminal: false };
 
 interface Recorded {
   exited: { container: string; exec: string; status: number }[];
@@ -108,7 +106,7 @@ function spec(args: string[], mounts: OciMount[] = []): OciSpec {
 const proc = (args: string[]): OciProcess => ({ user: { uid: 0, gid: 0 }, args, cwd: "/" });
 
 function create(h: Harness, id: string, args = ["sleep", "inf"], mounts: OciMount[] = []) {
-  return h.sandbox.createContainer({ id, bundle: bundle(id), spec: spec(args, mounts), rootfs: [], stdio: noStdio });
+  return h.sandbox.createContainer({ id, bundle: bundle(id), spec: spec(args, mounts), rootfs: [] });
 }
 
 const refused = (code: Code, message: string | RegExp) => (err: unknown) => {
@@ -312,7 +310,7 @@ describe("container lifecycle", () => {
     assert.equal(c.status, ProcessStatus.Paused);
     assert.equal((await state(h))?.containers[0]?.status, "paused");
     assert.throws(
-      () => h.sandbox.addExec("p1", "e1", proc(["true"]), noStdio),
+      () => h.sandbox.addExec("p1", "e1", proc(["true"])),
       refused(Code.FailedPrecondition, "cannot exec container p1: it is paused"),
     );
     await h.sandbox.resume("p1");
@@ -424,14 +422,14 @@ describe("exec lifecycle", () => {
     const c = await create(h, "c1");
     await h.sandbox.start("c1", "");
 
-    const e1 = h.sandbox.addExec("c1", "e1", proc(["echo", "hi", "there"]), noStdio);
+    const e1 = h.sandbox.addExec("c1", "e1", proc(["echo", "hi", "there"]));
     assert.equal(e1.status, ProcessStatus.Created);
     await assert.rejects(
       h.sandbox.kill("c1", "e1", 15, false),
       refused(Code.FailedPrecondition, "exec e1 has not been started"),
     );
     assert.throws(
-      () => h.sandbox.addExec("c1", "e1", proc(["true"]), noStdio),
+      () => h.sandbox.addExec("c1", "e1", proc(["true"])),
       refused(Code.AlreadyExists, "exec e1 already exists in container c1"),
     );
 
@@ -454,7 +452,7 @@ describe("exec lifecycle", () => {
     const h = await sandbox();
     await create(h, "c1");
     await h.sandbox.start("c1", "");
-    const e2 = h.sandbox.addExec("c1", "e2", proc(["sleep", "inf"]), noStdio);
+    const e2 = h.sandbox.addExec("c1", "e2", proc(["sleep", "inf"]));
     await h.sandbox.start("c1", "e2");
     await assert.rejects(
       h.sandbox.delete("c1", "e2"),
@@ -469,7 +467,7 @@ describe("exec lifecycle", () => {
     const h = await sandbox();
     await create(h, "c1");
     await h.sandbox.start("c1", "");
-    const e3 = h.sandbox.addExec("c1", "e3", proc(["cat"]), noStdio);
+    const e3 = h.sandbox.addExec("c1", "e3", proc(["cat"]));
     await h.sandbox.start("c1", "e3");
     await h.sandbox.agent.writeStdin("c1", "e3", new TextEncoder().encode("ping\n"));
     await h.sandbox.agent.closeStdin("c1", "e3");
@@ -481,14 +479,14 @@ describe("exec lifecycle", () => {
     const h = await sandbox();
     const c = await create(h, "c1");
     await h.sandbox.start("c1", "");
-    const e4 = h.sandbox.addExec("c1", "e4", proc(["sleep", "inf"]), noStdio);
+    const e4 = h.sandbox.addExec("c1", "e4", proc(["sleep", "inf"]));
     await h.sandbox.start("c1", "e4");
     await h.sandbox.kill("c1", "", 9, true);
     assert.equal((await c.init.exited).status, 137);
     assert.equal((await e4.exited).status, 137);
     assert.deepEqual(h.events.exited.map((e) => e.exec).sort(), ["", "e4"]);
     assert.throws(
-      () => h.sandbox.addExec("c1", "e5", proc(["true"]), noStdio),
+      () => h.sandbox.addExec("c1", "e5", proc(["true"])),
       refused(Code.FailedPrecondition, "cannot exec container c1: it is stopped"),
     );
   });
@@ -528,9 +526,9 @@ describe("VM death", () => {
     const idle = await create(h, "idle");
     await h.sandbox.start("a", "");
     await h.sandbox.start("b", "");
-    const running = h.sandbox.addExec("a", "ex", proc(["sleep", "inf"]), noStdio);
+    const running = h.sandbox.addExec("a", "ex", proc(["sleep", "inf"]));
     await h.sandbox.start("a", "ex");
-    const unstarted = h.sandbox.addExec("b", "later", proc(["true"]), noStdio);
+    const unstarted = h.sandbox.addExec("b", "later", proc(["true"]));
     const before = h.agent.calls.length;
 
     h.vm.crash();

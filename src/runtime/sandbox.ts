@@ -15,7 +15,7 @@ import { ContainerManager, type CreateContainerOptions } from "./container/conta
 import type { Container } from "./container.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, type SandboxPaths, sandboxPaths } from "./layout.js";
-import type { ContainerProcess, ExitInfo, StdioPaths } from "./process.js";
+import type { ContainerProcess, ExitInfo } from "./process.js";
 import { CpuMem, type VmSize } from "./resource/cpu-mem.js";
 import { PhaseClock } from "./sandbox/phase-clock.js";
 import { bootSandbox } from "./sandbox/sandbox-boot.js";
@@ -88,6 +88,7 @@ export class Sandbox {
       log,
       exited: (c, p, exit) => options.events.exited(c, p, exit),
       persist: () => this.persist(),
+      markPhase: (name) => clock.mark(name),
       growFor: options.hotplug ? (r) => this.cpuMem.growFor(r) : undefined,
       stopping: () => this.stopping,
       vmDead: () => this.supervisor.vmDead,
@@ -143,10 +144,6 @@ export class Sandbox {
     return this.clock.phases;
   }
 
-  mark(phase: string): void {
-    this.clock.mark(phase);
-  }
-
   get containers(): ReadonlyMap<string, Container> {
     return this.manager.containers;
   }
@@ -168,8 +165,8 @@ export class Sandbox {
     return this.manager.start(containerId, execId);
   }
 
-  addExec(containerId: string, execId: string, process: OciProcess, stdio: StdioPaths): ContainerProcess {
-    return this.manager.addExec(containerId, execId, process, stdio);
+  addExec(containerId: string, execId: string, process: OciProcess): ContainerProcess {
+    return this.manager.addExec(containerId, execId, process);
   }
 
   kill(containerId: string, execId: string, signal: number, all: boolean): Promise<void> {
@@ -186,6 +183,41 @@ export class Sandbox {
 
   update(containerId: string, resources: OciLinuxResources): Promise<void> {
     return this.manager.update(containerId, resources);
+  }
+
+  /** The process, by container id and exec id ("" for the init); NotFound if either is unknown. */
+  process(containerId: string, execId: string): ContainerProcess {
+    return this.manager.container(containerId).process(execId);
+  }
+
+  resizeTty(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
+    return this.manager.resizeTty(containerId, execId, rows, cols);
+  }
+
+  /**
+   * A process's output, pulled from the guest: resolves with at least one byte, or null at end of stream. The
+   * caller's back-pressure reaches the process: nothing more is pulled until it asks again.
+   */
+  readStdout(containerId: string, execId: string, max: number): Promise<Uint8Array | null> {
+    return this.agent.readStdout(containerId, execId, max);
+  }
+
+  readStderr(containerId: string, execId: string, max: number): Promise<Uint8Array | null> {
+    return this.agent.readStderr(containerId, execId, max);
+  }
+
+  /** Writes to a process's stdin; resolves with the number of bytes it took. */
+  writeStdin(containerId: string, execId: string, data: Uint8Array): Promise<number> {
+    return this.agent.writeStdin(containerId, execId, data);
+  }
+
+  closeStdin(containerId: string, execId: string): Promise<void> {
+    return this.agent.closeStdin(containerId, execId);
+  }
+
+  /** The host pid that stands for the sandbox's tasks before they start (the VM's), as `ctr task ls` shows it. */
+  get taskPid(): number {
+    return this.vm.pid;
   }
 
   stats(containerId: string): Promise<ContainerStats> {

@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLogger, silentLogger } from "../common/log.js";
-import { TaskExitSchema, TaskStartSchema } from "../proto/gen/containerd/events/task_pb.js";
 import { Events } from "../proto/gen/containerd/events/ttrpc_pb.js";
 import { TtrpcServer } from "../ttrpc/index.js";
 import { EventPublisher } from "./events.js";
@@ -34,8 +33,8 @@ describe("EventPublisher", () => {
   test("events raised while containerd is down arrive in order once it is back", async () => {
     const path = join(dir, "a.sock");
     const pub = new EventPublisher(path, "ns", silentLogger, { retryMs: { first: 10, max: 50 } });
-    pub.publish("/tasks/start", TaskStartSchema, { containerId: "c1", pid: 1 });
-    pub.publish("/tasks/exit", TaskExitSchema, { containerId: "c1", id: "c1", pid: 1, exitStatus: 3 });
+    pub.publish({ type: "start", containerId: "c1", pid: 1 });
+    pub.publish({ type: "exit", containerId: "c1", id: "c1", pid: 1, exit: { status: 3, exitedAt: new Date() } });
     await sleep(200);
     const { topics, server } = await fakeContainerd(path);
     await pub.flush(5000);
@@ -48,7 +47,7 @@ describe("EventPublisher", () => {
     const lines: string[] = [];
     const log = createLogger({ level: "info", sink: { write: (l) => void lines.push(l) } });
     const pub = new EventPublisher(join(dir, "none.sock"), "ns", log, { retryMs: { first: 10, max: 20 } });
-    pub.publish("/tasks/exit", TaskExitSchema, { containerId: "c1", id: "c1" });
+    pub.publish({ type: "exit", containerId: "c1", id: "c1", pid: 0, exit: { status: 0, exitedAt: new Date() } });
     const t0 = Date.now();
     await pub.flush(150);
     assert.ok(Date.now() - t0 < 1000);
@@ -63,8 +62,8 @@ describe("EventPublisher", () => {
   test("the queue is bounded: the oldest events are dropped first", async () => {
     const path = join(dir, "b.sock");
     const pub = new EventPublisher(path, "ns", silentLogger, { maxQueued: 2, retryMs: { first: 10, max: 20 } });
-    for (const pid of [1, 2, 3]) pub.publish("/tasks/start", TaskStartSchema, { containerId: `c${pid}`, pid });
-    pub.publish("/tasks/exit", TaskExitSchema, { containerId: "c3", id: "c3" });
+    for (const pid of [1, 2, 3]) pub.publish({ type: "start", containerId: `c${pid}`, pid });
+    pub.publish({ type: "exit", containerId: "c3", id: "c3", pid: 0, exit: { status: 0, exitedAt: new Date() } });
     const { topics, server } = await fakeContainerd(path);
     await pub.flush(5000);
     assert.deepEqual(topics, ["/tasks/start", "/tasks/exit"]);

@@ -4,25 +4,16 @@
 // reported once containerd is back.
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { create, type DescMessage, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "../common/log.js";
 import { Events } from "../proto/gen/containerd/events/ttrpc_pb.js";
 import { createClient, TtrpcClient, type TypedClient } from "../ttrpc/index.js";
-
-export type Topic =
-  | "/tasks/create"
-  | "/tasks/start"
-  | "/tasks/exit"
-  | "/tasks/delete"
-  | "/tasks/exec-added"
-  | "/tasks/exec-started"
-  | "/tasks/paused"
-  | "/tasks/resumed"
-  | "/tasks/oom";
+import { encodeTaskEvent, type TaskEvent, type Topic } from "./task-events.js";
 
 export interface EventSink {
-  publish<D extends DescMessage>(topic: Topic, schema: D, event: MessageInitShape<D>): void;
+  /** Queues the event; it is sent after every event published before it. */
+  publish(event: TaskEvent): void;
   /** Resolves when everything published so far has been sent, or after timeoutMs (ms) if one is given. */
   flush(timeoutMs?: number): Promise<void>;
 }
@@ -59,11 +50,11 @@ export class EventPublisher implements EventSink {
     this.callTimeoutMs = options.callTimeoutMs ?? 5000;
   }
 
-  publish<D extends DescMessage>(topic: Topic, schema: D, event: MessageInitShape<D>): void {
-    const value = toBinary(schema, create(schema, event));
+  publish(event: TaskEvent): void {
+    const { topic, typeName, value } = encodeTaskEvent(event);
     const timestamp = timestampFromDate(new Date());
     // containerd 1.6 resolves the Any by the bare message name, not type.googleapis.com/…
-    const envelope = { timestamp, namespace: this.namespace, topic, event: { typeUrl: schema.typeName, value } };
+    const envelope = { timestamp, namespace: this.namespace, topic, event: { typeUrl: typeName, value } };
     if (this.queue.length >= this.maxQueued) {
       const dropped = this.queue.shift();
       this.log.error("event queue full while containerd is unreachable; oldest event dropped", {

@@ -7,7 +7,7 @@ import { serveSandboxMetrics } from "../metrics/attach.js";
 import { networkModel } from "../network/models.js";
 import { qemuBackend } from "../runtime/qemu-backend.js";
 import { Sandbox } from "../runtime/sandbox.js";
-import type { SandboxFactory } from "./task-service.js";
+import type { SandboxFactory } from "./pod.js";
 
 export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFactory {
   return async ({ sandboxId, spec, configPath, events }) => {

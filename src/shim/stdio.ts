@@ -3,12 +3,29 @@
 // read from its fifo and pushed to the guest, one chunk at a time.
 import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AgentApi } from "../agent/api/agent-api.js";
 import type { Logger } from "../common/log.js";
-import type { ContainerProcess } from "../runtime/process.js";
+import type { Sandbox } from "../runtime/sandbox.js";
 import { openFifoReader, openFifoWriter } from "./fifo.js";
 
 const CHUNK = 128 * 1024;
+
+/** containerd's fifo paths for one process ("" where containerd gave none). */
+export interface StdioPaths {
+  stdin: string;
+  stdout: string;
+  stderr: string;
+  terminal: boolean;
+}
+
+/** What the relay needs from the runtime: a process's stdio in the guest. */
+export type ProcessIo = Pick<Sandbox, "readStdout" | "readStderr" | "writeStdin" | "closeStdin">;
+
+/** The process whose stdio is relayed. */
+export interface ProcessRef {
+  containerId: string;
+  /** "" for the container's init process. */
+  execId: string;
+}
 
 export class StdioRelay {
   private lastActivity = Date.now();
@@ -21,14 +38,14 @@ export class StdioRelay {
   private readonly sinks: { stdout?: Promise<Socket>; stderr?: Promise<Socket>; stdin?: Promise<Socket> } = {};
 
   constructor(
-    private readonly process: ContainerProcess,
-    private readonly agent: AgentApi,
+    private readonly process: ProcessRef,
+    stdio: StdioPaths,
+    private readonly io: ProcessIo,
     private readonly log: Logger,
   ) {
     // Open the fifos now, at Create/Exec, as containerd expects: a client may write all of stdin and close its end
     // before the process starts, and the data must still be there when it does.
     // Non-blocking (fifo.ts): a fifo nobody ever opens costs a timer at most, never a thread.
-    const { stdio } = process;
     const signal = this.opening.signal;
     const quiet = (p: Promise<Socket>) => {
       p.catch((err) => this.log.debug("cannot open fifo", { err }));
@@ -43,14 +60,10 @@ export class StdioRelay {
   start(): void {
     const { containerId, execId } = this.process;
     if (this.sinks.stdout) {
-      this.outputs.push(
-        this.pump(this.sinks.stdout, (max) => this.agent.readStdout(containerId, execId, max), "stdout"),
-      );
+      this.outputs.push(this.pump(this.sinks.stdout, (max) => this.io.readStdout(containerId, execId, max), "stdout"));
     }
     if (this.sinks.stderr) {
-      this.outputs.push(
-        this.pump(this.sinks.stderr, (max) => this.agent.readStderr(containerId, execId, max), "stderr"),
-      );
+      this.outputs.push(this.pump(this.sinks.stderr, (max) => this.io.readStderr(containerId, execId, max), "stderr"));
     }
     if (this.sinks.stdin) this.stdinDone = this.feedStdin(this.sinks.stdin);
   }
@@ -97,7 +110,7 @@ export class StdioRelay {
       for await (const chunk of src) {
         let buf = chunk as Buffer;
         while (buf.length > 0) {
-          const n = await this.agent.writeStdin(containerId, execId, buf);
+          const n = await this.io.writeStdin(containerId, execId, buf);
           buf = buf.subarray(n);
         }
         this.lastActivity = Date.now();
@@ -105,7 +118,7 @@ export class StdioRelay {
     } catch (err) {
       this.log.debug("stdin relay ended", { err });
     }
-    await this.agent.closeStdin(containerId, execId).catch(() => {});
+    await this.io.closeStdin(containerId, execId).catch(() => {});
   }
 
   /**
@@ -115,7 +128,7 @@ export class StdioRelay {
   async closeStdin(): Promise<void> {
     await Promise.race([this.stdinDone, sleep(5000)]);
     this.stdin?.destroy();
-    await this.agent.closeStdin(this.process.containerId, this.process.execId).catch(() => {});
+    await this.io.closeStdin(this.process.containerId, this.process.execId).catch(() => {});
   }
 
   /**

@@ -15,7 +15,6 @@ import { Sandbox } from "../../src/runtime/sandbox.js";
 
 const work = mkdtempSync(join(tmpdir(), "hako-host-mounts-e2e-"));
 const runRoot = join(work, "run");
-const noStdio = { stdin: "", stdout: "", stderr: "", terminal: false };
 after(async () => {
   // Finds mounts only when a test failed half-way; each test asserts that nothing is left mounted.
   await unmountAll(work);
@@ -58,7 +57,6 @@ async function createWithVolumes(s: Sandbox, id: string, data: string) {
       ],
     },
     rootfs: [],
-    stdio: noStdio,
   });
 }
 

@@ -27,7 +27,6 @@ const work = mkdtempSync(join(tmpdir(), "hako-runtime-e2e-"));
 // Everything the runtime keeps on the host goes under this root, given as the runRoot option here and as
 // HAKO_RUN_DIR to the stale owner; the real /run/hako is never touched.
 const runRoot = join(work, "run");
-const noStdio = { stdin: "", stdout: "", stderr: "", terminal: false };
 const tag = `rt${process.pid}`;
 const logSink = memorySink();
 const logger: Logger = createLogger({ level: "info", sink: logSink });
@@ -127,7 +126,6 @@ describe("one sandbox, two containers, through the runtime API", { timeout: 180_
       bundle: rootA,
       spec: containerSpec("c1", ["sh", "-c", "echo hello from $(cat /etc/hostname); uname -r; exit 3"]),
       rootfs: bindRootfs(rootA),
-      stdio: noStdio,
     });
     await sandbox.createContainer({
       id: "c2",
@@ -138,7 +136,6 @@ describe("one sandbox, two containers, through the runtime API", { timeout: 180_
         [{ destination: "/data", type: "bind", source: hostDir, options: ["rbind", "rw"] }],
       ),
       rootfs: bindRootfs(rootB),
-      stdio: noStdio,
     });
     const persisted = await readSandboxState(sandbox.paths.stateFile);
     assert.deepEqual(
@@ -166,7 +163,7 @@ describe("one sandbox, two containers, through the runtime API", { timeout: 180_
     await waitFor(() => fromGuest().endsWith("\n"), 60_000, "the guest's write reaching the host");
     assert.equal(fromGuest(), "guest-was-here\n");
 
-    const ex = sandbox.addExec("c2", "ls", processSpec(["ls", "/data"]), noStdio);
+    const ex = sandbox.addExec("c2", "ls", processSpec(["ls", "/data"]));
     await sandbox.start("c2", "ls");
     const lsOut = await readAll(() => sandbox.agent.readStdout("c2", "ls", 65536));
     assert.equal((await within(30_000, "exec exit", ex.exited)).status, 0);
@@ -207,10 +204,9 @@ describe("QEMU SIGKILLed under a running container", { timeout: 180_000 }, () =>
       bundle: rootfs,
       spec: containerSpec("victim", ["sleep", "1000"]),
       rootfs: bindRootfs(rootfs),
-      stdio: noStdio,
     });
     const init = await sandbox.start("victim", "");
-    sandbox.addExec("victim", "side", processSpec(["sleep", "1000"]), noStdio);
+    sandbox.addExec("victim", "side", processSpec(["sleep", "1000"]));
     const side = await sandbox.start("victim", "side");
     const vfs = processesOf(id).filter((p) => p.cmd.includes("virtiofsd"));
     assert.ok(vfs.length > 0, "virtiofsd runs");

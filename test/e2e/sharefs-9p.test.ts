@@ -26,7 +26,6 @@ const work = mkdtempSync(join(tmpdir(), "hako-9p-e2e-"));
 const runRoot = join(work, "run");
 const configPath = join(work, "configuration.toml");
 const id = `ninep${process.pid}`;
-const noStdio = { stdin: "", stdout: "", stderr: "", terminal: false };
 const logSink = memorySink();
 const logger: Logger = createLogger({ level: "info", sink: logSink });
 let config: HakoConfig;
@@ -111,7 +110,6 @@ describe("a sandbox whose share is virtio-9p", { timeout: 300_000 }, () => {
         [{ destination: "/data", type: "bind", source: hostDir, options: ["rbind", "rw"] }],
       ),
       rootfs: bindRootfs(rootfs),
-      stdio: noStdio,
     });
     const p = await s.start("c1", "");
     const out = readAll(() => s.agent.readStdout("c1", "", 65536));

@@ -9,7 +9,7 @@ import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import { Container } from "../container.js";
 import type { HostMounts, MountSpec } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
-import { ContainerProcess, type ExitInfo, type StdioPaths } from "../process.js";
+import { ContainerProcess, type ExitInfo } from "../process.js";
 import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
 import { rewriteSpecForGuest } from "../spec-rewrite.js";
 
@@ -21,7 +21,6 @@ export interface CreateContainerOptions {
   bundle: string;
   spec: OciSpec;
   rootfs: MountSpec[];
-  stdio: StdioPaths;
 }
 
 export interface ContainerManagerDeps {
@@ -32,6 +31,8 @@ export interface ContainerManagerDeps {
   log: Logger;
   exited(container: Container, process: ContainerProcess, exit: ExitInfo): void;
   persist(): Promise<void>;
+  /** Records a start-up phase (ms since the sandbox's creation began). */
+  markPhase(name: string): void;
   /** Grows the VM for new limits; returns whether the size should be persisted. Absent without hot-plug. */
   growFor: ((r: OciLinuxResources) => Promise<boolean>) | undefined;
   stopping(): boolean;
@@ -60,7 +61,7 @@ export class ContainerManager {
       opts.id,
       opts.bundle,
       opts.spec,
-      new ContainerProcess(opts.id, "", opts.stdio, opts.spec.process),
+      new ContainerProcess(opts.id, "", opts.spec.process),
     );
     try {
       await mountContainerFiles(this.d.mounts, this.d.paths, container, opts.rootfs, opts.spec, binds);
@@ -91,7 +92,10 @@ export class ContainerManager {
     // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
     if (p.exitInfo === undefined) p.status = ProcessStatus.Running;
     this.watchExit(c, p);
-    if (p.isInit) await this.d.persist();
+    if (p.isInit) {
+      this.d.markPhase("container-started");
+      await this.d.persist();
+    }
     return p;
   }
 
@@ -119,10 +123,10 @@ export class ContainerManager {
     }
   }
 
-  addExec(containerId: string, execId: string, process: OciProcess, stdio: StdioPaths): ContainerProcess {
+  addExec(containerId: string, execId: string, process: OciProcess): ContainerProcess {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "exec", `container ${containerId}`);
-    const p = new ContainerProcess(containerId, execId, stdio, process);
+    const p = new ContainerProcess(containerId, execId, process);
     c.addExec(p);
     return p;
   }
@@ -157,6 +161,12 @@ export class ContainerManager {
     mustBeAbleTo(c.status, "update", `container ${containerId}`);
     if (this.d.growFor && (await this.d.growFor(resources))) await this.d.persist();
     await this.d.agent.updateContainer(containerId, resources);
+  }
+
+  /** Sets the size of the process's terminal (rows × columns); NotFound for an unknown container or exec. */
+  async resizeTty(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
+    this.container(containerId).process(execId);
+    await this.d.agent.resizeTty(containerId, execId, rows, cols);
   }
 
   stats(containerId: string): Promise<ContainerStats> {

@@ -1,16 +1,23 @@
-// containerd's protobuf types ⇄ hako's runtime types, in one place. Nothing past this file sees a protobuf message.
+// containerd's Task requests and responses ⇄ hako's runtime and shim types, in one place: the service (task-service.ts)
+// passes requests here and gets back plain values; events are encoded in task-events.ts. Nothing else in the shim
+// builds or reads a protobuf message.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Any, type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ContainerStats } from "../agent/api/agent-api.js";
 import { ProcessStatus } from "../agent/api/process-status.js";
-import { invalidArgument } from "../common/errors.js";
-import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
+import { Code, HakoError, invalidArgument } from "../common/errors.js";
+import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
 import { MetricsSchema } from "../proto/gen/cgroups/v2/metrics_pb.js";
 import { OptionsSchema } from "../proto/gen/containerd/runtimeoptions/v1/options_pb.js";
 import type { Mount } from "../proto/gen/containerd/types/mount_pb.js";
 import { Status as ProtoStatus } from "../proto/gen/containerd/types/task_pb.js";
+import type { Container } from "../runtime/container.js";
 import type { MountSpec } from "../runtime/host-mounts.js";
-import type { ExitInfo } from "../runtime/process.js";
+import type { ContainerProcess, ExitInfo } from "../runtime/process.js";
+import type { StdioPaths } from "./stdio.js";
+import type { TaskMount } from "./task-events.js";
 
 export function toProtoStatus(s: ProcessStatus): ProtoStatus {
   switch (s) {
@@ -25,10 +32,6 @@ export function toProtoStatus(s: ProcessStatus): ProtoStatus {
   }
 }
 
-export function timestamp(date: Date | undefined): Timestamp | undefined {
-  return date ? timestampFromDate(date) : undefined;
-}
-
 export function exitFields(exit: ExitInfo | undefined): { exitStatus: number; exitedAt?: Timestamp } {
   if (!exit) return { exitStatus: 0 };
   return { exitStatus: exit.status, exitedAt: timestampFromDate(exit.exitedAt) };
@@ -36,6 +39,48 @@ export function exitFields(exit: ExitInfo | undefined): { exitStatus: number; ex
 
 export function mountsFromProto(mounts: readonly Mount[]): MountSpec[] {
   return mounts.map((m) => ({ type: m.type, source: m.source, options: [...m.options] }));
+}
+
+/** The rootfs mounts as the create event repeats them. */
+export function taskMounts(mounts: readonly Mount[]): TaskMount[] {
+  return mounts.map((m) => ({ type: m.type, source: m.source, target: m.target, options: [...m.options] }));
+}
+
+/** A Create or Exec request's fifo paths. */
+export function stdioOf(req: { stdin: string; stdout: string; stderr: string; terminal: boolean }): StdioPaths {
+  return { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, terminal: req.terminal };
+}
+
+/** containerd's State answer for a process. */
+export function stateResponse(c: Container, p: ContainerProcess, stdio: StdioPaths | undefined, execId: string) {
+  return {
+    id: execId || c.id,
+    bundle: c.bundle,
+    pid: p.pid,
+    status: toProtoStatus(p.status),
+    stdin: stdio?.stdin ?? "",
+    stdout: stdio?.stdout ?? "",
+    stderr: stdio?.stderr ?? "",
+    terminal: stdio?.terminal ?? false,
+    execId,
+    ...exitFields(p.exitInfo),
+  };
+}
+
+/** The bundle's OCI spec (config.json). InvalidArgument naming the path if it is unreadable or not JSON. */
+export async function readSpec(bundle: string): Promise<OciSpec> {
+  const path = join(bundle, "config.json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new HakoError(Code.InvalidArgument, `cannot read the OCI spec ${path}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as OciSpec;
+  } catch (err) {
+    throw invalidArgument(`the OCI spec ${path} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 /** The config file named by the runtime options (`ctr --runtime-config-path`, CRI's ConfigPath), if any. */
