@@ -1,19 +1,21 @@
 // A Vm that runs nothing: for runtime unit tests. It records what was asked of it and lets a test make the "VM"
-// die (crash()) to exercise supervision paths.
+// die (crash()) or its share daemon die (failShareDaemon()) to exercise supervision paths.
 import { Code, HakoError } from "../common/errors.js";
-import type { Accelerator, AgentAddress, BlockDevice, Vm, VmExit } from "./hypervisor.js";
+import type { Accelerator, AgentAddress, BlockDevice, PersistedVm, Vm, VmExit } from "./hypervisor.js";
 
 export class FakeVm implements Vm {
   readonly pid: number;
   readonly accelerator: Accelerator = "tcg";
   readonly consoleLogPath: string;
   readonly exited: Promise<VmExit>;
+  readonly shareDaemonFailure: Promise<Error>;
   readonly calls: string[] = [];
   readonly blocks: BlockDevice[] = [];
   state: "running" | "paused" | "stopped" = "running";
   vcpus: number;
   memoryMiB: number;
   private finish!: (exit: VmExit) => void;
+  private failShare!: (err: Error) => void;
 
   constructor(
     readonly id: string,
@@ -26,6 +28,9 @@ export class FakeVm implements Vm {
     this.memoryMiB = sizing.memoryMiB;
     this.exited = new Promise((resolve) => {
       this.finish = resolve;
+    });
+    this.shareDaemonFailure = new Promise((resolve) => {
+      this.failShare = resolve;
     });
   }
 
@@ -40,6 +45,25 @@ export class FakeVm implements Vm {
     if (this.state === "stopped") return;
     this.state = "stopped";
     this.finish({ code: null, signal, requested: false });
+  }
+
+  /** Simulates the share daemon dying while the VM runs. */
+  failShareDaemon(err = new HakoError(Code.Unavailable, "virtiofsd exited unexpectedly (SIGKILL)")): void {
+    if (this.state !== "stopped") this.failShare(err);
+  }
+
+  persistable(): PersistedVm {
+    return {
+      kind: "qemu",
+      id: this.id,
+      pid: this.pid,
+      stateRoot: "/run/hako",
+      accelerator: this.accelerator,
+      agentAddress: this.agentAddress,
+      consoleLogPath: this.consoleLogPath,
+      share: { kind: "none" },
+      driver: { vcpus: this.vcpus, memoryMiB: this.memoryMiB, blocks: this.blocks.map((b) => b.id) },
+    };
   }
 
   async status(): Promise<string> {

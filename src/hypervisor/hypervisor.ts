@@ -1,5 +1,12 @@
-// The role a VMM plays for the runtime. QEMU is the driver today (qemu/); the shape also fits REST-driven VMMs
-// (Cloud Hypervisor, Firecracker) whose agent channel is a hybrid-vsock unix socket.
+// The role a VMM plays for the runtime, in Kata runtime-rs's shape: a Hypervisor prepares a VM from what is
+// per-sandbox (state dir, sizing, share, NICs in a netns, cold-plugged devices), start() boots it and gives the
+// running handle, a Vm; attach() finds a running VM again from its persisted form in a new process; cleanupStale()
+// removes what a dead owner left. QEMU is the driver today (qemu/); the shape also fits REST-driven VMMs (Cloud
+// Hypervisor, Firecracker) whose agent channel is a hybrid-vsock unix socket. registry.ts picks the driver.
+import type { GuestStorage } from "../agent/api/agent-api.js";
+import type { Logger } from "../common/log.js";
+import type { HypervisorKind } from "../config/types.js";
+import type { PersistedShare } from "../sharefs/share-manager.js";
 
 /** How the host reaches the agent inside a started VM. */
 export type AgentAddress =
@@ -23,6 +30,77 @@ export interface BlockDevice {
   readonly: boolean;
 }
 
+/** One guest NIC backed by a device the network model made in the sandbox's netns. */
+export interface NicRequest {
+  /** The tap device (or macvtap) inside the netns that the VMM opens. */
+  tap: string;
+  /** Lower-case colon form; the guest NIC gets the pod link's MAC. */
+  mac: string;
+  /** Bytes. */
+  mtu: number;
+}
+
+export interface VmRequest {
+  sandboxId: string;
+  /** Root of the sandbox's host state: a VM that keeps files (sockets, pid files) puts them in <stateRoot>/<id>. */
+  stateRoot: string;
+  vcpus: number;
+  memoryMiB: number;
+  /** Host directory exported to the guest; the hypervisor's share manager serves it (absent: nothing shared). */
+  sharedDir?: string;
+  /** The pod network: the VMM (and its share daemon) run in `netns`, with one NIC per entry. */
+  network?: { netns: string; nics: NicRequest[] };
+  /** Block devices attached at boot. */
+  devices?: BlockDevice[];
+}
+
+/** A VM whose host side is ready (state dir, share daemon) but that is not running yet. */
+export interface PreparedVm {
+  /** How the guest mounts the share (empty when nothing is shared): given to the agent at CreateSandbox. */
+  readonly guestStorages: GuestStorage[];
+  /** Boots the VM; on failure undoes prepare() as well. Call at most once. */
+  start(): Promise<Vm>;
+  /** Undoes prepare() when start() will not be called. Idempotent. */
+  abort(): Promise<void>;
+}
+
+/**
+ * A running VM as plain data, written into the sandbox state (versioned there) so that another process can attach
+ * to it. `driver` holds what only the driver reads (QEMU: QMP socket, used root ports, plugged DIMMs).
+ */
+export interface PersistedVm {
+  kind: HypervisorKind;
+  id: string;
+  pid: number;
+  stateRoot: string;
+  accelerator: Accelerator;
+  agentAddress: AgentAddress;
+  consoleLogPath: string;
+  share: PersistedShare;
+  driver: Record<string, unknown>;
+}
+
+export interface StaleCleanup {
+  killed: number[];
+  removedDir: boolean;
+}
+
+export interface Hypervisor {
+  readonly kind: HypervisorKind;
+  /** Checks the request and readies the host side: the state directory, the share daemon. */
+  prepare(req: VmRequest, logger: Logger): Promise<PreparedVm>;
+  /**
+   * Re-attaches to a VM that another process started: reconnects its control channel and watches its processes by
+   * pid (exit codes are unknown then: `exited` reports null). Fails with FailedPrecondition if the VM is gone.
+   */
+  attach(persisted: PersistedVm, logger: Logger): Promise<Vm>;
+  /**
+   * Kills what a dead owner left of sandbox `id` (VMM and share daemon, each only after /proc proves it is that
+   * process) and removes its state directory. `knownPid` is the VMM pid from the sandbox state, if any.
+   */
+  cleanupStale(id: string, options: { stateRoot: string; knownPid?: number; logger?: Logger }): Promise<StaleCleanup>;
+}
+
 export interface Vm {
   readonly id: string;
   readonly pid: number;
@@ -41,11 +119,13 @@ export interface Vm {
   hotplugVcpus(total: number): Promise<number>;
   /** Adds at least `addMiB` (rounded up to 128 MiB blocks); resolves with the guest's memory size now, in MiB. */
   hotplugMemory(addMiB: number): Promise<number>;
-  /** QEMU's run state (`running`, `paused`, `prelaunch`, …). Added with the QEMU driver. */
-  status?(): Promise<string>;
+  /** The VMM's run state (`running`, `paused`, `prelaunch`, … in QEMU's words). */
+  status(): Promise<string>;
   /**
-   * Resolves with an error if a helper daemon (virtiofsd) dies while the VM runs; never restarted silently.
-   * Added with the QEMU driver; optional so that other drivers need not have helpers.
+   * Resolves with an error if the share daemon (virtiofsd) dies while the VM runs; never restarted silently. Never
+   * resolves when the share has no daemon.
    */
-  readonly daemonFailure?: Promise<Error>;
+  readonly shareDaemonFailure: Promise<Error>;
+  /** The VM as plain data for the sandbox state; attach() takes it back. */
+  persistable(): PersistedVm;
 }

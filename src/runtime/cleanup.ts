@@ -2,8 +2,7 @@
 // are killed (after checking each pid still is that process), its host mounts released and its directories removed.
 import { readdir, rm } from "node:fs/promises";
 import type { Logger } from "../common/log.js";
-import { cleanupStaleVm, killAndWait, processMatches } from "../hypervisor/qemu/stale.js";
-import { vmName } from "../hypervisor/qemu/state-dir.js";
+import { cleanupStaleVm } from "../hypervisor/registry.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
@@ -36,17 +35,15 @@ export async function cleanupSandbox(
     log.warn("unreadable sandbox state; cleaning by path only", { err });
     return undefined;
   });
-  const killed: number[] = [];
-  // sandbox.json's VM pid covers a lost pid file; it is killed only if it still is this sandbox's QEMU.
-  if (state?.vm && processMatches(state.vm.pid, vmName(sandboxId))) {
-    log.info("killing leftover VM", { pid: state.vm.pid });
-    await killAndWait(state.vm.pid, 5000);
-    killed.push(state.vm.pid);
-  }
-  // The VM's own pid files name the share daemon too, and still name the VM when sandbox.json is unreadable; each
-  // pid is checked against its command line there as well.
-  const vm = await cleanupStaleVm(sandboxId, { stateRoot: root, logger: log });
-  for (const pid of vm.killed) if (!killed.includes(pid)) killed.push(pid);
+  // The hypervisor driver kills the VM and its share daemon from its pid files; sandbox.json's VM pid covers a lost
+  // pid file. Each pid is killed only if /proc shows it still is that process.
+  const vm = await cleanupStaleVm(sandboxId, {
+    stateRoot: root,
+    logger: log,
+    ...(state?.vm ? { knownPid: state.vm.pid } : {}),
+    ...(state?.vm?.handle ? { kind: state.vm.handle.kind } : {}),
+  });
+  const killed = vm.killed;
   for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp);
   // The record stays when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile.
   await unwirePodNetwork(paths.networkRecord, log).catch((err) =>

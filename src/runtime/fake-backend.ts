@@ -1,13 +1,17 @@
-// A SandboxBackend of fakes, for tests: each VM asked for is a FakeVm, each agent connection a new FakeAgent; what
-// was made is recorded so a test can crash the VM, script the agent or check the requests.
+// A SandboxBackend of fakes, for tests: a FakeHypervisor (each VM asked for is a FakeVm) and an agent dialer whose
+// every connection is a new FakeAgent; what was made is recorded so a test can crash the VM, script the agent or
+// check the requests.
 import { join } from "node:path";
 import type { AgentApi } from "../agent/api/agent-api.js";
 import { SHARE_TAG } from "../agent/api/guest-contract.js";
 import { FakeAgent } from "../agent/client/fake-agent.js";
-import { FakeVm } from "../hypervisor/fake-vm.js";
-import type { SandboxBackend, VmRequest } from "./backend.js";
+import { FakeHypervisor } from "../hypervisor/fake-hypervisor.js";
+import type { FakeVm } from "../hypervisor/fake-vm.js";
+import type { VmRequest } from "../hypervisor/hypervisor.js";
+import type { SandboxBackend } from "./backend.js";
 
 export interface MadeByFakes {
+  hypervisor: FakeHypervisor;
   vms: FakeVm[];
   agents: FakeAgent[];
   requests: VmRequest[];
@@ -18,23 +22,15 @@ export function fakeBackend(
   runRoot: string,
   over: Partial<SandboxBackend> = {},
 ): { backend: SandboxBackend; made: MadeByFakes } {
-  const made: MadeByFakes = { vms: [], agents: [], requests: [] };
+  const hypervisor = new FakeHypervisor(
+    [{ driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: "/run/shared" }],
+    (id) => join(runRoot, id, "agent.sock"),
+  );
+  const made: MadeByFakes = { hypervisor, vms: hypervisor.vms, agents: [], requests: hypervisor.requests };
   const backend: SandboxBackend = {
-    guestStorages: [
-      { driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: "/run/shared" },
-    ],
+    hypervisor,
     kernelModules: [],
-    startVm: async (req) => {
-      made.requests.push(req);
-      const vm = new FakeVm(
-        req.sandboxId,
-        { kind: "serial", path: join(runRoot, req.sandboxId, "agent.sock") },
-        { vcpus: req.vcpus, memoryMiB: req.memoryMiB },
-      );
-      made.vms.push(vm);
-      return vm;
-    },
-    connectAgent: async (): Promise<AgentApi> => {
+    dialAgent: async (): Promise<AgentApi> => {
       const agent = new FakeAgent();
       made.agents.push(agent);
       return agent;

@@ -49,7 +49,10 @@ describe("sandbox network phase", () => {
     const model = new FakeNetworkModel();
     const { created, made } = boot("net1", model, podSpec([{ type: "network", path: "/var/run/netns/pod-a" }]));
     const sandbox = await created;
-    assert.deepEqual(made.requests[0]?.network, { netns: "/var/run/netns/pod-a", endpoints: model.endpoints });
+    assert.deepEqual(made.requests[0]?.network, {
+      netns: "/var/run/netns/pod-a",
+      nics: model.endpoints.map((e) => ({ tap: e.tap, mac: e.mac, mtu: e.mtu })),
+    });
     const agent = made.agents[0] as FakeAgent;
     const sequence = agent.calls.filter((c) => ["createSandbox", "updateInterface", "updateRoutes"].includes(c));
     assert.deepEqual(sequence, ["createSandbox", "updateInterface", "updateRoutes"]);
@@ -64,7 +67,7 @@ describe("sandbox network phase", () => {
   test("a boot step failing after the wiring unwires", async () => {
     const model = new FakeNetworkModel();
     const { created } = boot("net2", model, podSpec([{ type: "network", path: "/var/run/netns/pod-b" }]), {
-      connectAgent: async () => {
+      dialAgent: async () => {
         throw new Error("agent never answered");
       },
     });

@@ -2,6 +2,7 @@
 // another process (`containerd-shim-hako-v2 delete`, `hako ps`) can find the VM and clean up after a dead owner.
 import { Code, HakoError } from "../common/errors.js";
 import { readJsonFile, writeJsonFile } from "../common/json-file.js";
+import type { PersistedVm } from "../hypervisor/hypervisor.js";
 
 export interface PersistedContainer {
   id: string;
@@ -20,7 +21,15 @@ export interface SandboxStateV1 {
   createdAt: string;
   stateDir: string;
   sharedDir: string;
-  vm?: { pid: number; accelerator: string; consoleLog: string; vcpus: number; memoryMiB: number };
+  vm?: {
+    pid: number;
+    accelerator: string;
+    consoleLog: string;
+    vcpus: number;
+    memoryMiB: number;
+    /** What Hypervisor.attach() needs to find the VM again (absent in files written before it existed). */
+    handle?: PersistedVm;
+  };
   /** Socket where the shim serves Prometheus metrics for this sandbox. */
   metricsSocket?: string;
   containers: PersistedContainer[];

@@ -12,9 +12,8 @@ import type { FakeAgent } from "../agent/client/fake-agent.js";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Fields, memorySink } from "../common/log.js";
 import type { FakeVm } from "../hypervisor/fake-vm.js";
-import type { VmExit } from "../hypervisor/hypervisor.js";
+import type { VmExit, VmRequest } from "../hypervisor/hypervisor.js";
 import type { OciMount, OciProcess, OciSpec } from "../oci/spec.js";
-import type { VmRequest } from "./backend.js";
 import type { Container } from "./container.js";
 import { fakeBackend } from "./fake-backend.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
@@ -158,6 +157,7 @@ describe("Sandbox.create", () => {
     assert.equal(s.namespace, "spec");
     assert.equal(s.ownerPid, process.pid);
     assert.equal(s.vm?.pid, h.vm.pid);
+    assert.deepEqual(s.vm?.handle, h.vm.persistable(), "what Hypervisor.attach() needs is persisted");
     assert.deepEqual(s.containers, []);
     assert.ok((s.phases["sandbox-created"] ?? -1) >= 0);
     assert.deepEqual(warnings(h), []);
@@ -165,7 +165,7 @@ describe("Sandbox.create", () => {
 
   test("a failing step undoes the earlier ones and names the sandbox", async () => {
     const { backend, made } = fakeBackend(runRoot, {
-      connectAgent: async () => {
+      dialAgent: async () => {
         throw new Error("agent never answered");
       },
     });
@@ -563,6 +563,19 @@ describe("VM death", () => {
     await h.sandbox.stop();
     await tick();
     assert.deepEqual(h.events.vmDied, []);
+  });
+
+  test("the share daemon dying stops the VM (its containers cannot reach their files), logged as an error", async () => {
+    const h = await sandbox();
+    h.vm.failShareDaemon();
+    const exit = await h.vm.exited;
+    assert.equal(exit.requested, true, "the runtime stopped the VM");
+    assert.ok(h.vm.calls.includes("stop"));
+    const errors = h.logs().filter((e) => e.level === "error");
+    assert.ok(
+      errors.some((e) => /share daemon died/.test(String(e.msg))),
+      JSON.stringify(errors),
+    );
   });
 });
 

@@ -1,13 +1,15 @@
 // virtiofsd, the vhost-user daemon behind virtio-fs: one per sandbox, started before QEMU (QEMU connects to its
 // socket at start-up), supervised, stopped after QEMU. An exit nobody asked for is reported as an error and never
-// silently restarted: the guest's view of its files is gone and the runtime must decide what to do.
-import { type ChildProcess, spawn } from "node:child_process";
+// silently restarted: the guest's view of its files is gone and the runtime must decide what to do. A later process
+// can attach to a running daemon by its pid (attach()) and supervise and stop it the same way.
+import { spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
+import { TailBuffer } from "../common/tail-buffer.js";
+import { type WatchedProcess, watchChild, watchPid } from "../common/watched-process.js";
 import type { VirtioFsCache } from "../config/types.js";
-import { TailBuffer } from "./tail.js";
 
 export interface VirtiofsdOptions {
   binary: string;
@@ -63,24 +65,26 @@ export class Virtiofsd {
   readonly exited: Promise<DaemonExit>;
 
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly proc: WatchedProcess,
     readonly options: VirtiofsdOptions,
     logger: Logger,
   ) {
-    this.exited = new Promise((resolve) => {
-      child.once("exit", (code, signal) => {
-        this.exitInfo = { code, signal, requested: this.requested };
-        if (!this.requested) {
-          logger.error("virtiofsd exited unexpectedly", { code, signal, stderr: this.stderr.text() });
-        } else logger.debug("virtiofsd exited", { code, signal });
-        resolve(this.exitInfo);
-      });
+    this.exited = proc.exited.then(({ code, signal }) => {
+      this.exitInfo = { code, signal, requested: this.requested };
+      if (!this.requested) {
+        logger.error("virtiofsd exited unexpectedly", { code, signal, stderr: this.stderr.text() });
+      } else logger.debug("virtiofsd exited", { code, signal });
+      return this.exitInfo;
     });
-    child.stderr?.on("data", (chunk: Buffer) => this.stderr.push(chunk));
+  }
+
+  /** Supervises a daemon another process started (its pid file named it); its stderr is not ours to read. */
+  static attach(pid: number, options: VirtiofsdOptions, logger: Logger): Virtiofsd {
+    return new Virtiofsd(watchPid(pid, options.socketPath), options, logger.child({ subsystem: "virtiofsd" }));
   }
 
   get pid(): number {
-    return this.child.pid ?? -1;
+    return this.proc.pid;
   }
 
   /** The error to report when the daemon died without being asked to. */
@@ -100,7 +104,8 @@ export class Virtiofsd {
     const argv = [...(options.wrapper ?? []), options.binary, ...virtiofsdArgs(options)];
     log.debug("starting virtiofsd", { argv });
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
-    const daemon = new Virtiofsd(child, options, log);
+    const daemon = new Virtiofsd(watchChild(child), options, log);
+    child.stderr?.on("data", (chunk: Buffer) => daemon.stderr.push(chunk));
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
     const deadline = Date.now() + (options.startTimeoutMs ?? 5000);
     let gone = false;
@@ -134,8 +139,8 @@ export class Virtiofsd {
   async stop(graceMs = 1000): Promise<void> {
     this.requested = true;
     if (!this.exitInfo) {
-      this.child.kill("SIGTERM");
-      const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+      this.proc.kill("SIGTERM");
+      const timer = setTimeout(() => this.proc.kill("SIGKILL"), graceMs);
       await this.exited;
       clearTimeout(timer);
     }

@@ -18,7 +18,7 @@ import { podIdOf, shimSocketPath } from "./address.js";
 import { parseShimArgs, type ShimArgs } from "./args.js";
 import { EventPublisher } from "./events.js";
 import { shimServes } from "./liveness.js";
-import { qemuSandboxFactory } from "./sandbox-factory.js";
+import { configuredSandboxFactory } from "./sandbox-factory.js";
 import { TaskService } from "./task-service.js";
 
 const READY_FD = 3;
@@ -120,7 +120,13 @@ async function serve(args: ShimArgs): Promise<void> {
       await rm(socket, { force: true });
       process.exit(code);
     };
-    const service = new TaskService(podId, events, qemuSandboxFactory(args.namespace, log), log, () => void exit(0));
+    const service = new TaskService(
+      podId,
+      events,
+      configuredSandboxFactory(args.namespace, log),
+      log,
+      () => void exit(0),
+    );
     server.addService(Task, service.impl);
     await server.listen(socket);
     for (const sig of ["SIGTERM", "SIGINT"] as const) {

@@ -1,15 +1,15 @@
 // Boots a pod's sandbox for the shim: configuration (runtime option config_path, $HAKO_CONFIG, the system file or
-// defaults), Kata annotations gated by enable_annotations, static sizing, then the QEMU-backed Sandbox.
-
+// defaults), Kata annotations gated by enable_annotations, static sizing, then a Sandbox on the hypervisor the
+// configuration selects (hypervisor.kind, through the registry in hypervisor/registry.ts).
 import type { Logger } from "../common/log.js";
 import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
 import { serveSandboxMetrics } from "../metrics/attach.js";
 import { networkModel } from "../network/models.js";
-import { qemuBackend } from "../runtime/qemu-backend.js";
+import { sandboxBackend } from "../runtime/backend.js";
 import { Sandbox } from "../runtime/sandbox.js";
 import type { SandboxFactory } from "./pod.js";
 
-export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFactory {
+export function configuredSandboxFactory(namespace: string, log: Logger): SandboxFactory {
   return async ({ sandboxId, spec, configPath, events }) => {
     const base = loadConfig({ ...(configPath ? { path: configPath } : {}), logger: log });
     const config = applyAnnotations(base, spec.annotations);
@@ -20,7 +20,7 @@ export function qemuSandboxFactory(namespace: string, log: Logger): SandboxFacto
     const sandbox = await Sandbox.create({
       id: sandboxId,
       namespace,
-      backend: qemuBackend(config),
+      backend: sandboxBackend(config),
       logger: log,
       events,
       vcpus: size.vcpus,

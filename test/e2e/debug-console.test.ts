@@ -11,10 +11,10 @@ import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { HakoConfig } from "../../src/config/types.js";
+import { sandboxBackend } from "../../src/runtime/backend.js";
 import { cleanupSandbox } from "../../src/runtime/cleanup.js";
 import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
 import { DEBUG_CONSOLE_SOCKET, debugConsolePath } from "../../src/runtime/layout.js";
-import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
 
@@ -96,7 +96,7 @@ describe("hako exec through the guest debug console", { timeout: 240_000 }, () =
     sandbox = await Sandbox.create({
       id,
       namespace: "exec-e2e",
-      backend: qemuBackend(config),
+      backend: sandboxBackend(config),
       logger,
       events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
       vcpus: 1,

@@ -24,7 +24,7 @@ import { silentLogger } from "../../src/common/log.js";
 import { defaultConfig } from "../../src/config/defaults.js";
 import type { HakoConfig } from "../../src/config/types.js";
 import type { Vm } from "../../src/hypervisor/hypervisor.js";
-import { startQemu } from "../../src/hypervisor/qemu/qemu-vm.js";
+import { startQemu } from "../../src/hypervisor/qemu/qemu-hypervisor.js";
 import { processArgv } from "../../src/hypervisor/qemu/stale.js";
 import { buildBusyboxInitrd, testKernel, waitForText } from "../helpers/test-guest.js";
 

@@ -12,10 +12,10 @@ import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { VmExit } from "../../src/hypervisor/hypervisor.js";
+import { sandboxBackend } from "../../src/runtime/backend.js";
 import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js";
 import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
 import type { ExitInfo } from "../../src/runtime/process.js";
-import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox, type SandboxEvents } from "../../src/runtime/sandbox.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { bindRootfs, busyboxRootfs, containerSpec, processSpec } from "../fixtures/runtime-guest.js";
@@ -59,7 +59,7 @@ async function createSandbox(id: string, events: SandboxEvents): Promise<Sandbox
   const sandbox = await Sandbox.create({
     id,
     namespace: "runtime-e2e",
-    backend: qemuBackend(loadConfig({ logger })),
+    backend: sandboxBackend(loadConfig({ logger })),
     logger,
     events,
     vcpus: 1,

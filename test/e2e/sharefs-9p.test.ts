@@ -11,9 +11,9 @@ import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { HakoConfig } from "../../src/config/types.js";
 import { buildImage } from "../../src/image/build.js";
+import { sandboxBackend } from "../../src/runtime/backend.js";
 import { cleanupSandbox } from "../../src/runtime/cleanup.js";
 import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
-import { qemuBackend } from "../../src/runtime/qemu-backend.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { bindRootfs, busyboxRootfs, containerSpec } from "../fixtures/runtime-guest.js";
 import { sandboxProcesses } from "../helpers/processes.js";
@@ -82,7 +82,7 @@ describe("a sandbox whose share is virtio-9p", { timeout: 300_000 }, () => {
     sandbox = await Sandbox.create({
       id,
       namespace: "sharefs-9p-e2e",
-      backend: qemuBackend(config),
+      backend: sandboxBackend(config),
       logger,
       events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
       vcpus: 1,

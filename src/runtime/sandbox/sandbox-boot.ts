@@ -1,5 +1,7 @@
 // Boots a sandbox's host side and guest: the share's mount point, the pod network (wired before the VM, configured
-// in the guest after CreateSandbox), the VM, the agent connection, the guest sandbox and the state directory. Each step that succeeded pushes its undo; if a later step fails, the undo steps run in reverse.
+// in the guest after CreateSandbox), the VM (the hypervisor prepares it, with its share daemon and NICs, then starts
+// it), the agent connection, the guest sandbox and the state directory. Each step that succeeded pushes its undo; if
+// a later step fails, the undo steps run in reverse.
 import { mkdir, rm } from "node:fs/promises";
 import type { AgentApi } from "../../agent/api/agent-api.js";
 import { Code, HakoError } from "../../common/errors.js";
@@ -54,27 +56,36 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
       );
       clock.mark("network-wired");
     }
-    const vm = await backend.startVm(
+    const prepared = await backend.hypervisor.prepare(
       {
         sandboxId: req.id,
         sharedDir: paths.sharedDir,
         stateRoot: req.runRoot,
         vcpus: req.vcpus,
         memoryMiB: req.memoryMiB,
-        ...(network.endpoints.length > 0 ? { network: { netns: network.netns, endpoints: network.endpoints } } : {}),
+        ...(network.endpoints.length > 0
+          ? {
+              network: {
+                netns: network.netns,
+                nics: network.endpoints.map((e) => ({ tap: e.tap, mac: e.mac, mtu: e.mtu })),
+              },
+            }
+          : {}),
       },
       log,
     );
+    clock.mark("vm-prepared");
+    const vm = await prepared.start();
     undo.push(() => vm.stop());
     clock.mark("vm-started");
-    const agent = await backend.connectAgent(vm, log);
+    const agent = await backend.dialAgent(vm, log);
     undo.push(async () => agent.close());
     clock.mark("agent-ready");
     await agent.createSandbox({
       sandboxId: req.id,
       hostname: req.hostname,
       dns: dnsLines(network.guest.dns),
-      storages: backend.guestStorages,
+      storages: prepared.guestStorages,
       kernelModules: backend.kernelModules,
     });
     clock.mark("sandbox-created");

@@ -35,6 +35,7 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       consoleLog: s.vm.consoleLogPath,
       vcpus: s.size.vcpus,
       memoryMiB: s.size.memoryMiB,
+      handle: s.vm.persistable(),
     },
     ...(s.metricsSocket === undefined ? {} : { metricsSocket: s.metricsSocket }),
     containers: [...s.containers].map((c) => ({

@@ -32,7 +32,7 @@ export class Supervisor {
       this.agent.close();
       this.hooks.vmDied(exit);
     });
-    void this.vm.daemonFailure?.then((err) => {
+    void this.vm.shareDaemonFailure.then((err) => {
       if (this.hooks.stopping()) return;
       this.log.error("share daemon died; stopping the VM, its containers cannot reach their files", { err });
       void this.vm.stop();

@@ -150,6 +150,12 @@ describe("buildQemuArgs", () => {
     assert.ok(devices.includes("virtio-net-pci,netdev=net0,mac=02:00:00:00:00:01"));
     assert.ok(devices.includes("virtio-rng-pci,rng=rng0"));
   });
+
+  it("a NIC with an MTU gives it to the guest as host_mtu", () => {
+    const nic = { id: "net0", tapName: "tap0_hako", mac: "02:00:00:00:00:02", mtu: 1450, vhost: false };
+    const devices = values(buildQemuArgs(plan({ nics: [nic] })), "-device");
+    assert.ok(devices.includes("virtio-net-pci,netdev=net0,mac=02:00:00:00:00:02,host_mtu=1450"));
+  });
 });
 
 describe("kernelParams", () => {

@@ -1,6 +1,7 @@
 // Assembles QEMU's argument list from a VM plan (hako's own description of one VM). Pure: the same plan always
 // gives the same arguments, so unit tests can assert them exactly.
 import { Code, HakoError } from "../../../common/errors.js";
+import type { ShareDevice } from "../../../sharefs/share-manager.js";
 import type { Accelerator } from "../../hypervisor.js";
 import { AgentSerialPort } from "./agent-serial.js";
 import { SerialConsole } from "./console.js";
@@ -21,10 +22,8 @@ import { VirtioFs } from "./virtio-fs.js";
 import { Vsock } from "./vsock.js";
 
 export type AgentChannelPlan = { kind: "serial"; socketPath: string } | { kind: "vsock"; cid: number };
-export type SharePlan =
-  | { kind: "virtio-fs"; socketPath: string }
-  | { kind: "virtio-9p"; path: string }
-  | { kind: "none" };
+/** The share device the share manager readied (virtio-fs socket, 9p directory, or none). */
+export type SharePlan = ShareDevice;
 
 export interface QemuPlan {
   /** Sandbox id: the VM is named `sandbox-<id>` so that `ps` finds it. */

@@ -5,6 +5,8 @@ export interface TapNic {
   id: string;
   tapName: string;
   mac: string;
+  /** Bytes; given to the guest as the device's host_mtu so it matches the pod link. Absent: QEMU's default. */
+  mtu?: number;
   /** vhost-net moves the data path into the host kernel (Kata's default unless disable_vhost_net). */
   vhost: boolean;
 }
@@ -16,12 +18,12 @@ export class VirtioNet implements QemuDevice {
   ) {}
 
   args(): string[] {
-    const { id, tapName, mac, vhost } = this.nic;
+    const { id, tapName, mac, mtu, vhost } = this.nic;
     return [
       "-netdev",
       `tap,id=${id},ifname=${tapName},script=no,downscript=no,vhost=${vhost ? "on" : "off"}`,
       "-device",
-      `${virtioDevice("virtio-net", this.transport)},netdev=${id},mac=${mac}`,
+      `${virtioDevice("virtio-net", this.transport)},netdev=${id},mac=${mac}${mtu !== undefined ? `,host_mtu=${mtu}` : ""}`,
     ];
   }
 }

@@ -1,0 +1,238 @@
+// QEMU as a Hypervisor: prepare() checks the assets, makes the VM's state directory and has the share manager start
+// virtiofsd (inside the pod netns when there is one); start() plans the command line, spawns QEMU and connects QMP;
+// attach() finds a running QEMU again from its persisted state; cleanupStale() removes what a dead owner left.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { AGENT_VSOCK_PORT } from "../../agent/api/guest-contract.js";
+import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
+import { processMatches, watchPid } from "../../common/watched-process.js";
+import type { AgentConfig, HakoConfig, QemuConfig } from "../../config/types.js";
+import { type Share, ShareManager } from "../../sharefs/share-manager.js";
+import { chooseAccelerator } from "../accel.js";
+import type {
+  Accelerator,
+  AgentAddress,
+  Hypervisor,
+  NicRequest,
+  PersistedVm,
+  PreparedVm,
+  StaleCleanup,
+  Vm,
+  VmRequest,
+} from "../hypervisor.js";
+import { type AgentChannelPlan, buildQemuArgs } from "./cmdline/build.js";
+import { connectQmp, netnsWrapper, spawnQemu } from "./qemu-launch.js";
+import { checkAssets, chooseChannel, qemuPlan } from "./qemu-plan.js";
+import { QemuVm, qemuVmState } from "./qemu-vm.js";
+import { QmpClient } from "./qmp.js";
+import { cleanupStaleVm, liveVmPid } from "./stale.js";
+import { defaultStateRoot, vmName, vmPaths } from "./state-dir.js";
+
+export interface QemuHypervisorOptions {
+  /** Skip the probe and use this accelerator. */
+  accelerator?: Accelerator;
+  /** How long QEMU may take to open its QMP socket. */
+  startTimeoutMs?: number;
+}
+
+function agentAddress(channel: AgentChannelPlan): AgentAddress {
+  return channel.kind === "serial"
+    ? { kind: "serial", path: channel.socketPath }
+    : { kind: "vsock", cid: channel.cid, port: AGENT_VSOCK_PORT };
+}
+
+export class QemuHypervisor implements Hypervisor {
+  readonly kind = "qemu" as const;
+  private readonly shares: ShareManager;
+
+  constructor(
+    private readonly qemu: QemuConfig,
+    private readonly agent: AgentConfig,
+    private readonly options: QemuHypervisorOptions = {},
+  ) {
+    this.shares = new ShareManager({
+      sharedFs: qemu.sharedFs,
+      virtioFsDaemon: qemu.virtioFsDaemon,
+      virtioFsCache: qemu.virtioFsCache,
+      virtioFsExtraArgs: qemu.virtioFsExtraArgs,
+      msize9p: qemu.msize9p,
+      debug: qemu.enableDebug,
+    });
+  }
+
+  async prepare(req: VmRequest, logger: Logger): Promise<PreparedVm> {
+    const id = req.sandboxId;
+    const log = logger.child({ subsystem: "qemu", sandbox: id });
+    const paths = vmPaths(id, req.stateRoot);
+    if (liveVmPid(id, req.stateRoot) !== undefined) {
+      throw new HakoError(Code.AlreadyExists, `sandbox ${id} already has a running VM`);
+    }
+    if (existsSync(paths.dir)) await this.cleanupStale(id, { stateRoot: req.stateRoot, logger });
+    const pmem = checkAssets(this.qemu);
+    const accel = this.options.accelerator ?? chooseAccelerator(this.qemu.accel, log);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    const wrapper = netnsWrapper(req.network?.netns);
+    let share: Share;
+    try {
+      share = await this.shares.start(
+        {
+          sandboxId: id,
+          ...(req.sharedDir !== undefined ? { hostDir: req.sharedDir } : {}),
+          socketPath: paths.virtiofsdSocket,
+          pidFile: paths.virtiofsdPid,
+          wrapper,
+        },
+        log,
+      );
+    } catch (err) {
+      rmSync(paths.dir, { recursive: true, force: true });
+      throw err;
+    }
+    let used = false;
+    const abort = async () => {
+      await share.stop(0);
+      rmSync(paths.dir, { recursive: true, force: true });
+    };
+    return {
+      guestStorages: share.guestStorages,
+      abort: async () => {
+        if (!used) await abort();
+      },
+      start: async () => {
+        if (used) throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${id} was already started`);
+        used = true;
+        const channel = chooseChannel(this.qemu, paths);
+        const plan = qemuPlan({
+          id,
+          qemu: this.qemu,
+          agent: this.agent,
+          accel,
+          vcpus: req.vcpus,
+          memoryMiB: req.memoryMiB,
+          pmem,
+          channel,
+          share: share.device,
+          nics: req.network?.nics ?? [],
+          paths,
+        });
+        const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(plan)];
+        log.info("starting qemu", {
+          accel,
+          vcpus: req.vcpus,
+          memoryMiB: req.memoryMiB,
+          channel: channel.kind,
+          share: share.device.kind,
+        });
+        log.debug("qemu command line", { argv });
+        const startedAt = Date.now();
+        const launched = spawnQemu(argv);
+        try {
+          writeFileSync(paths.qemuPid, `${launched.proc.pid}\n`);
+          const qmp = await connectQmp(id, paths.qmpSocket, launched, this.options.startTimeoutMs ?? 10000, log);
+          const vm = new QemuVm({
+            id,
+            stateRoot: req.stateRoot,
+            paths,
+            proc: launched.proc,
+            qmp,
+            agentAddress: agentAddress(channel),
+            accelerator: accel,
+            share,
+            stderr: launched.stderr,
+            state: {
+              qmpSocket: paths.qmpSocket,
+              pcieRootPorts: plan.pcieRootPorts,
+              usedPorts: [],
+              dimms: 0,
+              memoryMiB: plan.memoryMiB,
+              sharedMemory: share.device.kind === "virtio-fs",
+            },
+            log,
+          });
+          for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
+          log.info("qemu started", { pid: vm.pid, ms: Date.now() - startedAt });
+          return vm;
+        } catch (err) {
+          if (!launched.proc.gone) {
+            launched.proc.kill("SIGKILL");
+            await launched.proc.exited;
+          }
+          await abort();
+          throw err;
+        }
+      },
+    };
+  }
+
+  async attach(persisted: PersistedVm, logger: Logger): Promise<Vm> {
+    const { id } = persisted;
+    if (persisted.kind !== "qemu") {
+      throw new HakoError(Code.InvalidArgument, `vm of sandbox ${id} is a ${persisted.kind} vm, not qemu`);
+    }
+    const log = logger.child({ subsystem: "qemu", sandbox: id });
+    const state = qemuVmState(persisted.driver);
+    if (!processMatches(persisted.pid, vmName(id))) {
+      throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${id} (pid ${persisted.pid}) is not running`);
+    }
+    const proc = watchPid(persisted.pid, vmName(id));
+    const share = this.shares.attach(persisted.share, log);
+    const qmp = await QmpClient.connect(state.qmpSocket, { logger: log, connectTimeoutMs: 2000 });
+    log.info("attached to running qemu", { pid: persisted.pid });
+    return new QemuVm({
+      id,
+      stateRoot: persisted.stateRoot,
+      paths: vmPaths(id, persisted.stateRoot),
+      proc,
+      qmp,
+      agentAddress: persisted.agentAddress,
+      accelerator: persisted.accelerator,
+      share,
+      state,
+      log,
+    });
+  }
+
+  cleanupStale(
+    id: string,
+    options: { stateRoot?: string; knownPid?: number; logger?: Logger } = {},
+  ): Promise<StaleCleanup> {
+    return cleanupStaleVm(id, { stateRoot: options.stateRoot ?? defaultStateRoot, ...options });
+  }
+}
+
+export interface StartQemuOptions extends QemuHypervisorOptions {
+  /** Sandbox id. */
+  id: string;
+  config: HakoConfig;
+  /** Default: the config's default_vcpus / default_memory. */
+  vcpus?: number;
+  memoryMiB?: number;
+  /** Host directory shared with the guest; required unless shared_fs = "none". */
+  sharedDir?: string;
+  /** Run QEMU (and virtiofsd) in this network namespace: a name under /var/run/netns or a path. */
+  netns?: string;
+  nics?: NicRequest[];
+  /** Default /run/hako. */
+  stateRoot?: string;
+}
+
+/** prepare() then start() in one call, for callers with no step in between (tests, tools). */
+export async function startQemu(o: StartQemuOptions, logger: Logger): Promise<Vm> {
+  const h = o.config.hypervisor.qemu;
+  const hv = new QemuHypervisor(h, o.config.agent, {
+    ...(o.accelerator ? { accelerator: o.accelerator } : {}),
+    ...(o.startTimeoutMs !== undefined ? { startTimeoutMs: o.startTimeoutMs } : {}),
+  });
+  const prepared = await hv.prepare(
+    {
+      sandboxId: o.id,
+      stateRoot: o.stateRoot ?? defaultStateRoot,
+      vcpus: o.vcpus ?? Math.max(1, h.defaultVcpus),
+      memoryMiB: o.memoryMiB ?? h.defaultMemoryMiB,
+      ...(o.sharedDir !== undefined ? { sharedDir: o.sharedDir } : {}),
+      ...(o.netns !== undefined ? { network: { netns: o.netns, nics: o.nics ?? [] } } : {}),
+    },
+    logger,
+  );
+  return prepared.start();
+}

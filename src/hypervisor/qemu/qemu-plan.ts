@@ -1,0 +1,111 @@
+// Turns the configuration and one sandbox's request into a QemuPlan (cmdline/build.ts makes the argument list of
+// it): checks the assets exist, picks the agent channel, sizes CPUs and memory, and maps the share and the NICs to
+// devices. Reads the host (asset files, /dev/vhost-*, /proc/cpuinfo) but starts nothing.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { Code, HakoError } from "../../common/errors.js";
+import type { AgentConfig, QemuConfig } from "../../config/types.js";
+import type { ShareDevice } from "../../sharefs/share-manager.js";
+import type { Accelerator, NicRequest } from "../hypervisor.js";
+import type { AgentChannelPlan, QemuPlan } from "./cmdline/build.js";
+import { chooseFirmware } from "./cmdline/firmware.js";
+import { hostTscKhz, kernelParams } from "./cmdline/kernel.js";
+import type { VmPaths } from "./state-dir.js";
+
+const MiB = 1024 * 1024;
+
+export function requireFile(path: string, what: string): void {
+  if (!existsSync(path)) {
+    throw new HakoError(
+      Code.FailedPrecondition,
+      `${what} ${path} does not exist (build the guest image with \`hako image build\`)`,
+      { fields: { path } },
+    );
+  }
+}
+
+/** Fails early, naming the file, when an asset the config boots is missing. */
+export function checkAssets(h: QemuConfig): QemuPlan["pmem"] {
+  requireFile(h.path, "qemu binary");
+  requireFile(h.kernel, "guest kernel");
+  requireFile(h.initrd, "guest initrd");
+  if (h.rootfsMode !== "pmem") return undefined;
+  requireFile(h.image, "guest root image");
+  return { path: h.image, sizeBytes: statSync(h.image).size };
+}
+
+export function chooseChannel(h: QemuConfig, paths: VmPaths): AgentChannelPlan {
+  const choice = h.agentChannel;
+  const vsock = existsSync("/dev/vhost-vsock");
+  if (choice === "vsock" && !vsock) {
+    throw new HakoError(
+      Code.FailedPrecondition,
+      "agent_channel = vsock but /dev/vhost-vsock does not exist (modprobe vhost_vsock)",
+    );
+  }
+  if (choice === "vsock" || (choice === "auto" && vsock)) {
+    // CIDs 0-2 are reserved; a clash makes QEMU fail at start, which the caller sees as an error.
+    return { kind: "vsock", cid: 3 + Math.floor(Math.random() * 0x7ffffff0) };
+  }
+  return { kind: "serial", socketPath: paths.agentSocket };
+}
+
+export interface PlanInput {
+  id: string;
+  qemu: QemuConfig;
+  agent: AgentConfig;
+  accel: Accelerator;
+  vcpus: number;
+  memoryMiB: number;
+  pmem: QemuPlan["pmem"];
+  channel: AgentChannelPlan;
+  share: ShareDevice;
+  nics: readonly NicRequest[];
+  paths: VmPaths;
+}
+
+export function qemuPlan(p: PlanInput): QemuPlan {
+  const h = p.qemu;
+  const maxVcpus = Math.max(p.vcpus, h.defaultMaxVcpus > 0 ? h.defaultMaxVcpus : cpus().length);
+  const pmemMiB = p.pmem ? Math.ceil(p.pmem.sizeBytes / MiB) : 0;
+  // Room above RAM for the pmem image and for hot-plugged DIMMs (default: up to the host's RAM).
+  const maxMemoryMiB =
+    Math.max(p.memoryMiB, h.defaultMaxMemoryMiB > 0 ? h.defaultMaxMemoryMiB : Math.floor(totalmem() / MiB)) + pmemMiB;
+  const tscKhz =
+    h.machineType === "microvm" && p.accel === "tcg" ? hostTscKhz(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
+  const firmware = chooseFirmware(h.machineType);
+  // disable_vhost_net, or a host without /dev/vhost-net, keeps the NIC's data path in QEMU.
+  const vhost = !h.disableVhostNet && existsSync("/dev/vhost-net");
+  return {
+    id: p.id,
+    machine: h.machineType,
+    machineOptions: h.machineAccelerators,
+    ...(firmware !== undefined ? { firmware } : {}),
+    accel: p.accel,
+    tcgTbSizeMiB: h.tcgTbSizeMiB,
+    cpuFeatures: h.cpuFeatures,
+    vcpus: p.vcpus,
+    maxVcpus,
+    memoryMiB: p.memoryMiB,
+    maxMemoryMiB,
+    memorySlots: h.memorySlots,
+    kernel: h.kernel,
+    initrd: h.initrd,
+    kernelParams: kernelParams({
+      debug: h.enableDebug || p.agent.enableDebug,
+      channel: p.channel.kind,
+      extra: h.kernelParams,
+      ...(tscKhz !== undefined ? { tscKhz } : {}),
+      jitless: p.accel === "tcg",
+    }),
+    ...(p.pmem ? { pmem: p.pmem } : {}),
+    agent: p.channel,
+    ...(p.agent.debugConsoleEnabled ? { debugConsole: { socketPath: p.paths.debugConsoleSocket } } : {}),
+    share: p.share,
+    consoleLogPath: p.paths.consoleLog,
+    qmpSocketPath: p.paths.qmpSocket,
+    nics: p.nics.map((n, i) => ({ id: `net${i}`, tapName: n.tap, mac: n.mac, mtu: n.mtu, vhost })),
+    pcieRootPorts: h.pcieRootPorts,
+    entropySource: h.entropySource,
+  };
+}
