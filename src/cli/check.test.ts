@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { runChecks } from "./check.js";
+import { runChecks } from "./check/run.js";
 import { onPath } from "./host-facts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hako-check-"));

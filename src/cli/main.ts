@@ -2,7 +2,7 @@
 // one line on stderr with the error's gRPC code name, and exit non-zero.
 import { Command } from "@commander-js/extra-typings";
 import { codeName, HakoError } from "../common/errors.js";
-import { checkCommand } from "./check.js";
+import { checkCommand } from "./check/command.js";
 import { envCommand } from "./env.js";
 import { execCommand } from "./exec.js";
 import { imageCommand } from "./image-build.js";

@@ -1,0 +1,59 @@
+// `hako check` rules for the rest of the host: the cgroup layout, containerd, the shim on PATH and a CRI runtime
+// entry. Pure: host-facts.ts reads /proc/self/mounts, PATH and containerd's config.
+import type { CgroupLayout, ContainerdFacts } from "../host-facts.js";
+import { type CheckItem, item } from "./item.js";
+
+export function cgroupItem(layout: CgroupLayout): CheckItem {
+  const detail = {
+    v2: "cgroup v2 (unified)",
+    hybrid:
+      "cgroup v1 controllers with a v2 unified mount (hybrid); hako sizes the VM from the pod's limits either way",
+    v1: "cgroup v1 only",
+    none: "no cgroup filesystem mounted",
+  }[layout];
+  return layout === "none"
+    ? item("cgroups", "cgroups", "fail", detail, "mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)")
+    : item("cgroups", "cgroups", "ok", detail);
+}
+
+export function containerdItems(c: ContainerdFacts): CheckItem[] {
+  const items: CheckItem[] = [];
+  items.push(
+    c.binary
+      ? item("containerd", "containerd", "ok", `${c.binary}: ${c.version ?? "version unknown"}`)
+      : item("containerd", "containerd", "fail", "containerd is not on PATH", "apt-get install containerd"),
+  );
+  items.push(
+    c.shim
+      ? item(
+          "shim",
+          "containerd-shim-hako-v2",
+          "ok",
+          `${c.shim} (containerd finds io.containerd.hako.v2 by name on PATH)`,
+        )
+      : item(
+          "shim",
+          "containerd-shim-hako-v2",
+          "fail",
+          "not on PATH: containerd cannot start io.containerd.hako.v2",
+          "run `npm run setup` (links the shim into /usr/local/bin)",
+        ),
+  );
+  items.push(
+    c.criRuntimeConfigured
+      ? item(
+          "containerd-cri",
+          "containerd CRI runtime",
+          "ok",
+          `${c.configPath} has a runtime with runtime_type = "io.containerd.hako.v2"`,
+        )
+      : item(
+          "containerd-cri",
+          "containerd CRI runtime",
+          "warn",
+          `${c.configFound ? c.configPath : "no containerd config"}: no CRI runtime uses io.containerd.hako.v2 (ctr --runtime works; Kubernetes needs one)`,
+          `add to ${c.configPath}: [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hako] runtime_type = "io.containerd.hako.v2", then restart containerd and create a RuntimeClass with handler "hako"`,
+        ),
+  );
+  return items;
+}

@@ -1,0 +1,48 @@
+// Unit specs for `hako check`'s pure rules: facts in, items out, with no host access, so each status is pinned
+// whatever machine runs the spec.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { defaultConfig } from "../../config/defaults.js";
+import { deviceItems } from "./devices.js";
+import { cgroupItem } from "./host.js";
+import { toolItems } from "./tools.js";
+
+const statuses = (items: { id: string; status: string }[]) => Object.fromEntries(items.map((i) => [i.id, i.status]));
+
+describe("check rules", () => {
+  it("devices: all present is ok; all missing warns and fails nothing, unless vsock is forced", () => {
+    const config = defaultConfig();
+    assert.deepEqual(statuses(deviceItems(config, { vhostVsock: true, vhostNet: true, tun: true })), {
+      "vhost-vsock": "ok",
+      "vhost-net": "ok",
+      tun: "ok",
+    });
+    assert.deepEqual(statuses(deviceItems(config, { vhostVsock: false, vhostNet: false, tun: false })), {
+      "vhost-vsock": "warn",
+      "vhost-net": "warn",
+      tun: "warn",
+    });
+    config.hypervisor.qemu.agentChannel = "vsock";
+    assert.equal(
+      statuses(deviceItems(config, { vhostVsock: false, vhostNet: true, tun: true }))["vhost-vsock"],
+      "fail",
+    );
+  });
+
+  it("tools: a missing QEMU fails; virtiofsd is not needed under 9p", () => {
+    const config = defaultConfig();
+    assert.deepEqual(statuses(toolItems(config, { qemu: undefined, virtiofsd: "virtiofsd 7.2" })), {
+      qemu: "fail",
+      virtiofsd: "ok",
+    });
+    config.hypervisor.qemu.sharedFs = "virtio-9p";
+    const items = toolItems(config, { qemu: "QEMU emulator version 7.2.0", virtiofsd: undefined });
+    assert.deepEqual(statuses(items), { qemu: "ok", virtiofsd: "ok" });
+    assert.match(items[1]?.detail ?? "", /not used \(shared_fs = virtio-9p\)/);
+  });
+
+  it("cgroups: no cgroup filesystem fails, any layout passes", () => {
+    assert.equal(cgroupItem("none").status, "fail");
+    assert.equal(cgroupItem("hybrid").status, "ok");
+  });
+});

@@ -1,0 +1,75 @@
+// `hako check` as a library call: loads the configuration, gathers the host's facts (accelerator probe, devices,
+// tool versions, assets, cgroups, containerd) and applies each file's rules to them. A config that cannot be loaded
+// is itself a failed item, not an exception.
+import { HakoError } from "../../common/errors.js";
+import { type HakoConfig, loadConfig } from "../../config/index.js";
+import { type AccelProbe, probeAccelerator } from "../../hypervisor/accel.js";
+import { assetFacts, cgroupLayout, containerdFacts } from "../host-facts.js";
+import { acceleratorItems } from "./accelerator.js";
+import { assetItems } from "./assets.js";
+import { deviceFacts, deviceItems } from "./devices.js";
+import { cgroupItem, containerdItems } from "./host.js";
+import { type CheckItem, type CheckReport, item } from "./item.js";
+import { toolItems, toolVersions } from "./tools.js";
+
+export type { CheckItem, CheckReport, CheckStatus } from "./item.js";
+
+export interface CheckOptions {
+  configPath?: string;
+  /** The accelerator probe (tests pass a canned answer). */
+  probe?: () => AccelProbe;
+  /** Where the devices are looked for (default /dev). */
+  devRoot?: string;
+  containerdConfig?: string;
+}
+
+/** Runs every check. A config that cannot be loaded is itself a failed item, not an exception. */
+export async function runChecks(options: CheckOptions = {}): Promise<CheckReport> {
+  let config: HakoConfig;
+  try {
+    config = loadConfig(options.configPath === undefined ? {} : { path: options.configPath });
+  } catch (err) {
+    const e = HakoError.from(err);
+    return {
+      ok: false,
+      config: options.configPath ?? "(default lookup)",
+      accelerator: null,
+      items: [
+        item(
+          "config",
+          "configuration",
+          "fail",
+          e.message,
+          "fix the file named above, or point --config / $HAKO_CONFIG at another",
+        ),
+      ],
+    };
+  }
+  const items: CheckItem[] = [
+    item(
+      "config",
+      "configuration",
+      "ok",
+      config.source ? `loaded from ${config.source}` : "built-in defaults (no /etc/hako/configuration.toml)",
+    ),
+  ];
+  const probe = (options.probe ?? probeAccelerator)();
+  const [versions, assets, containerd] = await Promise.all([
+    toolVersions(config),
+    assetFacts(config),
+    containerdFacts(options.containerdConfig),
+  ]);
+  const accel = acceleratorItems(config, probe);
+  items.push(...accel.items);
+  items.push(...deviceItems(config, deviceFacts(options.devRoot ?? "/dev")));
+  items.push(...toolItems(config, versions));
+  items.push(...assetItems(assets));
+  items.push(cgroupItem(cgroupLayout()));
+  items.push(...containerdItems(containerd));
+  return {
+    ok: items.every((i) => i.status !== "fail"),
+    config: config.source ?? "built-in defaults",
+    accelerator: accel.accel,
+    items,
+  };
+}
