@@ -69,6 +69,22 @@ export class TaskService {
     t?.reported.resolve(exit);
   }
 
+  /**
+   * A process that never ran: nothing will be written to its fifos, so they are let go (a client reads them to end
+   * of file before it shows the error), and a pending Wait answers with the never-started exit the runtime set.
+   */
+  private startFailed(containerId: string, execId: string): void {
+    let p: ContainerProcess;
+    try {
+      p = this.pod.require().process(containerId, execId);
+    } catch {
+      return;
+    }
+    const t = this.processes.get(p);
+    t?.relay.close();
+    if (t && p.exitInfo) t.reported.resolve(p.exitInfo);
+  }
+
   readonly impl: ServiceImpl<typeof Task> = {
     create: async (req) => {
       if (req.checkpoint) throw unimplemented("restoring from a checkpoint");
@@ -87,7 +103,13 @@ export class TaskService {
 
     start: async (req) => {
       const sandbox = this.pod.require();
-      const p = await sandbox.start(req.id, req.execId);
+      let p: ContainerProcess;
+      try {
+        p = await sandbox.start(req.id, req.execId);
+      } catch (err) {
+        this.startFailed(req.id, req.execId);
+        throw err;
+      }
       const t = this.processes.get(p);
       t?.relay.start();
       if (p.isInit) this.events.publish({ type: "start", containerId: req.id, pid: p.pid });

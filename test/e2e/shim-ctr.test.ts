@@ -105,7 +105,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     const id = "shim-detached";
     const script = 'trap "echo got term; exit 7" TERM; while true; do sleep 0.2; done';
     const started = await containerd.runDetached(HAKO_RUNTIME, image, id, ["sh", "-c", script], {
-      // ctr's default spec mounts no cgroupfs; this one shows the guest's cgroup2 tree inside the container.
+      // A v1-style cgroup mount, as ctr users write it: the guest turns it into its cgroup2 mount.
       extra: [
         "--memory-limit",
         String(256 * 1024 * 1024),
@@ -120,7 +120,7 @@ describe("ctr run through containerd-shim-hako-v2", () => {
     assert.equal(exec.code, 5, exec.stderr);
     assert.equal(exec.stdout, "exec-out\n");
 
-    // Without a cgroup namespace the container sees the guest's whole cgroup2 tree; its own group is in /proc/self.
+    // The container's own cgroup namespace: /proc/self/cgroup says "/", /sys/fs/cgroup is its own group.
     const limit = await containerd.ctr([
       "task",
       "exec",

@@ -118,4 +118,62 @@ describe("shim lifecycle through containerd", () => {
     }
     assert.ok(await until(() => ourProcesses(containerd.address, `${PREFIX}restart`).length === 0, 10_000));
   });
+
+  test("a process that cannot start is answered at once with crun's reason, and leaves nothing behind", async () => {
+    const id = `${PREFIX}execfail`;
+    assert.equal((await ctrNullStdin([...runArgs("-d", id), "sleep", "1000"])).code, 0);
+    const cases: { name: string; flags: string[]; cmd: string[]; reason: RegExp }[] = [
+      {
+        name: "missing binary",
+        flags: [],
+        cmd: ["/no/such/cmd"],
+        reason: /\/no\/such\/cmd.*(no such file|not found)/i,
+      },
+      { name: "not on PATH", flags: [], cmd: ["nosuchcmd"], reason: /nosuchcmd.*(not found|no such file)/i },
+      { name: "not executable", flags: [], cmd: ["/etc/passwd"], reason: /\/etc\/passwd.*permission denied/i },
+      { name: "bad cwd", flags: ["--cwd", "/nonexistent"], cmd: ["true"], reason: /\/nonexistent|chdir/i },
+      { name: "detached", flags: ["-d"], cmd: ["/no/such/cmd"], reason: /\/no\/such\/cmd/ },
+    ];
+    let n = 0;
+    for (const c of cases) {
+      const r = await ctrNullStdin(["task", "exec", ...c.flags, "--exec-id", `e${++n}`, id, ...c.cmd], 30_000);
+      assert.notEqual(r.code, 0, `${c.name}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, c.reason, c.name);
+      assert.ok(r.ms < 15_000, `${c.name}: answered after ${r.ms} ms`);
+    }
+    // With a terminal: ctr needs one of its own, as a user at a shell has.
+    const ctr = ["ctr", "--address", containerd.address, "-n", containerd.namespace, "task", "exec", "-t"];
+    const tty = await runCommand("script", ["-qfec", `${ctr.join(" ")} --exec-id et ${id} /no/such/cmd`, "/dev/null"], {
+      timeoutMs: 30_000,
+    });
+    assert.notEqual(tty.code, 0, tty.stdout + tty.stderr);
+    assert.match(tty.stdout + tty.stderr, /\/no\/such\/cmd/);
+    assert.ok(tty.ms < 15_000, `-t: answered after ${tty.ms} ms`);
+
+    // Nothing half-made: the container holds its init only, and a good exec still runs.
+    const ps = await containerd.ctr(["task", "ps", id]);
+    assert.equal(ps.stdout.trim().split("\n").length, 2, ps.stdout);
+    const ok = await containerd.ctr(["task", "exec", "--exec-id", "ok", id, "sh", "-c", "echo still-fine"]);
+    assert.equal(ok.stdout, "still-fine\n", ok.stderr);
+    assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", id])).code, 0);
+    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 15_000));
+    assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
+    assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+  });
+
+  test("the container sees its own cgroup: memory.max, cpu.max and pids.max at /sys/fs/cgroup, read-only", async () => {
+    const script = [
+      "cat /proc/self/cgroup",
+      "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max",
+      "mkdir /sys/fs/cgroup/x 2>/dev/null && echo writable || echo read-only",
+    ].join("; ");
+    const r = await ctrNullStdin([
+      ...runArgs("--rm", `${PREFIX}cgroup`, ["--memory-limit", "67108864", "--cpus", "1.5"]),
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "0::/\n67108864\n150000 100000\nmax\nread-only\n");
+  });
 });

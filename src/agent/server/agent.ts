@@ -1,7 +1,7 @@
 // The agent's work in hako's own types: sandbox, containers (through crun), processes and their stdio. rpc.ts
 // translates the wire messages to these calls; nothing here knows about protobuf.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -177,10 +177,23 @@ export class GuestAgent {
     const clean: OciProcess = { ...proc };
     delete clean.apparmorProfile;
     delete clean.selinuxLabel;
+    const pidFile = `${c.bundle}/exec-${execId}.pid`;
     await writeFile(procFile, JSON.stringify(clean));
-    const started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, (fds, cs) =>
-      this.crun.exec(id, procFile, `${c.bundle}/exec-${execId}.pid`, { fds }, cs),
-    );
+    let started: { pid: number; stdio: ProcessStdio };
+    try {
+      started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, (fds, cs) =>
+        this.crun.exec(id, procFile, pidFile, { fds }, cs),
+      );
+    } catch (err) {
+      // crun's reason goes back as the call's error; nothing of the exec stays (its stdio is closed already).
+      rmSync(procFile, { force: true });
+      rmSync(pidFile, { force: true });
+      // crun does not always name the command ("open executable: Permission denied"); the caller gets it here.
+      const e = HakoError.from(err, Code.Internal);
+      throw new HakoError(e.code, `exec ${execId} of ${id} (${JSON.stringify(proc.args[0])}): ${e.message}`, {
+        cause: err,
+      });
+    }
     const p = new GuestProcess(execId, started.pid, started.stdio);
     c.execs.set(execId, p);
     this.track(c, p);

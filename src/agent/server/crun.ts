@@ -133,6 +133,7 @@ export function lastCrunMessage(logText: string): string | undefined {
 function crunErrorCode(message: string): Code {
   if (/does not exist|not found|No such file/i.test(message)) return Code.NotFound;
   if (/already exists/i.test(message)) return Code.AlreadyExists;
+  if (/permission denied/i.test(message)) return Code.PermissionDenied;
   if (/not (running|paused|stopped)|is (running|paused|stopped)|invalid state/i.test(message)) {
     return Code.FailedPrecondition;
   }

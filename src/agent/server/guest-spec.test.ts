@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";
 import type { OciSpec } from "../../oci/spec.js";
-import { checkContainerId, guestSpec } from "./guest-spec.js";
+import { cgroup2Mounts, checkContainerId, guestSpec } from "./guest-spec.js";
 
 const base = (): OciSpec => ({
   ociVersion: "1.0.2",
@@ -24,7 +24,7 @@ const base = (): OciSpec => ({
 test("host-only parts are replaced with guest ones", () => {
   const out = guestSpec("c1", base());
   assert.equal(out.linux?.cgroupsPath, "/hako/c1");
-  assert.deepEqual(out.linux?.namespaces, [{ type: "pid" }, { type: "ipc" }, { type: "mount" }]);
+  assert.deepEqual(out.linux?.namespaces, [{ type: "pid" }, { type: "ipc" }, { type: "mount" }, { type: "cgroup" }]);
   assert.equal(out.hooks, undefined);
   assert.equal(out.process?.apparmorProfile, undefined);
   assert.equal(out.linux?.devices, undefined);
@@ -59,4 +59,44 @@ test("container ids cannot escape the bundle directory", () => {
     );
   }
   checkContainerId("0123abc_def-1.2");
+});
+
+test("a cgroup2 mount at /sys/fs/cgroup, read-only, right after /sys, when the spec has none", () => {
+  const out = cgroup2Mounts([
+    { destination: "/proc", type: "proc", source: "proc" },
+    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["ro"] },
+    { destination: "/run", type: "tmpfs", source: "tmpfs" },
+  ]);
+  assert.deepEqual(
+    out.map((m) => m.destination),
+    ["/proc", "/sys", "/sys/fs/cgroup", "/run"],
+  );
+  assert.deepEqual(out[2], {
+    destination: "/sys/fs/cgroup",
+    type: "cgroup2",
+    source: "cgroup",
+    options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+  });
+});
+
+test("a cgroup-v1 host's mounts (one cgroup mount, per-controller binds) become the one cgroup2 mount", () => {
+  const out = cgroup2Mounts([
+    { destination: "/sys", type: "sysfs", source: "sysfs" },
+    { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid"] },
+    { destination: "/sys/fs/cgroup/memory", type: "bind", source: "/sys/fs/cgroup/memory/kubepods/x" },
+  ]);
+  assert.deepEqual(
+    out.map((m) => [m.destination, m.type]),
+    [
+      ["/sys", "sysfs"],
+      ["/sys/fs/cgroup", "cgroup2"],
+    ],
+  );
+  assert.ok(out[1]?.options?.includes("ro"));
+});
+
+test("a privileged container's rw cgroup mount stays writable", () => {
+  const out = cgroup2Mounts([{ destination: "/sys/fs/cgroup", type: "cgroup", options: ["rw", "nosuid"] }]);
+  assert.ok(out[0]?.options?.includes("rw"));
+  assert.ok(!out[0]?.options?.includes("ro"));
 });

@@ -1,7 +1,7 @@
 // Rewrites a container's OCI spec for the guest: the host already put rootfs and mount sources at guest paths; what
 // remains host-specific (namespace paths, hooks, cgroup path, LSM labels the guest kernel lacks) is replaced here.
 import { Code, HakoError } from "../../common/errors.js";
-import type { OciSpec } from "../../oci/spec.js";
+import type { OciMount, OciSpec } from "../../oci/spec.js";
 
 export const GUEST_CGROUP_PARENT = "/hako";
 
@@ -36,8 +36,39 @@ export function guestSpec(containerId: string, spec: OciSpec): OciSpec {
   // network, which the whole VM is.
   linux.namespaces = (linux.namespaces ?? []).filter((ns) => ns.type !== "network").map((ns) => ({ type: ns.type }));
   if (!linux.namespaces.some((ns) => ns.type === "mount")) linux.namespaces.push({ type: "mount" });
+  // Its own cgroup namespace: /proc/self/cgroup reads "0::/" and /sys/fs/cgroup is the container's own group, so
+  // runtimes that size themselves from memory.max / cpu.max (JVMs, Go's automaxprocs, Node, .NET) see its limits.
+  if (!linux.namespaces.some((ns) => ns.type === "cgroup")) linux.namespaces.push({ type: "cgroup" });
+  out.mounts = cgroup2Mounts(out.mounts ?? []);
   delete linux.mountLabel;
   // Host device rules refer to host majors/minors.
   delete linux.devices;
   return out;
+}
+
+const CGROUP_MOUNT_POINT = "/sys/fs/cgroup";
+
+/**
+ * The guest is cgroup v2 whatever the host runs: cgroup mounts a v1 host asked for (one `cgroup` mount, or one per
+ * controller below /sys/fs/cgroup) become one cgroup2 mount at /sys/fs/cgroup, read-only unless the spec asked for
+ * "rw" (a privileged container), placed after /sys (which it lies on). A spec without any gets one too.
+ */
+export function cgroup2Mounts(mounts: OciMount[]): OciMount[] {
+  const isCgroup = (m: OciMount) =>
+    m.type === "cgroup" ||
+    m.type === "cgroup2" ||
+    m.destination === CGROUP_MOUNT_POINT ||
+    m.destination.startsWith(`${CGROUP_MOUNT_POINT}/`);
+  const asked = mounts.filter(isCgroup);
+  const rw = asked.some((m) => m.options?.includes("rw") && !m.options.includes("ro"));
+  const kept = mounts.filter((m) => !isCgroup(m));
+  const cgroup: OciMount = {
+    destination: CGROUP_MOUNT_POINT,
+    type: "cgroup2",
+    source: "cgroup",
+    options: ["nosuid", "noexec", "nodev", "relatime", rw ? "rw" : "ro"],
+  };
+  const sys = kept.findIndex((m) => m.destination === "/sys");
+  kept.splice(sys >= 0 ? sys + 1 : kept.length, 0, cgroup);
+  return kept;
 }

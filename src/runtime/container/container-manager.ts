@@ -15,6 +15,8 @@ import { rewriteSpecForGuest } from "../spec-rewrite.js";
 
 /** Exit status reported for processes whose VM died under them (as if SIGKILLed). */
 export const VM_DIED_STATUS = 128 + 9;
+/** Exit status kept for a process whose start failed (it never ran; containerd's own "unknown exit" value). */
+export const NEVER_STARTED_STATUS = 255;
 
 export interface CreateContainerOptions {
   id: string;
@@ -78,16 +80,22 @@ export class ContainerManager {
   async start(containerId: string, execId: string): Promise<ContainerProcess> {
     const c = this.container(containerId);
     const p = c.process(execId);
-    if (p.isInit) {
-      mustBeAbleTo(c.status, "start", `container ${containerId}`);
-      const info = await this.d.agent.startContainer(containerId);
-      p.pid = info.pid;
-    } else {
+    if (p.isInit) mustBeAbleTo(c.status, "start", `container ${containerId}`);
+    else {
       if (p.status !== ProcessStatus.Created)
         throw failedPrecondition(`exec ${execId} of ${containerId} is ${p.status}`);
       mustBeAbleTo(c.status, "exec", `container ${containerId}`);
-      const info = await this.d.agent.execProcess(containerId, execId, p.spec as OciProcess);
+    }
+    try {
+      const info = p.isInit
+        ? await this.d.agent.startContainer(containerId)
+        : await this.d.agent.execProcess(containerId, execId, p.spec as OciProcess);
       p.pid = info.pid;
+    } catch (err) {
+      // It never ran: Stopped (Wait answers, Delete is allowed), and no exit event, as runc's shim does.
+      p.markExited(NEVER_STARTED_STATUS);
+      if (p.isInit) await this.d.persist();
+      throw err;
     }
     // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
     if (p.exitInfo === undefined) p.status = ProcessStatus.Running;
