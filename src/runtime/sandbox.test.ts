@@ -18,7 +18,7 @@ import type { Container } from "./container.js";
 import { fakeBackend } from "./fake-backend.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
 import type { ContainerProcess, ExitInfo } from "./process.js";
-import { Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
+import { NEVER_STARTED_STATUS, Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
 import { readSandboxState } from "./sandbox-state.js";
 
 const root = mkdtempSync(join(tmpdir(), "hako-sandbox-spec-"));
@@ -446,6 +446,24 @@ describe("exec lifecycle", () => {
     assert.throws(() => c.process("e1"), refused(Code.NotFound, "exec e1 not found in container c1"));
     assert.equal(c.status, ProcessStatus.Running, "deleting an exec leaves its container alone");
     assert.ok(!h.agent.calls.includes("removeContainer"));
+  });
+
+  test("an exec the agent cannot start is Stopped with 255, reports no exit, and can be deleted", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    h.agent.execProcess = async () => {
+      throw new HakoError(Code.NotFound, "crun exec failed: executable file `/no/such` not found");
+    };
+    const e = h.sandbox.addExec("c1", "bad", proc(["/no/such"]));
+    await assert.rejects(
+      h.sandbox.start("c1", "bad"),
+      refused(Code.NotFound, "crun exec failed: executable file `/no/such` not found"),
+    );
+    assert.equal(e.status, ProcessStatus.Stopped);
+    assert.equal((await e.exited).status, NEVER_STARTED_STATUS);
+    assert.deepEqual(h.events.exited, []);
+    assert.equal((await h.sandbox.delete("c1", "bad")).exit?.status, NEVER_STARTED_STATUS);
   });
 
   test("a running exec cannot be deleted; killed, it can", async () => {

@@ -23,7 +23,7 @@ import { SandboxPersister, sandboxState } from "./sandbox/sandbox-persist.js";
 import { Supervisor } from "./sandbox/supervisor.js";
 import type { SandboxStateV1 } from "./sandbox-state.js";
 
-export { type CreateContainerOptions, VM_DIED_STATUS } from "./container/container-manager.js";
+export { type CreateContainerOptions, NEVER_STARTED_STATUS, VM_DIED_STATUS } from "./container/container-manager.js";
 
 export interface SandboxEvents {
   exited(container: Container, process: ContainerProcess, exit: ExitInfo): void;
