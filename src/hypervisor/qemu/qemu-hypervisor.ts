@@ -174,9 +174,16 @@ export class QemuHypervisor implements Hypervisor {
     if (!processMatches(persisted.pid, vmName(id))) {
       throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${id} (pid ${persisted.pid}) is not running`);
     }
-    const proc = watchPid(persisted.pid, vmName(id));
-    const share = this.shares.attach(persisted.share, log);
+    // QMP first: if it does not answer, no pid watcher has been started that would need stopping.
     const qmp = await QmpClient.connect(state.qmpSocket, { logger: log, connectTimeoutMs: 2000 });
+    let share: Share;
+    try {
+      share = this.shares.attach(persisted.share, log);
+    } catch (err) {
+      qmp.close();
+      throw err;
+    }
+    const proc = watchPid(persisted.pid, vmName(id));
     log.info("attached to running qemu", { pid: persisted.pid });
     return new QemuVm({
       id,
