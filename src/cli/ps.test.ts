@@ -69,6 +69,17 @@ test("ps lists running and stale sandboxes with VM and containers", async () => 
   assert.match(table.stdout, /aaa111\s+k8s\.io\s+running/);
 });
 
+test("ps lists a sandbox whose state file is unreadable, with the reason, instead of skipping it", async () => {
+  mkdirSync(join(root, "eee555"), { recursive: true });
+  writeFileSync(join(root, "eee555", "sandbox.json"), "{ torn");
+  const r = hako("ps", "--json");
+  assert.equal(r.status, 0, r.stderr);
+  const row = (JSON.parse(r.stdout) as { id: string; status: string; error?: string }[]).find((x) => x.id === "eee555");
+  assert.equal(row?.status, "unreadable");
+  assert.match(row?.error ?? "", /eee555\/sandbox\.json/);
+  assert.match(hako("ps").stdout, /eee555\s+-\s+unreadable/);
+});
+
 test("logs prints the console log of a sandbox found by prefix; unknown ids fail", async () => {
   const s = await sandbox("ccc333", process.pid);
   writeFileSync(s.vm?.consoleLog ?? "", "[    0.000000] Linux version 6.1\nhako-agent ready\n");

@@ -1,12 +1,13 @@
 // `hako ps`: the sandboxes running on this host, from the runtime's state files, with their VM and containers.
 import { Command } from "@commander-js/extra-typings";
 import { procStats } from "../metrics/proc-stats.js";
-import { listSandboxes, type SandboxEntry } from "./sandboxes.js";
+import { type SandboxEntry, scanSandboxes, type UnreadableSandbox } from "./sandboxes.js";
 
 export interface PsRow {
   id: string;
   namespace: string;
-  status: "running" | "stale";
+  /** unreadable: the state file could not be read (`error` says why); the other fields are then unknown. */
+  status: "running" | "stale" | "unreadable";
   created: string;
   vmPid: number | null;
   accelerator: string | null;
@@ -15,6 +16,7 @@ export interface PsRow {
   /** Host memory the VM process uses now (RSS, MiB). */
   vmRssMiB: number | null;
   containers: { id: string; status: string }[];
+  error?: string;
 }
 
 export function psRow(e: SandboxEntry): PsRow {
@@ -32,6 +34,22 @@ export function psRow(e: SandboxEntry): PsRow {
     memoryMiB: vm?.memoryMiB ?? null,
     vmRssMiB: stats ? Math.round(stats.residentBytes / 1048576) : null,
     containers: s.containers.map((c) => ({ id: c.id, status: c.status })),
+  };
+}
+
+export function unreadableRow(u: UnreadableSandbox): PsRow {
+  return {
+    id: u.id,
+    namespace: "-",
+    status: "unreadable",
+    created: "-",
+    vmPid: null,
+    accelerator: null,
+    vcpus: null,
+    memoryMiB: null,
+    vmRssMiB: null,
+    containers: [],
+    error: u.err.message,
   };
 }
 
@@ -69,7 +87,8 @@ export function psCommand() {
     .option("--json", "print as JSON", false)
     .option("-q, --quiet", "print sandbox ids only", false)
     .action(async (opts) => {
-      const rows = (await listSandboxes()).map(psRow);
+      const { sandboxes, unreadable } = await scanSandboxes();
+      const rows = [...sandboxes.map(psRow), ...unreadable.map(unreadableRow)];
       if (opts.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else if (opts.quiet) process.stdout.write(rows.map((r) => `${r.id}\n`).join(""));
       else process.stdout.write(renderPs(rows));

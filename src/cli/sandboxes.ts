@@ -1,10 +1,9 @@
 // The sandboxes on this host, as the runtime persisted them (/run/hako/<id>/sandbox.json): what `hako ps`, `logs`,
 // `exec` and `monitor` read. Read-only: the owning shim is the only writer.
-import { readdir } from "node:fs/promises";
 import { Code, HakoError, notFound } from "../common/errors.js";
 import { isAlive } from "../runtime/cleanup.js";
-import { runDir, sandboxPaths } from "../runtime/layout.js";
-import { readSandboxState, type SandboxStateV1 } from "../runtime/sandbox-state.js";
+import { runDir } from "../runtime/layout.js";
+import { type SandboxStateV1, scanSandboxStates } from "../runtime/sandbox-state.js";
 
 export interface SandboxEntry {
   state: SandboxStateV1;
@@ -12,14 +11,27 @@ export interface SandboxEntry {
   stale: boolean;
 }
 
-export async function listSandboxes(root = runDir()): Promise<SandboxEntry[]> {
-  const out: SandboxEntry[] = [];
-  for (const name of (await readdir(root).catch(() => [] as string[])).sort()) {
-    if (name === "shared" || name === "s") continue;
-    const state = await readSandboxState(sandboxPaths(name, root).stateFile).catch(() => undefined);
-    if (state) out.push({ state, stale: !isAlive(state.ownerPid) });
+/** A sandbox directory whose state file cannot be read (torn, unknown version): listed, never skipped silently. */
+export interface UnreadableSandbox {
+  id: string;
+  err: HakoError;
+}
+
+/** The sandboxes whose state reads, and those whose state does not, by id. */
+export async function scanSandboxes(
+  root = runDir(),
+): Promise<{ sandboxes: SandboxEntry[]; unreadable: UnreadableSandbox[] }> {
+  const sandboxes: SandboxEntry[] = [];
+  const unreadable: UnreadableSandbox[] = [];
+  for (const found of await scanSandboxStates(root)) {
+    if ("unreadable" in found) unreadable.push({ id: found.id, err: found.unreadable });
+    else sandboxes.push({ state: found.state, stale: !isAlive(found.state.ownerPid) });
   }
-  return out;
+  return { sandboxes, unreadable };
+}
+
+export async function listSandboxes(root = runDir()): Promise<SandboxEntry[]> {
+  return (await scanSandboxes(root)).sandboxes;
 }
 
 /** A sandbox by id or unique id prefix (ids are long hex strings under Kubernetes). */

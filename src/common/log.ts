@@ -1,6 +1,6 @@
 // Structured logs shaped like containerd's logrus JSON (`level`, `time`, `msg` + fields), one line per entry,
 // written synchronously to stderr or a file so that nothing is lost when a process exits. Never stdout: the shim's
-// `start` owns stdout.
+// `start` owns stdout. An error goes in the field `err`, everywhere, with its cause chain, fields and stack.
 import { writeSync } from "node:fs";
 
 export type Level = "debug" | "info" | "warning" | "error";
@@ -34,12 +34,38 @@ export function memorySink(): LogSink & { lines: string[]; entries(): Fields[] }
   };
 }
 
-function serialize(value: unknown): unknown {
-  if (value instanceof Error) {
-    const out: Fields = { message: value.message };
-    if ("code" in value && value.code !== undefined) out.code = value.code;
-    return out;
+/** Causes followed at most this deep (a cycle, or a runaway chain, stops there). */
+const MAX_CAUSE_DEPTH = 8;
+
+/**
+ * An Error as a log field: message, code (HakoError's gRPC code, or an errno name), the structured fields a
+ * HakoError carries, the stack, and the cause, serialized the same way, recursively.
+ */
+function serializeError(e: Error, depth: number): Fields {
+  const out: Fields = { message: e.message };
+  if ("code" in e && e.code !== undefined) out.code = e.code;
+  const fields = (e as { fields?: unknown }).fields;
+  if (fields && typeof fields === "object" && Object.keys(fields).length > 0) out.fields = serializeFields(fields);
+  if (e.stack) out.stack = e.stack;
+  if (e.cause !== undefined) {
+    out.cause =
+      depth >= MAX_CAUSE_DEPTH
+        ? "(deeper causes left out)"
+        : e.cause instanceof Error
+          ? serializeError(e.cause, depth + 1)
+          : serialize(e.cause);
   }
+  return out;
+}
+
+function serializeFields(fields: object): Fields {
+  const out: Fields = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = serialize(v);
+  return out;
+}
+
+function serialize(value: unknown): unknown {
+  if (value instanceof Error) return serializeError(value, 0);
   if (typeof value === "bigint") return value.toString();
   return value;
 }

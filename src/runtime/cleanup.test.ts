@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { silentLogger } from "../common/log.js";
+import { createLogger, memorySink, silentLogger } from "../common/log.js";
 import { vmPaths } from "../hypervisor/qemu/state-dir.js";
 import { cleanupSandbox, findStaleSandboxes, isAlive } from "./cleanup.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
@@ -72,7 +72,13 @@ describe("findStaleSandboxes", () => {
     // The shared directories live beside the state directories; a state file there is not a sandbox.
     mkdirSync(join(runRoot, "shared"), { recursive: true });
     writeFileSync(join(runRoot, "shared", "sandbox.json"), JSON.stringify(stateOf("shared", runRoot)));
-    assert.deepEqual(await findStaleSandboxes(runRoot), ["dead"]);
+    const logs = memorySink();
+    assert.deepEqual(await findStaleSandboxes(runRoot, createLogger({ sink: logs })), ["dead"]);
+    // Not stale (its owner is unknown), but never passed over in silence.
+    assert.deepEqual(
+      logs.entries().map((e) => [e.level, e.sandbox]),
+      [["warning", "corrupt"]],
+    );
   });
 
   test("a run root that does not exist has nothing stale", async () => {

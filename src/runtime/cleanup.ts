@@ -1,12 +1,13 @@
 // Cleans up a sandbox whose owner died: found from its state file and the VM's pid files, its VM and share daemon
 // are killed (after checking each pid still is that process), its host mounts released and its directories removed.
-import { readdir, rm } from "node:fs/promises";
-import type { Logger } from "../common/log.js";
+import { rm } from "node:fs/promises";
+import { Code, HakoError } from "../common/errors.js";
+import { createLogger, type Logger } from "../common/log.js";
 import { cleanupStaleVm } from "../hypervisor/registry.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
-import { readSandboxState } from "./sandbox-state.js";
+import { readSandboxState, scanSandboxStates } from "./sandbox-state.js";
 
 export function isAlive(pid: number): boolean {
   try {
@@ -23,7 +24,11 @@ export interface CleanupResult {
   found: boolean;
 }
 
-/** Removes every trace of sandbox id. Callers decide that its owner is gone (or asked for this). */
+/**
+ * Removes every trace of sandbox id. Callers decide that its owner is gone (or asked for this). If a host mount
+ * cannot be unmounted, the directories and the state file stay (removing them would reach through the mount into
+ * host files) and Internal is thrown naming the mounts, after the processes were killed: a later call retries.
+ */
 export async function cleanupSandbox(
   sandboxId: string,
   log: Logger,
@@ -44,24 +49,45 @@ export async function cleanupSandbox(
     ...(state?.vm?.handle ? { kind: state.vm.handle.kind } : {}),
   });
   const killed = vm.killed;
-  for (const c of state?.containers ?? []) for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp);
   // The record stays when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile.
   await unwirePodNetwork(paths.networkRecord, log).catch((err) =>
     log.error("cannot unwire the pod network", { err, record: paths.networkRecord }),
   );
-  await mounts.unmountAll(paths.sharedDir);
+  const recorded = [
+    ...(state?.containers ?? []).flatMap((c) => [...c.hostMounts].reverse()),
+    ...(state?.leftoverMounts ?? []),
+  ];
+  const failures: HakoError[] = [];
+  for (const mp of [...recorded, paths.sharedDir]) {
+    await mounts.unmountAll(mp).catch((err) => failures.push(HakoError.from(err, Code.Internal)));
+  }
+  if (failures.length > 0) {
+    const err = new HakoError(
+      Code.Internal,
+      `sandbox ${sandboxId}: ${failures.map((f) => f.message).join("; ")}; its state stays for a retry`,
+      { cause: failures[0] },
+    );
+    log.error("clean-up left host mounts", { err });
+    throw err;
+  }
   await rm(paths.sharedDir, { recursive: true, force: true });
   await rm(paths.stateDir, { recursive: true, force: true });
   return { sandboxId, killed, found: state !== undefined };
 }
 
-/** Sandboxes with a state file whose owner process is gone. */
-export async function findStaleSandboxes(root = runDir()): Promise<string[]> {
+/**
+ * Sandboxes with a state file whose owner process is gone. A state file that cannot be read is reported (warning,
+ * naming the file), not taken for stale: its owner is unknown, and it may still be running.
+ */
+export async function findStaleSandboxes(root = runDir(), log: Logger = createLogger()): Promise<string[]> {
   const out: string[] = [];
-  for (const name of await readdir(root).catch(() => [] as string[])) {
-    if (name === "shared" || name === "s" || name === "network") continue;
-    const state = await readSandboxState(sandboxPaths(name, root).stateFile).catch(() => undefined);
-    if (state && !isAlive(state.ownerPid)) out.push(name);
+  for (const found of await scanSandboxStates(root)) {
+    if ("unreadable" in found) {
+      log.warn("sandbox state unreadable; not cleaned automatically (containerd-shim-hako-v2 delete cleans it)", {
+        sandbox: found.id,
+        err: found.unreadable,
+      });
+    } else if (!isAlive(found.state.ownerPid)) out.push(found.id);
   }
   return out;
 }

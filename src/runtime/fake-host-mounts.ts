@@ -42,15 +42,22 @@ export class FakeHostMounts implements HostMounts {
     }
   }
 
+  /**
+   * As the real one: every mount point is tried, children first, then the ones that stay are named in one Internal
+   * error. A busy mount stays, and so does every mount above it (its parent cannot go while it is there).
+   */
   async unmountAll(target: string): Promise<void> {
+    const failed: string[] = [];
+    const stuck: string[] = [];
     for (let i = this.table.length - 1; i >= 0; i--) {
       const m = this.table[i] as FakeMount;
       if (!under(m.target, target)) continue;
-      if (this.busy.has(m.target)) {
-        throw new HakoError(Code.Internal, `unmounting ${m.target}: target is busy`);
-      }
-      this.table.splice(i, 1);
+      if (this.busy.has(m.target) || stuck.some((s) => under(s, m.target))) {
+        failed.push(`${m.target}: target is busy`);
+        stuck.push(m.target);
+      } else this.table.splice(i, 1);
     }
+    if (failed.length > 0) throw new HakoError(Code.Internal, `cannot unmount ${failed.join("; ")}`);
   }
 
   async mountPointsUnder(prefix: string): Promise<string[]> {

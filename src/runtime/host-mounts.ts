@@ -74,15 +74,26 @@ export async function makeSharedMountPoint(dir: string): Promise<void> {
   await mountCmd(["--make-rshared", dir], `making ${dir} shared`);
 }
 
-/** Unmounts target and everything below it; a target that is not mounted is fine. Lazy as a last resort. */
+/**
+ * Unmounts target and everything below it; a target that is not mounted is fine. Lazy as a last resort. Every
+ * mount point is tried; if any stays mounted, throws Internal naming each with umount's message (EBUSY, EPERM, …).
+ */
 export async function unmountAll(target: string): Promise<void> {
+  const failed: string[] = [];
+  let cause: unknown;
   for (const mp of (await mountPointsUnder(target)).reverse()) {
     try {
       await run("umount", [mp]);
     } catch {
-      await run("umount", ["-l", mp]).catch(() => {});
+      try {
+        await run("umount", ["-l", mp]);
+      } catch (err) {
+        failed.push(`${mp}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+        cause ??= err;
+      }
     }
   }
+  if (failed.length > 0) throw new HakoError(Code.Internal, `cannot unmount ${failed.join("; ")}`, { cause });
 }
 
 /** Mount points at or below prefix, in mount order (parents first). */

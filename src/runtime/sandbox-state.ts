@@ -1,8 +1,10 @@
 // The sandbox's persisted state: a versioned plain object in /run/hako/<id>/sandbox.json, written atomically, so that
 // another process (`containerd-shim-hako-v2 delete`, `hako ps`) can find the VM and clean up after a dead owner.
+import { readdir } from "node:fs/promises";
 import { Code, HakoError } from "../common/errors.js";
 import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 import type { PersistedVm } from "../hypervisor/hypervisor.js";
+import { sandboxPaths } from "./layout.js";
 
 export interface PersistedContainer {
   id: string;
@@ -33,12 +35,36 @@ export interface SandboxStateV1 {
   /** Socket where the shim serves Prometheus metrics for this sandbox. */
   metricsSocket?: string;
   containers: PersistedContainer[];
+  /** Host mount points a container's delete could not unmount: clean-up unmounts them (absent when none). */
+  leftoverMounts?: string[];
   /** Start-up phases, milliseconds since the owner began creating the sandbox. */
   phases: Record<string, number>;
 }
 
 export async function writeSandboxState(path: string, state: SandboxStateV1): Promise<void> {
   await writeJsonFile(path, state);
+}
+
+/** One directory of the run root: its parsed state, or why it could not be read (DataLoss, or the read error). */
+export type FoundSandbox = { id: string; state: SandboxStateV1 } | { id: string; unreadable: HakoError };
+
+/** Every sandbox with a state file under root, sorted by id; directories without one are not sandboxes (yet). */
+export async function scanSandboxStates(root: string): Promise<FoundSandbox[]> {
+  const out: FoundSandbox[] = [];
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const id of entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort()) {
+    if (id === "shared" || id === "s" || id === "network") continue;
+    try {
+      const state = await readSandboxState(sandboxPaths(id, root).stateFile);
+      if (state) out.push({ id, state });
+    } catch (err) {
+      out.push({ id, unreadable: HakoError.from(err, Code.DataLoss) });
+    }
+  }
+  return out;
 }
 
 export async function readSandboxState(path: string): Promise<SandboxStateV1 | undefined> {

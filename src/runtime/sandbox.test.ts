@@ -14,10 +14,12 @@ import { createLogger, type Fields, memorySink } from "../common/log.js";
 import type { FakeVm } from "../hypervisor/fake-vm.js";
 import type { VmExit, VmRequest } from "../hypervisor/hypervisor.js";
 import type { OciMount, OciProcess, OciSpec } from "../oci/spec.js";
+import { cleanupSandbox } from "./cleanup.js";
 import type { Container } from "./container.js";
 import { fakeBackend } from "./fake-backend.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
 import type { ContainerProcess, ExitInfo } from "./process.js";
+import { OOM_RETRY_MS } from "./sandbox/supervisor.js";
 import { NEVER_STARTED_STATUS, Sandbox, type SandboxEvents, VM_DIED_STATUS } from "./sandbox.js";
 import { readSandboxState } from "./sandbox-state.js";
 
@@ -190,6 +192,53 @@ describe("Sandbox.create", () => {
     assert.deepEqual(await mounts.mountPointsUnder(join(runRoot, "shared", "sb-fail")), []);
     assert.ok(!existsSync(join(runRoot, "shared", "sb-fail")));
     assert.ok(!existsSync(join(runRoot, "sb-fail")));
+  });
+
+  test("a rollback step that fails is logged by name, and the steps after it still run", async () => {
+    const { backend, made } = fakeBackend(runRoot, {
+      dialAgent: async () => {
+        throw new Error("agent never answered");
+      },
+    });
+    const prepare = made.hypervisor.prepare.bind(made.hypervisor);
+    made.hypervisor.prepare = async (req) => {
+      const prepared = await prepare(req);
+      const start = async () => {
+        const vm = await prepared.start();
+        vm.stop = async () => {
+          throw new HakoError(Code.Internal, "qemu would not quit");
+        };
+        return vm;
+      };
+      return { guestStorages: prepared.guestStorages, start, abort: () => prepared.abort() };
+    };
+    const mounts = new FakeHostMounts();
+    const shared = join(runRoot, "shared", "sb-undo");
+    mounts.busy.add(shared);
+    const logs = memorySink();
+    await assert.rejects(
+      Sandbox.create({
+        id: "sb-undo",
+        namespace: "spec",
+        backend,
+        logger: createLogger({ level: "error", sink: logs }),
+        events: recorder().sink,
+        vcpus: 1,
+        memoryMiB: 256,
+        runRoot,
+        mounts,
+      }),
+      refused(Code.Internal, "creating sandbox sb-undo: agent never answered"),
+    );
+    assert.equal(made.vms.length, 1);
+    const failed = logs
+      .entries()
+      .filter((e) => e.msg === "rollback step failed; it may have left something behind")
+      .map((e) => [e.step, (e.err as Fields).message]);
+    assert.deepEqual(failed, [
+      ["stop the VM", "qemu would not quit"],
+      ["unmount and remove the shared directory", `cannot unmount ${shared}: target is busy`],
+    ]);
   });
 });
 
@@ -407,6 +456,57 @@ describe("container lifecycle", () => {
     h.agent.injectOom("c-oom");
     for (let i = 0; i < 20 && h.events.oom.length === 0; i++) await tick();
     assert.deepEqual(h.events.oom, ["c-oom"]);
+  });
+
+  test("a failing oom poll is logged once and retried with back-off, not every second in silence", async () => {
+    const saved = { ...OOM_RETRY_MS };
+    Object.assign(OOM_RETRY_MS, { first: 20, max: 80 });
+    try {
+      const h = await sandbox();
+      let polls = 0;
+      h.agent.getOomEvent = async () => {
+        polls++;
+        throw new HakoError(Code.Internal, "cgroup events unreadable");
+      };
+      h.agent.injectOom("first"); // ends the poll already waiting; the next ones fail
+      await new Promise((r) => setTimeout(r, 400));
+      // Back-off 20, 40, 80, 80, … ms: about 6 polls in 400 ms, where a fixed 20 ms would make 20.
+      assert.ok(polls >= 3 && polls <= 9, `${polls} polls`);
+      assert.deepEqual(
+        warnings(h).map((e) => [e.msg, (e.err as Fields | undefined)?.message]),
+        [
+          ["container hit its memory limit (oom kill)", undefined],
+          ["oom events unavailable; retrying with back-off", "cgroup events unreadable"],
+        ],
+      );
+    } finally {
+      Object.assign(OOM_RETRY_MS, saved);
+    }
+  });
+
+  test("a mount that cannot be released is logged, kept in the state, retried at stop and by clean-up", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    const { sharedDir, stateDir, stateFile } = h.sandbox.paths;
+    const rootfs = join(sharedDir, "c1", "rootfs");
+    h.mounts.busy.add(rootfs);
+    await h.sandbox.delete("c1", "");
+    assert.deepEqual(
+      warnings(h).map((e) => [e.msg, e.path]),
+      [["cannot release a container mount; it stays for clean-up to retry", rootfs]],
+    );
+    assert.deepEqual((await state(h))?.leftoverMounts, [rootfs]);
+    assert.ok(existsSync(rootfs), "a directory with a live mount beneath it is not removed");
+
+    await h.sandbox.stop();
+    assert.ok(existsSync(stateFile), "the state stays for clean-up");
+    assert.deepEqual((await readSandboxState(stateFile))?.leftoverMounts, [rootfs]);
+    assert.deepEqual(await h.mounts.mountPointsUnder(sharedDir), [sharedDir, rootfs]);
+
+    h.mounts.busy.clear();
+    await cleanupSandbox(h.sandbox.id, createLogger({ sink: memorySink() }), runRoot, h.mounts);
+    assert.deepEqual(await h.mounts.mountPointsUnder(sharedDir), []);
+    assert.ok(!existsSync(sharedDir) && !existsSync(stateDir));
   });
 });
 

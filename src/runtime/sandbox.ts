@@ -21,7 +21,7 @@ import { PhaseClock } from "./sandbox/phase-clock.js";
 import { bootSandbox } from "./sandbox/sandbox-boot.js";
 import { SandboxPersister, sandboxState } from "./sandbox/sandbox-persist.js";
 import { Supervisor } from "./sandbox/supervisor.js";
-import type { SandboxStateV1 } from "./sandbox-state.js";
+import { type SandboxStateV1, writeSandboxState } from "./sandbox-state.js";
 
 export { type CreateContainerOptions, NEVER_STARTED_STATUS, VM_DIED_STATUS } from "./container/container-manager.js";
 
@@ -249,16 +249,34 @@ export class Sandbox {
     }
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
-    await this.manager.releaseAll();
+    const left = await this.manager.releaseAll();
     // After the VM: its taps are free then. A failure is logged loudly, since it leaves devices in the pod netns.
     const model = this.options.network?.model;
     await unwirePodNetwork(this.paths.networkRecord, this.log, model ? () => model : undefined).catch((err) =>
       this.log.error("cannot unwire the pod network", { err, record: this.paths.networkRecord }),
     );
-    await this.mounts.unmountAll(this.paths.sharedDir);
-    await rm(this.paths.sharedDir, { recursive: true, force: true });
+    const shareLeft = await this.mounts.unmountAll(this.paths.sharedDir).then(
+      () => false,
+      (err) => {
+        this.log.error("cannot unmount the shared directory", { path: this.paths.sharedDir, err });
+        return true;
+      },
+    );
     // A write already under way would otherwise fail (and warn) as the directory goes.
     await this.persister.settled();
+    if (left.length > 0 || shareLeft) {
+      // Removing the directories would reach through live bind mounts into host files. The state file stays, naming
+      // what is left, so that clean-up after this (gone) owner retries.
+      await writeSandboxState(this.paths.stateFile, this.state()).catch((err) =>
+        this.log.error("cannot write the state file", { path: this.paths.stateFile, err }),
+      );
+      this.log.error("sandbox stopped with host mounts left; its state stays for clean-up", {
+        mounts: left,
+        stateFile: this.paths.stateFile,
+      });
+      return;
+    }
+    await rm(this.paths.sharedDir, { recursive: true, force: true });
     await rm(this.paths.stateDir, { recursive: true, force: true });
   }
 
@@ -272,6 +290,7 @@ export class Sandbox {
       size: this.size,
       metricsSocket: this.metricsSocket,
       containers: this.containers.values(),
+      leftoverMounts: this.manager.leftoverMounts,
       phases: this.phases,
     });
   }

@@ -146,7 +146,11 @@ async function serve(args: ShimArgs): Promise<void> {
 }
 
 async function deleteAction(args: ShimArgs, log: Logger): Promise<void> {
-  const podId = await podIdOf(args.bundle, args.id);
+  // Clean-up must go on without the bundle's spec: the container is then taken for its own pod.
+  const podId = await podIdOf(args.bundle, args.id).catch((err) => {
+    log.warn("delete: the bundle's spec is unreadable; cleaning up as the container's own pod", { id: args.id, err });
+    return args.id;
+  });
   const paths = sandboxPaths(podId);
   const socket = shimSocketPath(args.address, args.namespace, podId);
   if (await shimServes(socket, args.id)) {

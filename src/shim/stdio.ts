@@ -48,12 +48,18 @@ export class StdioRelay {
     // Non-blocking (fifo.ts): a fifo nobody ever opens costs a timer at most, never a thread.
     const signal = this.opening.signal;
     const quiet = (p: Promise<Socket>) => {
-      p.catch((err) => this.log.debug("cannot open fifo", { err }));
+      p.catch((err) => this.lost("cannot open fifo; the process's stdio there is lost", err));
       return p;
     };
     if (stdio.stdout) this.sinks.stdout = quiet(openFifoWriter(stdio.stdout, { signal }));
     if (stdio.stderr && !stdio.terminal) this.sinks.stderr = quiet(openFifoWriter(stdio.stderr, { signal }));
     if (stdio.stdin) this.sinks.stdin = quiet(openFifoReader(stdio.stdin, { signal }));
+  }
+
+  /** A relay failure: lost output or input is a warning, unless the process was deleted (then it is expected). */
+  private lost(msg: string, err: unknown): void {
+    if (this.closed) this.log.debug(msg, { err });
+    else this.log.warn(msg, { err });
   }
 
   /** Starts relaying; call once the process runs in the guest. */
@@ -76,7 +82,7 @@ export class StdioRelay {
     let sink: Socket | undefined;
     try {
       sink = await opened;
-      sink.on("error", (err) => this.log.debug(`${name} fifo error`, { err }));
+      sink.on("error", (err) => this.lost(`${name} fifo error`, err));
       for (;;) {
         const data = await read(CHUNK);
         if (data === null) break;
@@ -95,7 +101,7 @@ export class StdioRelay {
         }
       }
     } catch (err) {
-      this.log.debug(`${name} relay ended`, { err });
+      this.lost(`${name} relay ended early; output may be lost`, err);
     } finally {
       if (sink && !sink.destroyed) await new Promise<void>((r) => sink?.end(r));
     }
@@ -116,7 +122,7 @@ export class StdioRelay {
         this.lastActivity = Date.now();
       }
     } catch (err) {
-      this.log.debug("stdin relay ended", { err });
+      this.lost("stdin relay ended early; input may be lost", err);
     }
     await this.io.closeStdin(containerId, execId).catch(() => {});
   }

@@ -56,7 +56,7 @@ export class ServerConnection {
     });
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("end", () => this.onEnd());
-    stream.on("error", (err) => this.log.debug("ttrpc connection error", { error: err }));
+    stream.on("error", (err) => this.log.debug("ttrpc connection error", { err }));
     stream.on("close", () => this.onClose());
   }
 
@@ -175,7 +175,7 @@ export class ServerConnection {
       result = await handler(request.payload, ctx);
     } catch (err) {
       result = HakoError.from(err);
-      if (result.code === Code.Unknown) this.log.warn("ttrpc handler failed", { call: name, error: err });
+      if (result.code === Code.Unknown) this.log.warn("ttrpc handler failed", { call: name, err });
     } finally {
       if (timer) clearTimeout(timer);
       this.inflight.delete(streamId);

@@ -101,7 +101,7 @@ export class TtrpcServer {
         resolve();
       });
     });
-    server.on("error", (err) => this.log.error("ttrpc listener failed", { path, error: err }));
+    server.on("error", (err) => this.log.error("ttrpc listener failed", { path, err }));
     this.listeners.push({ server, path });
   }
 

@@ -97,7 +97,7 @@ export class GuestAgent {
 
   async destroySandbox(): Promise<void> {
     for (const id of [...this.containers.keys()]) {
-      await this.removeContainer(id, 5).catch((err) => this.log.warn("remove failed", { container: id, error: err }));
+      await this.removeContainer(id, 5).catch((err) => this.log.warn("remove failed", { container: id, err }));
     }
     for (const s of this.sandboxStorages.reverse()) unmountStorage(s, this.log);
     this.sandboxStorages = [];
@@ -240,7 +240,7 @@ export class GuestAgent {
         sleep(Math.max(timeoutSec, 5) * 1000, undefined, { ref: false }),
       ]);
     }
-    await this.crun.delete(id, true).catch((err) => this.log.warn("crun delete failed", { container: id, error: err }));
+    await this.crun.delete(id, true).catch((err) => this.log.warn("crun delete failed", { container: id, err }));
     this.oom.remove(id);
     for (const p of [c.init, ...c.execs.values()]) p.stdio.destroy();
     for (const s of [...c.storages].reverse()) unmountStorage(s, this.log);

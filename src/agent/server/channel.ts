@@ -90,7 +90,7 @@ export class SerialChannel implements AgentChannel {
     const next = ready ? Promise.resolve(ready) : new Promise<Duplex>((resolve) => this.waiters.push(resolve));
     if (!this.pumping) {
       this.pumping = true;
-      void this.pump().catch((err) => this.log.error("agent port failed", { device: this.device, error: err }));
+      void this.pump().catch((err) => this.log.error("agent port failed", { device: this.device, err }));
     }
     return next;
   }
@@ -195,7 +195,7 @@ export class VsockChannel implements AgentChannel {
       try {
         fd = acceptNoWait(this.listener);
       } catch (err) {
-        this.log.warn("vsock accept failed", { error: err });
+        this.log.warn("vsock accept failed", { err });
         return;
       }
       if (fd < 0) return;

@@ -53,7 +53,7 @@ export function startDebugConsole(opts: DebugConsoleOptions, lookForMs = 10_000)
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  look().catch((err: unknown) => log.error("debug console failed; the agent goes on without it", { error: err }));
+  look().catch((err: unknown) => log.error("debug console failed; the agent goes on without it", { err }));
 }
 
 /** Serves host connections one after the other, for as long as the channel gives them. */
@@ -96,7 +96,7 @@ export function consoleSession(conn: Duplex, opts: DebugConsoleOptions): Promise
         detached: true,
       });
     } catch (err) {
-      log.warn("debug console shell did not start", { error: err });
+      log.warn("debug console shell did not start", { err });
       respawn = setTimeout(start, QUICK_EXIT_MS);
       return;
     }
@@ -117,7 +117,7 @@ export function consoleSession(conn: Duplex, opts: DebugConsoleOptions): Promise
       log.info("debug console shell exited; starting a fresh one", { ...why, ms: lived });
       respawn = setTimeout(start, lived < QUICK_EXIT_MS ? QUICK_EXIT_MS : 0);
     };
-    child.once("error", (err) => onGone({ error: err }));
+    child.once("error", (err) => onGone({ err }));
     child.once("exit", (code, signal) => onGone({ code, signal }));
     const queued = pending;
     pending = [];
@@ -141,7 +141,7 @@ export function consoleSession(conn: Duplex, opts: DebugConsoleOptions): Promise
         try {
           process.kill(-s.pid, "SIGKILL");
         } catch (err) {
-          log.warn("could not kill the debug console shell", { pid: s.pid, error: err });
+          log.warn("could not kill the debug console shell", { pid: s.pid, err });
         }
       }
       conn.destroy();
@@ -151,7 +151,7 @@ export function consoleSession(conn: Duplex, opts: DebugConsoleOptions): Promise
     conn.once("end", finish);
     conn.once("close", finish);
     conn.on("error", (err) => {
-      log.warn("debug console connection failed", { error: err });
+      log.warn("debug console connection failed", { err });
       finish();
     });
     start();

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     process.env.PATH ??= "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   }
   for (const m of cmdline.modules) {
-    await modprobe(m).catch((err) => log.warn("module not loaded", { module: m, error: err }));
+    await modprobe(m).catch((err) => log.warn("module not loaded", { module: m, err }));
   }
 
   const reaper = new Reaper(log.child({ subsystem: "reaper" }));

@@ -65,7 +65,7 @@ export function mountKernelFilesystems(log: Logger): void {
     try {
       mount(m.source, m.target, m.fstype, m.flags, m.data ?? "");
     } catch (err) {
-      log.warn("mount failed", { target: m.target, error: err });
+      log.warn("mount failed", { target: m.target, err });
     }
   }
   // /dev/ptmx must reach the devpts instance crun's terminals are allocated from.
@@ -73,14 +73,14 @@ export function mountKernelFilesystems(log: Logger): void {
     try {
       mount("/dev/pts/ptmx", "/dev/ptmx", "", MS_BIND);
     } catch (err) {
-      log.debug("ptmx bind failed", { error: err });
+      log.debug("ptmx bind failed", { err });
     }
   }
   for (const dir of [GUEST_SHARED_DIR, GUEST_SANDBOX_SHM]) mkdirSync(dir, { recursive: true });
   try {
     if (!isMounted(GUEST_SANDBOX_SHM)) mount("shm", GUEST_SANDBOX_SHM, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
   } catch (err) {
-    log.warn("sandbox shm mount failed", { error: err });
+    log.warn("sandbox shm mount failed", { err });
   }
 }
 
@@ -91,7 +91,7 @@ export function writableEtc(log: Logger): void {
     copyTree("/etc", copy);
     mount(copy, "/etc", "", MS_BIND);
   } catch (err) {
-    log.warn("writable /etc failed", { error: err });
+    log.warn("writable /etc failed", { err });
   }
 }
 
@@ -122,13 +122,13 @@ export function enableCgroupControllers(log: Logger): void {
     writeFileSync(`${parent}/cgroup.subtree_control`, enable);
     log.debug("cgroup controllers enabled", { controllers });
   } catch (err) {
-    log.warn("cgroup controllers not enabled", { error: err });
+    log.warn("cgroup controllers not enabled", { err });
   }
 }
 
 /** The last resort of PID 1: say why, then take the VM down so the host sees it die instead of a silent agent. */
 export function fatal(log: Logger, what: string, err: unknown): never {
-  log.error(`fatal: ${what}`, { error: err, stack: err instanceof Error ? err.stack : undefined });
+  log.error(`fatal: ${what}`, { err });
   if (process.pid === 1) {
     try {
       powerOff();

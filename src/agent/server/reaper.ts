@@ -53,7 +53,7 @@ export class Reaper {
       try {
         r = waitPidNoHang(pid);
       } catch (err) {
-        this.log.warn("waitpid failed", { pid, error: err });
+        this.log.warn("waitpid failed", { pid, err });
         continue;
       }
       if (r === undefined) continue;

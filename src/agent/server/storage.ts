@@ -88,6 +88,6 @@ export function unmountStorage(s: GuestStorage, log: Logger): void {
     umount(s.mountPoint, true);
   } catch (err) {
     if (err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.InvalidArgument)) return;
-    log.warn("storage unmount failed; the mount stays", { mountPoint: s.mountPoint, error: err });
+    log.warn("storage unmount failed; the mount stays", { mountPoint: s.mountPoint, err });
   }
 }

@@ -61,7 +61,7 @@ export async function cleanupStaleVm(
     rmSync(paths.dir, { recursive: true, force: true });
     removedDir = true;
   } catch (err) {
-    logger.warn("cannot remove state directory", { dir: paths.dir, error: err });
+    logger.warn("cannot remove state directory", { dir: paths.dir, err });
   }
   return { killed, removedDir };
 }

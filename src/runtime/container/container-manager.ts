@@ -43,6 +43,8 @@ export interface ContainerManagerDeps {
 
 export class ContainerManager {
   readonly containers = new Map<string, Container>();
+  /** Mount points a release could not unmount; persisted, retried at stop and by clean-up. */
+  readonly leftoverMounts: string[] = [];
 
   constructor(private readonly d: ContainerManagerDeps) {}
 
@@ -69,7 +71,7 @@ export class ContainerManager {
       await mountContainerFiles(this.d.mounts, this.d.paths, container, opts.rootfs, opts.spec, binds);
       await this.d.agent.createContainer({ containerId: opts.id, spec, storages: [] });
     } catch (err) {
-      await releaseContainerFiles(this.d.mounts, this.d.paths, container);
+      if (await this.release(container)) await this.d.persist();
       throw err;
     }
     this.containers.set(opts.id, container);
@@ -203,14 +205,31 @@ export class ContainerManager {
         if (!(err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.Unavailable))) throw err;
       });
     }
-    await releaseContainerFiles(this.d.mounts, this.d.paths, c);
+    await this.release(c);
     this.containers.delete(containerId);
     await this.d.persist();
     return { pid: p.pid, exit: p.exitInfo };
   }
 
-  /** Releases every container's host mounts (the sandbox is stopping). */
-  async releaseAll(): Promise<void> {
-    for (const c of this.containers.values()) await releaseContainerFiles(this.d.mounts, this.d.paths, c);
+  /** Releases the container's host mounts; returns whether some stay (kept in leftoverMounts). */
+  private async release(c: Container): Promise<boolean> {
+    const left = await releaseContainerFiles(this.d.mounts, this.d.paths, c, this.d.log.child({ container: c.id }));
+    this.leftoverMounts.push(...left);
+    return left.length > 0;
+  }
+
+  /**
+   * Releases every container's host mounts (the sandbox is stopping), after one more try at the leftovers of
+   * earlier releases. Returns the mount points that stay (each logged).
+   */
+  async releaseAll(): Promise<string[]> {
+    for (const mp of this.leftoverMounts.splice(0)) {
+      await this.d.mounts.unmountAll(mp).catch((err) => {
+        this.d.log.error("cannot release a leftover mount", { path: mp, err });
+        this.leftoverMounts.push(mp);
+      });
+    }
+    for (const c of this.containers.values()) await this.release(c);
+    return [...this.leftoverMounts];
   }
 }

@@ -2,6 +2,7 @@
 // its spec's bind mounts, mounted under the shared directory the guest sees, and released again on delete.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Logger } from "../../common/log.js";
 import type { OciSpec } from "../../oci/spec.js";
 import type { Container } from "../container.js";
 import type { HostMounts, MountSpec } from "../host-mounts.js";
@@ -31,8 +32,28 @@ export async function mountContainerFiles(
   }
 }
 
-/** Unmounts the container's mount points in reverse order and removes its directory in the share. */
-export async function releaseContainerFiles(mounts: HostMounts, paths: SandboxPaths, c: Container): Promise<void> {
-  for (const mp of [...c.hostMounts].reverse()) await mounts.unmountAll(mp).catch(() => {});
-  await rm(join(paths.sharedDir, c.id), { recursive: true, force: true }).catch(() => {});
+/**
+ * Unmounts the container's mount points in reverse order, then removes its directory in the share. Returns the mount
+ * points that stay mounted (each logged): the directory is then kept, since removing it would reach through a live
+ * bind mount into the host's files; the caller keeps them in the state so clean-up retries.
+ */
+export async function releaseContainerFiles(
+  mounts: HostMounts,
+  paths: SandboxPaths,
+  c: Container,
+  log: Logger,
+): Promise<string[]> {
+  const left: string[] = [];
+  for (const mp of [...c.hostMounts].reverse()) {
+    await mounts.unmountAll(mp).catch((err) => {
+      log.error("cannot release a container mount; it stays for clean-up to retry", { path: mp, err });
+      left.push(mp);
+    });
+  }
+  if (left.length > 0) return left;
+  const dir = join(paths.sharedDir, c.id);
+  await rm(dir, { recursive: true, force: true }).catch((err) =>
+    log.error("cannot remove the container's directory in the share", { path: dir, err }),
+  );
+  return left;
 }

@@ -38,22 +38,21 @@ export interface Booted {
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
 export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logger): Promise<Booted> {
   const { paths, backend, mounts } = req;
-  const undo: (() => Promise<unknown>)[] = [];
+  const undo: { what: string; run: () => Promise<unknown> }[] = [];
   try {
     await mounts.makeSharedMountPoint(paths.sharedDir);
-    undo.push(async () => {
-      await mounts.unmountAll(paths.sharedDir);
-      await rm(paths.sharedDir, { recursive: true, force: true });
+    undo.push({
+      what: "unmount and remove the shared directory",
+      run: async () => {
+        await mounts.unmountAll(paths.sharedDir);
+        await rm(paths.sharedDir, { recursive: true, force: true });
+      },
     });
     let network = noNetwork("none");
     if (req.network) {
       const { model, spec } = req.network;
       network = await wirePodNetwork({ sandboxId: req.id, spec, model, recordPath: paths.networkRecord }, log);
-      undo.push(() =>
-        unwirePodNetwork(paths.networkRecord, log, () => model).catch((err) =>
-          log.error("cannot unwire the pod network after a failed boot", { err }),
-        ),
-      );
+      undo.push({ what: "unwire the pod network", run: () => unwirePodNetwork(paths.networkRecord, log, () => model) });
       clock.mark("network-wired");
     }
     const prepared = await backend.hypervisor.prepare(
@@ -76,10 +75,10 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     );
     clock.mark("vm-prepared");
     const vm = await prepared.start();
-    undo.push(() => vm.stop());
+    undo.push({ what: "stop the VM", run: () => vm.stop() });
     clock.mark("vm-started");
     const agent = await backend.dialAgent(vm, log);
-    undo.push(async () => agent.close());
+    undo.push({ what: "close the agent connection", run: async () => agent.close() });
     clock.mark("agent-ready");
     await agent.createSandbox({
       sandboxId: req.id,
@@ -98,7 +97,14 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     return { vm, agent, network };
   } catch (err) {
     log.error("sandbox creation failed, cleaning up", { err });
-    for (const step of undo.reverse()) await step().catch(() => {});
+    // Each step runs even if one before it failed; a failure is logged, as it may leave a mount or a VM behind.
+    for (const step of undo.reverse()) {
+      await step
+        .run()
+        .catch((undoErr) =>
+          log.error("rollback step failed; it may have left something behind", { step: step.what, err: undoErr }),
+        );
+    }
     throw HakoError.from(err, Code.Internal, `creating sandbox ${req.id}`);
   }
 }

@@ -16,6 +16,7 @@ export interface SandboxFacts {
   size: VmSize;
   metricsSocket: string | undefined;
   containers: Iterable<Container>;
+  leftoverMounts: readonly string[];
   phases: Record<string, number>;
 }
 
@@ -45,6 +46,7 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       pid: c.init.pid,
       hostMounts: c.hostMounts,
     })),
+    ...(s.leftoverMounts.length > 0 ? { leftoverMounts: [...s.leftoverMounts] } : {}),
     phases: s.phases,
   };
 }

@@ -5,6 +5,9 @@ import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm, VmExit } from "../../hypervisor/hypervisor.js";
 
+/** Wait before asking the agent for OOM events again after a failure, in ms: the first, doubled up to the last. */
+export const OOM_RETRY_MS = { first: 1000, max: 30_000 };
+
 export interface SupervisorHooks {
   /** True once the sandbox is being stopped on request: nothing seen after that is a fault. */
   stopping(): boolean;
@@ -40,17 +43,29 @@ export class Supervisor {
     void this.watchOom();
   }
 
+  /**
+   * The agent's OOM long-poll, asked again after each event. A failed poll is logged once (then again only after a
+   * poll succeeded) and retried with back-off; an agent without OOM events (Unimplemented) or gone (Unavailable)
+   * ends the watch.
+   */
   private async watchOom(): Promise<void> {
+    let retryMs = OOM_RETRY_MS.first;
+    let failing = false;
     while (!this.hooks.stopping()) {
       try {
         const id = await this.agent.getOomEvent();
+        failing = false;
+        retryMs = OOM_RETRY_MS.first;
         this.log.warn("container hit its memory limit (oom kill)", { container: id });
         this.hooks.oom(id);
       } catch (err) {
         if (this.hooks.stopping()) return;
         if (err instanceof HakoError && err.code === Code.Unimplemented) return;
         if (err instanceof HakoError && err.code === Code.Unavailable) return;
-        await new Promise((r) => setTimeout(r, 1000));
+        if (!failing) this.log.warn("oom events unavailable; retrying with back-off", { err, retryMs });
+        failing = true;
+        await new Promise((r) => setTimeout(r, retryMs));
+        retryMs = Math.min(retryMs * 2, OOM_RETRY_MS.max);
       }
     }
   }
