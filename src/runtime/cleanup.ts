@@ -1,13 +1,13 @@
 // Cleans up a sandbox whose owner died: found from its state file and the VM's pid files, its VM and share daemon
 // are killed (after checking each pid still is that process), its host mounts released and its directories removed.
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { cleanupStaleVm } from "../hypervisor/registry.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
-import { readSandboxState, scanSandboxStates } from "./sandbox-state.js";
+import { readSandboxState, scanSandboxStates, writeSandboxState } from "./sandbox-state.js";
 
 export function isAlive(pid: number): boolean {
   try {
@@ -58,10 +58,22 @@ export async function cleanupSandbox(
     ...(state?.leftoverMounts ?? []),
   ];
   const failures: HakoError[] = [];
+  const left: string[] = [];
   for (const mp of [...recorded, paths.sharedDir]) {
-    await mounts.unmountAll(mp).catch((err) => failures.push(HakoError.from(err, Code.Internal)));
+    await mounts.unmountAll(mp).catch((err) => {
+      failures.push(HakoError.from(err, Code.Internal));
+      left.push(mp);
+    });
   }
   if (failures.length > 0) {
+    // The VM's clean-up may have removed the state directory: the state goes back, naming what is left, so that
+    // the stale scan finds this sandbox again.
+    if (state) {
+      await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+      await writeSandboxState(paths.stateFile, { ...state, leftoverMounts: left }).catch((err) =>
+        log.error("cannot write the state back", { err, path: paths.stateFile }),
+      );
+    }
     const err = new HakoError(
       Code.Internal,
       `sandbox ${sandboxId}: ${failures.map((f) => f.message).join("; ")}; its state stays for a retry`,

@@ -503,8 +503,14 @@ describe("container lifecycle", () => {
     assert.deepEqual((await readSandboxState(stateFile))?.leftoverMounts, [rootfs]);
     assert.deepEqual(await h.mounts.mountPointsUnder(sharedDir), [sharedDir, rootfs]);
 
+    const quiet = createLogger({ sink: memorySink() });
+    await assert.rejects(
+      cleanupSandbox(h.sandbox.id, quiet, runRoot, h.mounts),
+      refused(Code.Internal, /cannot unmount .*rootfs: target is busy.*its state stays for a retry$/),
+    );
+    assert.deepEqual((await readSandboxState(stateFile))?.leftoverMounts, [rootfs, sharedDir]);
     h.mounts.busy.clear();
-    await cleanupSandbox(h.sandbox.id, createLogger({ sink: memorySink() }), runRoot, h.mounts);
+    await cleanupSandbox(h.sandbox.id, quiet, runRoot, h.mounts);
     assert.deepEqual(await h.mounts.mountPointsUnder(sharedDir), []);
     assert.ok(!existsSync(sharedDir) && !existsSync(stateDir));
   });
