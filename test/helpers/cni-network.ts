@@ -128,7 +128,11 @@ export class CniNetwork {
 
   /** Runs argv in the host namespace; returns stdout, throws on a non-zero exit. */
   inHost(argv: string[], input?: string | Buffer): Buffer {
-    return execFileSync("ip", ["netns", "exec", this.host, ...argv], { input, maxBuffer: 256 * 1024 * 1024 });
+    return execFileSync("ip", ["netns", "exec", this.host, ...argv], {
+      input,
+      maxBuffer: 256 * 1024 * 1024,
+      stdio: ["pipe", "pipe", "pipe"], // stderr goes into the thrown error, not the test's output
+    });
   }
 
   /** Starts a long-running process in the host namespace (a server); the caller kills it. */

@@ -41,6 +41,11 @@ export interface ContainerdOptions {
   /** Extra TOML appended to the generated config. */
   extraConfig?: string;
   startTimeoutMs?: number;
+  /**
+   * Run containerd (and so its shims and runc's containers without a netns of their own) in this network namespace,
+   * a path: network tests keep everything inside namespaces they made.
+   */
+  netns?: string;
 }
 
 const BASE_DIR = "/run/hako-test";
@@ -175,7 +180,10 @@ export class Containerd {
     writeFileSync(configPath, config);
     const logFd = openSync(this.logPath, "a");
     try {
-      this.proc = spawn("containerd", ["--config", configPath, "--log-level", "debug"], {
+      const argv = ["containerd", "--config", configPath, "--log-level", "debug"];
+      // nsenter execs containerd (no fork), so the pid stays containerd's.
+      if (options.netns) argv.unshift("nsenter", `--net=${options.netns}`, "--");
+      this.proc = spawn(argv[0] as string, argv.slice(1), {
         stdio: ["ignore", logFd, logFd],
         detached: false,
       });
