@@ -1,6 +1,6 @@
-// Builds a busybox OCI image from the host's busybox-static, entirely offline (tests and the demo have no registry).
-// The result is an OCI image layout tar that `ctr images import` accepts; it is deterministic (same busybox → same
-// digests) and cached, so repeated test runs reuse it.
+// Builds the test images entirely offline (tests and the demo have no registry): busybox from the host's
+// busybox-static, and the CRI tests' pause image from a few lines of C. Each is an OCI image layout tar that
+// `ctr images import` accepts; deterministic (same input → same digests) and cached, so repeated runs reuse it.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -91,20 +91,64 @@ async function writeRootfs(root: string, busybox: string): Promise<void> {
  */
 export async function buildBusyboxImage(options: BuildOptions = {}): Promise<BusyboxImage> {
   const busybox = options.busybox ?? "/bin/busybox";
-  const cacheDir = options.cacheDir ?? defaultCacheDir;
   const key = sha256(await readFile(busybox)).slice(0, 16);
-  const path = join(cacheDir, `busybox-${key}.oci.tar`);
-  const layerPath = join(cacheDir, `busybox-${key}.layer.tar`);
+  return buildImage({
+    name: `busybox-${key}`,
+    ref: BUSYBOX_IMAGE_REF,
+    cmd: ["sh"],
+    cacheDir: options.cacheDir ?? defaultCacheDir,
+    writeRootfs: (root) => writeRootfs(root, busybox),
+  });
+}
+
+/** The pod sandbox image the CRI tests give containerd (`sandbox_image`): one static `/pause` binary. */
+export const PAUSE_IMAGE_REF = "hako.local/pause:3.9";
+
+const pauseSource = join(repoRoot, "test/fixtures/pause/pause.c");
+
+/**
+ * Builds (or reuses) the pause image: test/fixtures/pause/pause.c compiled static with the host's cc, so the image
+ * needs no libc. The cache key is the source's sha256.
+ */
+export async function buildPauseImage(options: { cacheDir?: string } = {}): Promise<BusyboxImage> {
+  const key = sha256(await readFile(pauseSource)).slice(0, 16);
+  return buildImage({
+    name: `pause-${key}`,
+    ref: PAUSE_IMAGE_REF,
+    cmd: ["/pause"],
+    cacheDir: options.cacheDir ?? defaultCacheDir,
+    writeRootfs: async (root) => {
+      await mkdir(root, { recursive: true });
+      await run("cc", ["-static", "-Os", "-o", join(root, "pause"), pauseSource]);
+      await run("strip", [join(root, "pause")]);
+    },
+  });
+}
+
+interface ImageRecipe {
+  /** File name stem in the cache: changes whenever the content would. */
+  name: string;
+  ref: string;
+  cmd: string[];
+  cacheDir: string;
+  writeRootfs: (root: string) => Promise<void>;
+}
+
+/** One-layer OCI image layout tar from a rootfs the recipe writes; deterministic, cached under recipe.name. */
+async function buildImage(recipe: ImageRecipe): Promise<BusyboxImage> {
+  const { cacheDir } = recipe;
+  const path = join(cacheDir, `${recipe.name}.oci.tar`);
+  const layerPath = join(cacheDir, `${recipe.name}.layer.tar`);
   const digestPath = `${path}.digest`;
   if (existsSync(path) && existsSync(layerPath) && existsSync(digestPath)) {
     return { path, layerPath, manifestDigest: (await readFile(digestPath, "utf8")).trim() };
   }
 
   await mkdir(cacheDir, { recursive: true });
-  const work = await mkdtemp(join(tmpdir(), "hako-busybox-"));
+  const work = await mkdtemp(join(tmpdir(), "hako-image-"));
   try {
     const root = join(work, "rootfs");
-    await writeRootfs(root, busybox);
+    await recipe.writeRootfs(root);
     const layerTmp = join(work, "layer.tar");
     await tarDir(root, layerTmp);
     const layer = await readFile(layerTmp);
@@ -116,11 +160,11 @@ export async function buildBusyboxImage(options: BuildOptions = {}): Promise<Bus
       os: "linux",
       config: {
         Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-        Cmd: ["sh"],
+        Cmd: recipe.cmd,
         WorkingDir: "/",
       },
       rootfs: { type: "layers", diff_ids: [`sha256:${layerDigest}`] },
-      history: [{ created: "1970-01-01T00:00:00Z", created_by: "hako test helper: busybox-static" }],
+      history: [{ created: "1970-01-01T00:00:00Z", created_by: `hako test helper: ${recipe.name}` }],
     });
     const configDigest = sha256(config);
     const manifest = JSON.stringify({
@@ -145,7 +189,7 @@ export async function buildBusyboxImage(options: BuildOptions = {}): Promise<Bus
           digest: manifestDigest,
           size: Buffer.byteLength(manifest),
           platform: { architecture: "amd64", os: "linux" },
-          annotations: { "org.opencontainers.image.ref.name": "latest", "io.containerd.image.name": BUSYBOX_IMAGE_REF },
+          annotations: { "org.opencontainers.image.ref.name": "latest", "io.containerd.image.name": recipe.ref },
         },
       ],
     });

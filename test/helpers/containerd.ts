@@ -1,6 +1,8 @@
 // A private containerd 1.6 for end-to-end tests, the demo and the benchmark: its own root, state, socket and
 // config under one directory, so it never touches a system containerd and leaves nothing behind when stopped.
 // The hako runtime needs no entry in the config: containerd finds `containerd-shim-hako-v2` by name on PATH.
+// With `cri`, its CRI plugin runs too (runtime handlers `hako` and `runc`, its own CNI config), inside a network
+// namespace the test made (network safety: the CNI bridge and every pod address stay in there).
 import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -46,6 +48,74 @@ export interface ContainerdOptions {
    * a path: network tests keep everything inside namespaces they made.
    */
   netns?: string;
+  /** Enables the CRI plugin (run it in a test-made `netns`: its CNI plugins add pods there). */
+  cri?: CriOptions;
+}
+
+export interface CriOptions {
+  /** `sandbox_image`: must be imported into the `k8s.io` namespace before the first RunPodSandbox. */
+  sandboxImage: string;
+  /** The pod subnet of the CNI bridge (host-local IPAM), e.g. "10.88.7.0/24". */
+  subnet: string;
+  /** The bridge's name in the test namespace (at most 15 characters). */
+  bridge?: string;
+  /** `runtimes.hako.options.ConfigPath`: the hako configuration the shim reads (runtime option config_path). */
+  hakoConfigPath?: string;
+}
+
+/** CRI's namespace for images, containers and tasks. */
+export const CRI_NAMESPACE = "k8s.io";
+/** The runtime handlers the CRI config registers (RunPodSandboxRequest.runtime_handler). */
+export const CRI_HAKO_HANDLER = "hako";
+export const CRI_RUNC_HANDLER = "runc";
+
+/** The CRI plugin's part of containerd's config (version 2), and the CNI network list it points at. */
+function criConfig(dir: string, snapshotter: string, cri: CriOptions): { toml: string; cniConflist: string } {
+  const p = '[plugins."io.containerd.grpc.v1.cri"';
+  const toml = [
+    `  ${p}]`,
+    `    sandbox_image = "${cri.sandboxImage}"`,
+    // containerd gives the sandbox oom_score_adj -998 otherwise, which needs CAP_SYS_RESOURCE the test may lack.
+    "    restrict_oom_score_adj = true",
+    '    stream_server_address = "127.0.0.1"',
+    '    stream_server_port = "0"',
+    `  ${p}.containerd]`,
+    `    snapshotter = "${snapshotter}"`,
+    `    default_runtime_name = "${CRI_RUNC_HANDLER}"`,
+    `  ${p}.containerd.runtimes.${CRI_RUNC_HANDLER}]`,
+    `    runtime_type = "${RUNC_RUNTIME}"`,
+    `  ${p}.containerd.runtimes.${CRI_RUNC_HANDLER}.options]`,
+    `    Root = "${dir}/runc"`,
+    `  ${p}.containerd.runtimes.${CRI_HAKO_HANDLER}]`,
+    `    runtime_type = "${HAKO_RUNTIME}"`,
+    '    pod_annotations = ["io.katacontainers.*"]',
+    "    privileged_without_host_devices = true",
+    ...(cri.hakoConfigPath === undefined
+      ? []
+      : [`  ${p}.containerd.runtimes.${CRI_HAKO_HANDLER}.options]`, `    ConfigPath = "${cri.hakoConfigPath}"`]),
+    `  ${p}.cni]`,
+    '    bin_dir = "/usr/lib/cni"',
+    `    conf_dir = "${dir}/cni"`,
+    "    max_conf_num = 1",
+  ].join("\n");
+  const cniConflist = JSON.stringify(
+    {
+      cniVersion: "1.0.0",
+      name: "hako-test",
+      plugins: [
+        {
+          type: "bridge",
+          bridge: cri.bridge ?? "hakotest0",
+          isGateway: true,
+          ipMasq: false,
+          ipam: { type: "host-local", ranges: [[{ subnet: cri.subnet }]], dataDir: `${dir}/cni-ipam` },
+        },
+      ],
+    },
+    null,
+    2,
+  );
+  return { toml, cniConflist };
 }
 
 const BASE_DIR = "/run/hako-test";
@@ -160,12 +230,17 @@ export class Containerd {
 
   private async launch(options: ContainerdOptions): Promise<void> {
     this.launchOptions = options;
+    const cri = options.cri && criConfig(this.dir, this.snapshotter, options.cri);
+    if (cri) {
+      mkdirSync(join(this.dir, "cni"), { recursive: true });
+      writeFileSync(join(this.dir, "cni", "10-hako-test.conflist"), cri.cniConflist);
+    }
     const config = [
       "version = 2",
       `root = "${this.dir}/root"`,
       `state = "${this.dir}/state"`,
-      // CRI would want a CNI set-up and a pause image; the tests drive containerd with ctr only.
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+      // Without `cri`, the tests drive containerd with ctr only: CRI would want a CNI set-up and a pause image.
+      cri ? "" : 'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
       "[grpc]",
       `  address = "${this.address}"`,
       "[ttrpc]",
@@ -173,6 +248,7 @@ export class Containerd {
       "[plugins]",
       '  [plugins."io.containerd.internal.v1.opt"]',
       `    path = "${this.dir}/opt"`,
+      cri?.toml ?? "",
       options.extraConfig ?? "",
       "",
     ].join("\n");
@@ -265,15 +341,19 @@ export class Containerd {
   }
 
   /** Builds (cached) and imports the busybox image as `hako.local/busybox:latest`; returns the reference. */
-  async importBusybox(): Promise<string> {
-    const image = await buildBusyboxImage();
-    const r = await this.ctr(["images", "import", "--snapshotter", this.snapshotter, image.path], {
+  async importBusybox(namespace?: string): Promise<string> {
+    return this.importImage((await buildBusyboxImage()).path, BUSYBOX_IMAGE_REF, namespace);
+  }
+
+  /** Imports an OCI layout tar that names `ref`, unpacked for the instance's snapshotter; returns `ref`. */
+  async importImage(path: string, ref: string, namespace?: string): Promise<string> {
+    const r = await this.ctr(["images", "import", "--snapshotter", this.snapshotter, path], {
       timeoutMs: 120_000,
+      ...(namespace === undefined ? {} : { namespace }),
     });
     if (r.code !== 0) throw new Error(`ctr images import failed (${r.code}): ${r.stderr}`);
-    if (!r.stdout.includes(BUSYBOX_IMAGE_REF))
-      throw new Error(`ctr images import did not name ${BUSYBOX_IMAGE_REF}: ${r.stdout}`);
-    return BUSYBOX_IMAGE_REF;
+    if (!r.stdout.includes(ref)) throw new Error(`ctr images import did not name ${ref}: ${r.stdout}`);
+    return ref;
   }
 
   /** `ctr run --rm` of one command; `--snapshotter` follows the instance's choice. */
