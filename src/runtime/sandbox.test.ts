@@ -631,6 +631,29 @@ describe("resource updates", () => {
     assert.equal(h.sandbox.size.vcpus, 3);
   });
 
+  test("with hot-plug, the VM holds the sum of its containers' limits, counted from their creation", async () => {
+    const h = await sandbox({ hotplug: true });
+    const limited = (id: string) => {
+      const s = spec(["sleep", "inf"]);
+      s.linux = {
+        ...s.linux,
+        resources: { memory: { limit: 256 * 1024 * 1024 }, cpu: { quota: 100000, period: 100000 } },
+      };
+      return h.sandbox.createContainer({ id, bundle: bundle(id), spec: s, rootfs: [] });
+    };
+    await limited("m1");
+    assert.deepEqual(h.sandbox.size, { vcpus: 2, memoryMiB: 256 + 256 });
+    await limited("m2");
+    assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 512 });
+    // An update replaces that container's share (memory only: its CPU share stays); nothing shrinks.
+    await h.sandbox.update("m1", { memory: { limit: 512 * 1024 * 1024 } });
+    assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 768 });
+    // A removed container's share is forgotten: a new one of 256 MiB fits without growing.
+    await h.sandbox.delete("m2", "");
+    await limited("m3");
+    assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 768 });
+  });
+
   test("under static sizing, an update only reaches the guest cgroup", async () => {
     const h = await sandbox();
     await create(h, "c1");

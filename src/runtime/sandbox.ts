@@ -89,7 +89,7 @@ export class Sandbox {
       exited: (c, p, exit) => options.events.exited(c, p, exit),
       persist: () => this.persist(),
       markPhase: (name) => clock.mark(name),
-      growFor: options.hotplug ? (r) => this.cpuMem.growFor(r) : undefined,
+      sizing: options.hotplug ? this.cpuMem : undefined,
       stopping: () => this.stopping,
       vmDead: () => this.supervisor.vmDead,
     });

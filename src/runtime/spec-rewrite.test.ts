@@ -26,12 +26,17 @@ test("rootfs and bind sources move under the guest share; the rest is left for t
   assert.deepEqual(binds, [{ source: "/srv/data", sharedPath: "c1/mounts/1-data", readonly: true }]);
   assert.equal(spec.mounts?.[1]?.source, "/run/kata-containers/shared/containers/c1/mounts/1-data");
   assert.equal(spec.mounts?.[0]?.source, "proc");
-  assert.equal(spec.mounts?.[2]?.type, "tmpfs");
+  assert.deepEqual(spec.mounts?.[2], {
+    destination: "/dev/shm",
+    type: "bind",
+    source: "/run/kata-containers/sandbox/shm",
+    options: ["rbind"],
+  });
   assert.deepEqual(spec.linux?.namespaces, [{ type: "pid" }, { type: "network", path: "/var/run/netns/cni-1" }]);
   assert.equal(spec.linux?.cgroupsPath, "kubepods-besteffort.slice:cri-containerd:c1");
   assert.equal(spec.process?.apparmorProfile, "cri-default");
   assert.deepEqual(spec.hooks, { prestart: [] });
-  assert.deepEqual(dropped, ["mount /dev/shm (host shm bind replaced by guest tmpfs)"]);
+  assert.deepEqual(dropped, ["mount /dev/shm (host shm bind replaced by the guest's pod shm)"]);
 });
 
 test("the host spec is left untouched", () => {

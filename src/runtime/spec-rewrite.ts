@@ -1,9 +1,9 @@
 // Rewrites where a container's files are: the rootfs and bind-mount sources move under the share the guest mounts,
-// and a host shm bind becomes the guest's own tmpfs. Pure: the host bind mounts it asks for are returned, not
+// and a host shm bind (CRI's pod shm) becomes the pod's shm in the guest, which all containers of the pod share. Pure: the host bind mounts it asks for are returned, not
 // performed. What else is host-specific (namespace paths, cgroup path, LSM labels, hooks, devices) the agent replaces
 // in the guest (src/agent/server/guest-spec.ts), whoever sent the spec.
 import { basename, join } from "node:path";
-import { GUEST_SHARED_DIR, guestRootfs } from "../agent/api/guest-contract.js";
+import { GUEST_SANDBOX_SHM, GUEST_SHARED_DIR, guestRootfs } from "../agent/api/guest-contract.js";
 import { invalidArgument } from "../common/errors.js";
 import type { OciMount, OciSpec } from "../oci/spec.js";
 
@@ -34,14 +34,9 @@ export function rewriteSpecForGuest(containerId: string, host: OciSpec): Rewrite
 
   spec.mounts = (host.mounts ?? []).map((m, i) => {
     if (m.destination === "/dev/shm" && isBind(m)) {
-      // The guest has its own shm; a host shm bind would share memory across the VM boundary.
-      dropped.push(`mount ${m.destination} (host shm bind replaced by guest tmpfs)`);
-      return {
-        destination: "/dev/shm",
-        type: "tmpfs",
-        source: "shm",
-        options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-      };
+      // A host shm bind would share memory across the VM boundary; the agent mounts a pod shm tmpfs instead.
+      dropped.push(`mount ${m.destination} (host shm bind replaced by the guest's pod shm)`);
+      return { ...m, type: "bind", source: GUEST_SANDBOX_SHM };
     }
     if (!isBind(m) || !m.source?.startsWith("/")) return m;
     const sharedPath = join(containerId, "mounts", `${i}-${basename(m.source) || "root"}`);

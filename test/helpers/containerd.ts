@@ -59,8 +59,11 @@ export interface CriOptions {
   subnet: string;
   /** The bridge's name in the test namespace (at most 15 characters). */
   bridge?: string;
-  /** `runtimes.hako.options.ConfigPath`: the hako configuration the shim reads (runtime option config_path). */
-  hakoConfigPath?: string;
+  /**
+   * The hako handlers to register, each with its `options.ConfigPath` (the hako configuration its shims read, as the
+   * runtime option config_path; none: the shim's default). Default: one handler `hako` without a ConfigPath.
+   */
+  hakoHandlers?: Record<string, string | undefined>;
 }
 
 /** CRI's namespace for images, containers and tasks. */
@@ -86,13 +89,15 @@ function criConfig(dir: string, snapshotter: string, cri: CriOptions): { toml: s
     `    runtime_type = "${RUNC_RUNTIME}"`,
     `  ${p}.containerd.runtimes.${CRI_RUNC_HANDLER}.options]`,
     `    Root = "${dir}/runc"`,
-    `  ${p}.containerd.runtimes.${CRI_HAKO_HANDLER}]`,
-    `    runtime_type = "${HAKO_RUNTIME}"`,
-    '    pod_annotations = ["io.katacontainers.*"]',
-    "    privileged_without_host_devices = true",
-    ...(cri.hakoConfigPath === undefined
-      ? []
-      : [`  ${p}.containerd.runtimes.${CRI_HAKO_HANDLER}.options]`, `    ConfigPath = "${cri.hakoConfigPath}"`]),
+    ...Object.entries(cri.hakoHandlers ?? { [CRI_HAKO_HANDLER]: undefined }).flatMap(([handler, configPath]) => [
+      `  ${p}.containerd.runtimes.${handler}]`,
+      `    runtime_type = "${HAKO_RUNTIME}"`,
+      '    pod_annotations = ["io.katacontainers.*"]',
+      "    privileged_without_host_devices = true",
+      ...(configPath === undefined
+        ? []
+        : [`  ${p}.containerd.runtimes.${handler}.options]`, `    ConfigPath = "${configPath}"`]),
+    ]),
     `  ${p}.cni]`,
     '    bin_dir = "/usr/lib/cni"',
     `    conf_dir = "${dir}/cni"`,

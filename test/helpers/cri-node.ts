@@ -3,28 +3,31 @@
 // imported into `k8s.io`, and a CRI client. stop() tears pods down through CRI (so CNI releases their addresses and
 // namespaces), stops containerd and deletes the namespace, and reports whatever it had to sweep up.
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage, buildPauseImage, PAUSE_IMAGE_REF } from "./busybox-image.js";
-import { Containerd, CRI_NAMESPACE } from "./containerd.js";
+import { CniNetwork } from "./cni-network.js";
+import { Containerd, CRI_NAMESPACE, type CtrResult, runCommand } from "./containerd.js";
 import { CriClient, type PodSandboxConfig } from "./cri-client.js";
-import { netnsNames, TestNetns } from "./netns.js";
 
 export interface CriNodeOptions {
-  /** hako configuration for the `hako` handler (runtime option config_path); the shim's default otherwise. */
-  hakoConfigPath?: string;
+  /** hako handlers and their configuration files (see CriOptions.hakoHandlers); default: `hako` alone. */
+  hakoHandlers?: Record<string, string | undefined>;
   /** Pod subnet inside the test namespace. */
   subnet?: string;
 }
 
-const NETNS_PREFIX = "hako-cri-";
+/** CniNetwork's tag: the node namespace is hako-cri-host, the bridge hkcri (one CRI node at a time: the VM lock). */
+const NODE_TAG = "cri";
 
 export class CriNode {
   /** Pods started through runPod(), with their network namespace path (for the leak check). */
   private readonly pods = new Map<string, string | undefined>();
 
   private constructor(
-    readonly netns: TestNetns,
+    /** The node namespace (CniNetwork's host namespace: no pods of its own, containerd's CNI adds them). */
+    readonly net: CniNetwork,
     readonly containerd: Containerd,
     readonly cri: CriClient,
   ) {}
@@ -35,26 +38,27 @@ export class CriNode {
   }
 
   static async start(options: CriNodeOptions = {}): Promise<CriNode> {
-    await removeStaleNetns();
-    const netns = await TestNetns.create(`${NETNS_PREFIX}${process.pid}`);
+    const subnet = options.subnet ?? "10.88.7.0/24";
+    const net = new CniNetwork(NODE_TAG, subnet).create();
     let containerd: Containerd | undefined;
     try {
       const [pause, busybox] = await Promise.all([buildPauseImage(), buildBusyboxImage()]);
       containerd = await Containerd.start({
         namespace: CRI_NAMESPACE,
-        netns: netns.path,
+        netns: net.hostPath,
         cri: {
+          bridge: net.bridge,
           sandboxImage: PAUSE_IMAGE_REF,
-          subnet: options.subnet ?? "10.88.7.0/24",
-          ...(options.hakoConfigPath === undefined ? {} : { hakoConfigPath: options.hakoConfigPath }),
+          subnet,
+          ...(options.hakoHandlers === undefined ? {} : { hakoHandlers: options.hakoHandlers }),
         },
       });
       await containerd.importImage(pause.path, PAUSE_IMAGE_REF);
       await containerd.importImage(busybox.path, BUSYBOX_IMAGE_REF);
-      return new CriNode(netns, containerd, new CriClient(containerd.address));
+      return new CriNode(net, containerd, new CriClient(containerd.address));
     } catch (err) {
       await containerd?.stop();
-      await netns.delete();
+      net.destroy();
       throw err;
     }
   }
@@ -84,6 +88,11 @@ export class CriNode {
     return parsed.runtimeSpec;
   }
 
+  /** Runs a command in the node namespace to completion (never throws for a non-zero exit). */
+  inNode(cmd: string, args: string[], timeoutMs = 30_000): Promise<CtrResult> {
+    return runCommand("nsenter", [`--net=${this.net.hostPath}`, "--", cmd, ...args], { timeoutMs });
+  }
+
   /** The pod's network namespace path (`/var/run/netns/cni-…`) from the sandbox spec. */
   async podNetnsPath(id: string): Promise<string | undefined> {
     return (await this.sandboxSpec(id)).linux?.namespaces?.find((n) => n.type === "network")?.path;
@@ -108,11 +117,10 @@ export class CriNode {
     } finally {
       this.cri.close();
       leaked.push(...(await this.containerd.stop()).leaked);
-      const names = new Set(netnsNames());
       for (const [id, path] of this.pods) {
-        if (path && names.has(path.split("/").pop() ?? "")) leaked.push(`network namespace ${path} of pod ${id}`);
+        if (path && existsSync(path)) leaked.push(`network namespace ${path} of pod ${id}`);
       }
-      await this.netns.delete();
+      this.net.destroy();
     }
     return { leaked };
   }
@@ -125,17 +133,24 @@ export interface SandboxSpec {
   linux?: { cgroupsPath?: string; namespaces?: { type: string; path?: string }[] };
 }
 
-/** Namespaces a killed earlier run left (its pid gone). */
-async function removeStaleNetns(): Promise<void> {
-  for (const name of netnsNames().filter((n) => n.startsWith(NETNS_PREFIX))) {
-    const pid = Number(name.slice(NETNS_PREFIX.length));
-    if (Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`)) continue;
-    await TestNetns.existing(name).delete();
-  }
-}
-
 /** Container log files under a pod's log directory (CRI writes `<name>/<attempt>.log` there). */
 export function podLogFiles(logDirectory: string): string[] {
   if (!existsSync(logDirectory)) return [];
   return readdirSync(logDirectory, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".log"));
+}
+
+/**
+ * Writes a hako configuration for one CRI handler: the file $HAKO_CONFIG names (a private guest image, say) with
+ * `overrides` merged in table by table, or `overrides` alone. Returns its path.
+ */
+export async function writeHakoConfig(
+  path: string,
+  overrides: Record<string, Record<string, unknown>>,
+): Promise<string> {
+  const base = process.env.HAKO_CONFIG
+    ? (parseToml(await readFile(process.env.HAKO_CONFIG, "utf8")) as Record<string, Record<string, unknown>>)
+    : {};
+  for (const [table, values] of Object.entries(overrides)) base[table] = { ...(base[table] ?? {}), ...values };
+  await writeFile(path, stringifyToml(base));
+  return path;
 }

@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
+import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../../oci/cri-annotations.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import { setHostname, setRealtime } from "../../sys/process.js";
 import { setWindowSize } from "../../sys/tty.js";
@@ -23,7 +24,7 @@ import { ConsoleSocket } from "./console-socket.js";
 import { GuestContainer, GuestProcess } from "./container.js";
 import { Crun } from "./crun.js";
 import { guestDetails, metricsText, onlineCpuMem } from "./guest-info.js";
-import { checkContainerId, containerCgroupPath, guestSpec } from "./guest-spec.js";
+import { checkContainerId, containerCgroupPath, guestSpec, type PodNamespaces } from "./guest-spec.js";
 import { GuestNetwork } from "./network.js";
 import type { Reaper } from "./reaper.js";
 import { type ProcessStdio, pipeStdio, ttyStdio } from "./stdio.js";
@@ -113,13 +114,30 @@ export class GuestAgent {
     if (this.containers.has(id) || this.creating.has(id)) {
       throw new HakoError(Code.AlreadyExists, `container ${id} already exists`);
     }
-    const spec = guestSpec(id, req.spec);
+    const spec = guestSpec(id, req.spec, this.podNamespaces(id, req.spec));
     this.creating.add(id);
     try {
       await this.create(id, spec, req.storages);
     } finally {
       this.creating.delete(id);
     }
+  }
+
+  /**
+   * For a CRI app container, the namespaces of its pod's sandbox container (annotations from containerd's CRI:
+   * src/oci/cri-annotations.ts); undefined for the sandbox container itself and for containers outside a CRI pod.
+   */
+  private podNamespaces(id: string, spec: OciSpec): PodNamespaces | undefined {
+    const annotations = spec.annotations ?? {};
+    if (annotations[CRI_CONTAINER_TYPE] !== "container") return undefined;
+    const sandboxId = annotations[CRI_SANDBOX_ID];
+    const sandbox = sandboxId === undefined ? undefined : this.containers.get(sandboxId);
+    if (!sandbox?.init.running) {
+      // Without the pause container its namespaces are gone; fresh ones keep the container runnable.
+      this.log.warn("pod sandbox container not running: fresh namespaces", { container: id, sandbox: sandboxId });
+      return undefined;
+    }
+    return { sandboxInitPid: sandbox.init.pid };
   }
 
   private async create(id: string, spec: OciSpec, storages: GuestStorage[]): Promise<void> {

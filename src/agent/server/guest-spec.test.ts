@@ -31,6 +31,35 @@ test("host-only parts are replaced with guest ones", () => {
   assert.equal(out.root?.path, "/run/kata-containers/shared/containers/c1/rootfs");
 });
 
+test("a pod's container joins the sandbox container's ipc, uts and pid namespaces where its host spec names them", () => {
+  const spec = base();
+  spec.hostname = "pod-a";
+  spec.linux?.namespaces?.push({ type: "uts", path: "/proc/9/ns/uts" }, { type: "cgroup" });
+  const out = guestSpec("c1", spec, { sandboxInitPid: 42 });
+  assert.deepEqual(out.linux?.namespaces, [
+    { type: "pid" },
+    { type: "ipc", path: "/proc/42/ns/ipc" },
+    { type: "uts", path: "/proc/42/ns/uts" },
+    { type: "cgroup" },
+    { type: "mount" },
+  ]);
+  assert.equal(out.hostname, undefined, "the joined UTS namespace already has the pod's hostname");
+  const shared = base();
+  shared.linux?.namespaces?.splice(0, 1, { type: "pid", path: "/proc/9/ns/pid" });
+  assert.deepEqual(guestSpec("c1", shared, { sandboxInitPid: 42 }).linux?.namespaces?.[0], {
+    type: "pid",
+    path: "/proc/42/ns/pid",
+  });
+});
+
+test("without a pod, namespace paths give fresh namespaces and the hostname stays", () => {
+  const spec = base();
+  spec.hostname = "solo";
+  const out = guestSpec("c1", spec);
+  assert.equal(out.hostname, "solo");
+  assert.ok(out.linux?.namespaces?.every((ns) => ns.path === undefined));
+});
+
 test("the input spec is left untouched", () => {
   const spec = base();
   guestSpec("c1", spec);

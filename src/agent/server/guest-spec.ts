@@ -15,7 +15,20 @@ export function checkContainerId(id: string): void {
   if (!validId.test(id)) throw new HakoError(Code.InvalidArgument, `invalid container id "${id}"`);
 }
 
-export function guestSpec(containerId: string, spec: OciSpec): OciSpec {
+/**
+ * The namespaces a pod's containers share in the guest: those of the pod's sandbox (pause) container, whose init's
+ * guest pid is given. containerd's CRI (1.6) names the pause process's host namespaces in an app container's spec
+ * (`/proc/<pid>/ns/ipc`, `uts`, and `pid` when the pod shares its process namespace); the agent joins the guest
+ * counterparts instead, as Kata does.
+ */
+export interface PodNamespaces {
+  sandboxInitPid: number;
+}
+
+/** Namespace types a container joins from its pod when its host spec gives a path for them. */
+const POD_SHARED = new Set(["ipc", "uts", "pid"]);
+
+export function guestSpec(containerId: string, spec: OciSpec, pod?: PodNamespaces): OciSpec {
   if (!spec.ociVersion) throw new HakoError(Code.InvalidArgument, `container ${containerId}: spec has no ociVersion`);
   if (!spec.root?.path) throw new HakoError(Code.InvalidArgument, `container ${containerId}: spec has no root.path`);
   if (!spec.process?.args?.length && !spec.process?.commandLine) {
@@ -32,14 +45,23 @@ export function guestSpec(containerId: string, spec: OciSpec): OciSpec {
   const linux = out.linux ?? {};
   out.linux = linux;
   linux.cgroupsPath = containerCgroupPath(containerId);
-  // Namespace paths point into the host (the pod's netns, …): the guest gets fresh namespaces instead, except the
-  // network, which the whole VM is.
-  linux.namespaces = (linux.namespaces ?? []).filter((ns) => ns.type !== "network").map((ns) => ({ type: ns.type }));
+  // Namespace paths point into the host (the pod's netns, the pause process's ipc/uts/pid): a path the pod shares
+  // becomes the sandbox container's namespace in the guest, any other gets a fresh namespace; the network is the
+  // whole VM's.
+  linux.namespaces = (linux.namespaces ?? [])
+    .filter((ns) => ns.type !== "network")
+    .map((ns) =>
+      pod && ns.path && POD_SHARED.has(ns.type)
+        ? { type: ns.type, path: `/proc/${pod.sandboxInitPid}/ns/${ns.type}` }
+        : { type: ns.type },
+    );
   if (!linux.namespaces.some((ns) => ns.type === "mount")) linux.namespaces.push({ type: "mount" });
   // Its own cgroup namespace: /proc/self/cgroup reads "0::/" and /sys/fs/cgroup is the container's own group, so
   // runtimes that size themselves from memory.max / cpu.max (JVMs, Go's automaxprocs, Node, .NET) see its limits.
   if (!linux.namespaces.some((ns) => ns.type === "cgroup")) linux.namespaces.push({ type: "cgroup" });
   out.mounts = cgroup2Mounts(out.mounts ?? []);
+  // The pod's hostname is set once, by the sandbox container, in the UTS namespace the others join.
+  if (linux.namespaces.some((ns) => ns.type === "uts" && ns.path)) delete out.hostname;
   delete linux.mountLabel;
   // Host device rules refer to host majors/minors.
   delete linux.devices;

@@ -35,10 +35,16 @@ export interface ContainerManagerDeps {
   persist(): Promise<void>;
   /** Records a start-up phase (ms since the sandbox's creation began). */
   markPhase(name: string): void;
-  /** Grows the VM for new limits; returns whether the size should be persisted. Absent without hot-plug. */
-  growFor: ((r: OciLinuxResources) => Promise<boolean>) | undefined;
+  /** Sizes the VM for the sum of its containers' limits (runtime/resource/cpu-mem.ts). Absent without hot-plug. */
+  sizing: ContainerSizing | undefined;
   stopping(): boolean;
   vmDead(): boolean;
+}
+
+export interface ContainerSizing {
+  /** Grows the VM for a container's new or updated limits; returns whether the size should be persisted. */
+  growFor(containerId: string, r: OciLinuxResources): Promise<boolean>;
+  forget(containerId: string): void;
 }
 
 export class ContainerManager {
@@ -68,9 +74,13 @@ export class ContainerManager {
       new ContainerProcess(opts.id, "", opts.spec.process),
     );
     try {
+      // Before the container exists in the guest, so that its limits fit in the VM from its first instruction.
+      const resources = opts.spec.linux?.resources;
+      if (this.d.sizing && resources) await this.d.sizing.growFor(opts.id, resources);
       await mountContainerFiles(this.d.mounts, this.d.paths, container, opts.rootfs, opts.spec, binds);
       await this.d.agent.createContainer({ containerId: opts.id, spec, storages: [] });
     } catch (err) {
+      this.d.sizing?.forget(opts.id);
       if (await this.release(container)) await this.d.persist();
       throw err;
     }
@@ -169,7 +179,7 @@ export class ContainerManager {
   async update(containerId: string, resources: OciLinuxResources): Promise<void> {
     const c = this.container(containerId);
     mustBeAbleTo(c.status, "update", `container ${containerId}`);
-    if (this.d.growFor && (await this.d.growFor(resources))) await this.d.persist();
+    if (this.d.sizing && (await this.d.sizing.growFor(containerId, resources))) await this.d.persist();
     await this.d.agent.updateContainer(containerId, resources);
   }
 
@@ -206,6 +216,7 @@ export class ContainerManager {
       });
     }
     await this.release(c);
+    this.d.sizing?.forget(containerId);
     this.containers.delete(containerId);
     await this.d.persist();
     return { pid: p.pid, exit: p.exitInfo };

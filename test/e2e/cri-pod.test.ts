@@ -1,0 +1,203 @@
+// End to end as kubelet drives hako: containerd 1.6's CRI plugin, a runtime handler `hako`, CNI (bridge +
+// host-local) inside a network namespace this test made. One pod = one VM, so the checks share few pods: pod A
+// (static sizing, two containers and a third added and removed later), pod B (static sizing off: the VM grows for
+// the sum of its containers).
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
+import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
+import { BUSYBOX_IMAGE_REF } from "../helpers/busybox-image.js";
+import { processesMatching } from "../helpers/containerd.js";
+import type { ContainerConfig, CriClient, PodSandboxConfig } from "../helpers/cri-client.js";
+import { CriNode, podLogFiles, writeHakoConfig } from "../helpers/cri-node.js";
+import { hostProcesses } from "../helpers/processes.js";
+
+const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
+const MiB = 1024 * 1024;
+/** The configuration's default_vcpus and default_memory (MiB) the sizing checks add to. */
+const DEFAULT_VCPUS = 1;
+const DEFAULT_MEMORY_MIB = 2048;
+
+/** QEMU processes of one sandbox (`-name sandbox-<id>`). */
+const vmPids = (id: string) =>
+  hostProcesses()
+    .filter((p) => p.cmd.includes("qemu-system") && p.argv.some((a) => a.startsWith(`sandbox-${id}`)))
+    .map((p) => p.pid);
+
+/** The guest's MemTotal in KiB, as a container of the pod reads /proc/meminfo. */
+async function memTotalKiB(cri: CriClient, container: string): Promise<number> {
+  const r = await cri.execSync(container, ["sh", "-c", "grep MemTotal /proc/meminfo"]);
+  const kib = Number(/MemTotal:\s+(\d+)/.exec(r.stdout.toString())?.[1]);
+  assert.ok(kib > 0, `MemTotal from: ${r.stdout.toString()} ${r.stderr.toString()}`);
+  return kib;
+}
+
+async function execText(cri: CriClient, container: string, script: string): Promise<string> {
+  const r = await cri.execSync(container, ["sh", "-c", script]);
+  assert.equal(r.exitCode, 0, `${script}: ${r.stderr.toString()}`);
+  return r.stdout.toString().trim();
+}
+
+describe("pods through containerd's CRI plugin and the hako handler", () => {
+  let node: CriNode;
+  let configDir: string;
+
+  before(async () => {
+    configDir = mkdtempSync(join(tmpdir(), "hako-cri-"));
+    node = await CriNode.start({
+      hakoHandlers: {
+        hako: await writeHakoConfig(join(configDir, "static.toml"), {
+          runtime: { static_sandbox_resource_mgmt: true },
+        }),
+        "hako-dynamic": await writeHakoConfig(join(configDir, "dynamic.toml"), {
+          runtime: { static_sandbox_resource_mgmt: false },
+        }),
+      },
+    });
+  });
+
+  after(async () => {
+    const { leaked } = await node.stop();
+    rmSync(configDir, { recursive: true, force: true });
+    assert.deepEqual(leaked, [], "the pods left something behind");
+    assert.deepEqual(processesMatching(new RegExp(`containerd-shim-hako-v2 .*${node.containerd.address}`)), []);
+  });
+
+  const container = (name: string, script: string, extra: Partial<ContainerConfig> = {}): ContainerConfig => ({
+    metadata: { name },
+    image: { image: BUSYBOX_IMAGE_REF },
+    command: ["sh", "-c", script],
+    logPath: `${name}/0.log`,
+    ...extra,
+  });
+
+  const startContainer = async (pod: string, podConfig: PodSandboxConfig, config: ContainerConfig) => {
+    const id = await node.cri.createContainer(pod, config, podConfig);
+    await node.cri.startContainer(id);
+    return id;
+  };
+
+  test("pod A: one VM, shared namespaces and shm, exec, HTTP from the node, logs, update, add and remove", async () => {
+    const podConfig = await node.podConfig("pod-a", {
+      linux: {
+        // shareProcessNamespace: true
+        securityContext: { namespaceOptions: { pid: "POD" } },
+        resources: { cpuPeriod: 100_000, cpuQuota: 200_000, memoryLimitInBytes: 256 * MiB },
+      },
+    });
+    const pod = await node.runPod(podConfig, "hako");
+    const status = (await node.cri.podSandboxStatus(pod)).status;
+    assert.equal(status.state, "SANDBOX_READY");
+    assert.match(status.network?.ip ?? "", /^10\.88\.7\.\d+$/, "the pod has its CNI address");
+    assert.equal(vmPids(pod).length, 1, "one VM for the pod");
+    const spec = await node.sandboxSpec(pod);
+
+    const web = await startContainer(
+      pod,
+      podConfig,
+      container(
+        "web",
+        "mkdir -p /www && echo pod-web-ok > /www/index.html && echo from-web > /dev/shm/web && " +
+          "echo hello-from-web && echo oops-from-web >&2 && exec httpd -f -p 8080 -h /www",
+      ),
+    );
+    const side = await startContainer(
+      pod,
+      podConfig,
+      container("side", "echo from-side > /dev/shm/side; exec sleep 100000"),
+    );
+    assert.equal(vmPids(pod).length, 1, "containers join the pod's VM");
+
+    // Same guest kernel, not the host's; same hostname; each other's shm files; one network (127.0.0.1).
+    const kernels = [await execText(node.cri, web, "uname -r"), await execText(node.cri, side, "uname -r")];
+    assert.equal(kernels[0], kernels[1]);
+    assert.notEqual(kernels[0], hostKernel);
+    assert.equal(await execText(node.cri, web, "hostname"), "pod-a");
+    assert.equal(await execText(node.cri, side, "hostname"), "pod-a");
+    assert.equal(await execText(node.cri, web, "cat /dev/shm/side"), "from-side");
+    assert.equal(await execText(node.cri, side, "cat /dev/shm/web"), "from-web");
+    assert.equal(await execText(node.cri, side, "wget -qO- http://127.0.0.1:8080/"), "pod-web-ok");
+    // The pod shares its process namespace: side sees the pause process and web's httpd.
+    const ps = await execText(node.cri, side, "ps -o pid,args");
+    assert.match(ps, /^\s*1 \/pause$/m);
+    assert.match(ps, /httpd -f -p 8080/);
+
+    // ExecSync: stdout, stderr and the exit code apart.
+    const r = await node.cri.execSync(side, ["sh", "-c", "echo out; echo err >&2; exit 7"]);
+    assert.deepEqual([r.stdout.toString(), r.stderr.toString(), r.exitCode], ["out\n", "err\n", 7]);
+
+    // The pod address answers from the node's namespace (the test's), through CNI's bridge and the guest NIC.
+    const curl = await node.inNode("curl", ["-sS", "-m", "10", `http://${status.network?.ip}:8080/`]);
+    assert.equal(curl.stdout.trim(), "pod-web-ok", curl.stderr);
+
+    // containerd writes the CRI log file from the container's stdout and stderr.
+    const logDir = podConfig.logDirectory ?? "";
+    assert.deepEqual(podLogFiles(logDir).sort(), ["side/0.log", "web/0.log"]);
+    const log = readFileSync(join(logDir, "web/0.log"), "utf8");
+    assert.match(log, / stdout F hello-from-web\n/);
+    assert.match(log, / stderr F oops-from-web\n/);
+
+    // UpdateContainerResources reaches the container's cgroup in the guest: its memory.max under /sys/fs/cgroup, at
+    // the path /proc/self/cgroup names (the root itself in a cgroup namespace).
+    await node.cri.updateContainerResources(side, { memoryLimitInBytes: 128 * MiB });
+    const ownCgroup = "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)";
+    assert.equal(await execText(node.cri, side, `cat ${ownCgroup}/memory.max`), String(128 * MiB));
+
+    // Static sizing from the sandbox annotations: default + 2 vCPUs, default + 256 MiB.
+    assert.equal(await execText(node.cri, side, "nproc"), String(DEFAULT_VCPUS + 2));
+    const kib = await memTotalKiB(node.cri, side);
+    assert.ok(kib > DEFAULT_MEMORY_MIB * 1024, `MemTotal ${kib} KiB holds the pod's 256 MiB on top of the default`);
+    assert.ok(kib <= (DEFAULT_MEMORY_MIB + 256) * 1024, `MemTotal ${kib} KiB`);
+
+    // A third container added while the pod runs, then removed; the rest keeps running.
+    const third = await startContainer(pod, podConfig, container("third", "exec sleep 100000"));
+    assert.equal(await execText(node.cri, third, "wget -qO- http://127.0.0.1:8080/"), "pod-web-ok");
+    await node.cri.stopContainer(third, 0);
+    await node.cri.removeContainer(third);
+    assert.deepEqual((await node.cri.listContainers(pod)).map((c) => c.id).sort(), [side, web].sort());
+    assert.equal(await execText(node.cri, side, "wget -qO- http://127.0.0.1:8080/"), "pod-web-ok");
+    assert.equal(vmPids(pod).length, 1);
+
+    // Stop and remove: no VM, share daemon, mount, state, pod network namespace or host cgroup is left.
+    const netnsPath = spec.linux?.namespaces?.find((n) => n.type === "network")?.path ?? "";
+    await node.removePod(pod);
+    assert.deepEqual(vmPids(pod), []);
+    assert.deepEqual(processesMatching(new RegExp(`virtiofsd.*shared/${pod}`)), []);
+    assert.deepEqual(
+      (await mountPointsUnder(runDir())).filter((m) => m.includes(pod)),
+      [],
+    );
+    assert.equal(existsSync(sandboxPaths(pod).stateDir), false, "sandbox state dir");
+    assert.equal(existsSync(netnsPath), false, `pod network namespace ${netnsPath}`);
+    const links = await node.inNode("ip", ["-o", "link"]);
+    assert.doesNotMatch(links.stdout, /tap/, "no tap left in the node namespace");
+    const cgroupsPath = spec.linux?.cgroupsPath ?? "";
+    for (const controller of ["cpu", "memory", "pids"]) {
+      assert.equal(existsSync(join("/sys/fs/cgroup", controller, cgroupsPath)), false, `${controller} cgroup left`);
+    }
+  });
+
+  test("pod B, static sizing off: two containers of 256 MiB grow the VM by 512 MiB; own pid namespaces", async () => {
+    // kubelet's default: each container its own process namespace (NamespaceMode CONTAINER).
+    const ownPid = { securityContext: { namespaceOptions: { pid: "CONTAINER" as const } } };
+    const podConfig = await node.podConfig("pod-b", { linux: ownPid });
+    const pod = await node.runPod(podConfig, "hako-dynamic");
+    const limited = (name: string) =>
+      container(name, "exec sleep 100000", { linux: { ...ownPid, resources: { memoryLimitInBytes: 256 * MiB } } });
+    const first = await startContainer(pod, podConfig, container("probe", "exec sleep 100000", { linux: ownPid }));
+    const before = await memTotalKiB(node.cri, first);
+    await startContainer(pod, podConfig, limited("m1"));
+    await startContainer(pod, podConfig, limited("m2"));
+    const grown = await memTotalKiB(node.cri, first);
+    assert.equal(grown - before, 512 * 1024, `MemTotal ${before} KiB -> ${grown} KiB`);
+    const ps = await execText(node.cri, first, "ps -o pid,args");
+    assert.equal(ps.split("\n").filter((l) => / sleep 100000$/.test(l)).length, 1, `probe sees only its own: ${ps}`);
+    assert.doesNotMatch(ps, /\/pause/);
+    await node.removePod(pod);
+    assert.deepEqual(vmPids(pod), []);
+  });
+});
