@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { activeHypervisor, type HakoConfig } from "../config/index.js";
+import { hakoHandlers } from "../deploy/containerd-config.js";
 import { MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
 
 const run = promisify(execFile);
@@ -101,6 +102,15 @@ export interface ContainerdFacts {
   shim?: string;
 }
 
+/** The CRI handlers using hako; none when the config is missing or not TOML (check reports that as not configured). */
+function criHandlers(text: string, configPath: string): string[] {
+  try {
+    return hakoHandlers(text, configPath);
+  } catch {
+    return [];
+  }
+}
+
 export async function containerdFacts(configPath = "/etc/containerd/config.toml"): Promise<ContainerdFacts> {
   const binary = onPath("containerd");
   let text = "";
@@ -116,7 +126,7 @@ export async function containerdFacts(configPath = "/etc/containerd/config.toml"
     ...(version ? { version } : {}),
     configPath,
     configFound: text !== "",
-    criRuntimeConfigured: /runtime_type\s*=\s*"io\.containerd\.hako\.v2"/.test(text),
+    criRuntimeConfigured: criHandlers(text, configPath).length > 0,
     ...(shim ? { shim } : {}),
   };
 }

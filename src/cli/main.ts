@@ -6,12 +6,23 @@ import { checkCommand } from "./check/command.js";
 import { envCommand } from "./env.js";
 import { execCommand } from "./exec.js";
 import { imageCommand } from "./image-build.js";
+import { installCommand, uninstallCommand } from "./install.js";
 import { logsCommand } from "./logs.js";
 import { monitorCommand } from "./monitor.js";
 import { psCommand } from "./ps.js";
 
 /** Add new verbs here (one file each). */
-const verbs = [imageCommand, checkCommand, envCommand, psCommand, logsCommand, execCommand, monitorCommand];
+const verbs = [
+  imageCommand,
+  checkCommand,
+  envCommand,
+  psCommand,
+  logsCommand,
+  execCommand,
+  monitorCommand,
+  installCommand,
+  uninstallCommand,
+];
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("hako").description("hako: a secure container runtime, one VM per pod");

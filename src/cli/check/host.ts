@@ -52,7 +52,7 @@ export function containerdItems(c: ContainerdFacts): CheckItem[] {
           "containerd CRI runtime",
           "warn",
           `${c.configFound ? c.configPath : "no containerd config"}: no CRI runtime uses io.containerd.hako.v2 (ctr --runtime works; Kubernetes needs one)`,
-          `add to ${c.configPath}: [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hako] runtime_type = "io.containerd.hako.v2", then restart containerd and create a RuntimeClass with handler "hako"`,
+          `run \`hako install\` (adds the handler "hako" of deploy/containerd-runtime.toml to ${c.configPath} and restarts containerd; or apply deploy/hako-deploy.yaml), then \`kubectl apply -f deploy/runtimeclass.yaml\` (docs/kubernetes.md)`,
         ),
   );
   return items;

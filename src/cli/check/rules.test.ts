@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultConfig } from "../../config/defaults.js";
 import { deviceItems } from "./devices.js";
-import { cgroupItem } from "./host.js";
+import { cgroupItem, containerdItems } from "./host.js";
 import { toolItems } from "./tools.js";
 
 const statuses = (items: { id: string; status: string }[]) => Object.fromEntries(items.map((i) => [i.id, i.status]));
@@ -44,5 +44,16 @@ describe("check rules", () => {
   it("cgroups: no cgroup filesystem fails, any layout passes", () => {
     assert.equal(cgroupItem("none").status, "fail");
     assert.equal(cgroupItem("hybrid").status, "ok");
+  });
+
+  it("containerd: without a CRI handler using hako, the fix is the installer and the deploy/ manifests", () => {
+    const facts = { configPath: "/etc/containerd/config.toml", configFound: true, criRuntimeConfigured: false };
+    const cri = containerdItems(facts).find((i) => i.id === "containerd-cri");
+    assert.equal(cri?.status, "warn");
+    assert.match(cri?.fix ?? "", /`hako install`.*deploy\/containerd-runtime\.toml.*deploy\/runtimeclass\.yaml/);
+    assert.equal(
+      containerdItems({ ...facts, criRuntimeConfigured: true }).find((i) => i.id === "containerd-cri")?.status,
+      "ok",
+    );
   });
 });
