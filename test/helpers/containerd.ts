@@ -57,7 +57,7 @@ export interface CriOptions {
   sandboxImage: string;
   /** The pod subnet of the CNI bridge (host-local IPAM), e.g. "10.88.7.0/24". */
   subnet: string;
-  /** The bridge's name in the test namespace (at most 15 characters). */
+  /** The bridge's name in the node namespace (at most 15 characters). */
   bridge?: string;
   /**
    * The hako handlers to register, each with its `options.ConfigPath` (the hako configuration its shims read, as the
