@@ -1,4 +1,6 @@
-// Keeps the last bytes of a child's stderr, so that an early exit can be explained in the error message.
+// Keeps the last bytes of a child's stderr, so that an early exit can be explained in the error message; fileTail()
+// does the same for a child whose stderr goes to a file.
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 
 export class TailBuffer {
   private chunks: Buffer[] = [];
@@ -17,5 +19,22 @@ export class TailBuffer {
   text(): string {
     const all = Buffer.concat(this.chunks);
     return all.subarray(Math.max(0, all.length - this.limit)).toString("utf8");
+  }
+}
+
+/** The last `limit` bytes of the file at `path` as text; "" when it cannot be read. */
+export function fileTail(path: string, limit: number): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const size = statSync(path).size;
+    const length = Math.min(size, limit);
+    const buf = Buffer.alloc(length);
+    readSync(fd, buf, 0, length, size - length);
+    return buf.toString("utf8");
+  } catch {
+    return "";
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

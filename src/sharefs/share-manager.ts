@@ -35,6 +35,8 @@ export interface ShareRequest {
   /** Where the daemon's socket and pid file go (the VM's state directory). */
   socketPath: string;
   pidFile: string;
+  /** The daemon's stderr, a file so it outlives this process (the VM's state directory). */
+  logPath: string;
   /** Command prefix that runs the daemon in the sandbox's netns (`ip netns exec …`), if any. */
   wrapper?: readonly string[];
 }
@@ -44,6 +46,7 @@ export interface PersistedShare {
   kind: SharedFs;
   hostDir?: string;
   socketPath?: string;
+  logPath?: string;
   daemonPid?: number;
 }
 
@@ -105,12 +108,16 @@ export class ShareManager {
     }
     if (kind === "virtio-9p") return this.share(ninePShare(req.hostDir), undefined, { kind, hostDir: req.hostDir });
     requireFile(this.config.virtioFsDaemon, "virtiofsd");
-    const daemon = await Virtiofsd.start(this.daemonOptions(req.hostDir, req.socketPath, req.wrapper), logger);
+    const daemon = await Virtiofsd.start(
+      this.daemonOptions(req.hostDir, req.socketPath, req.logPath, req.wrapper),
+      logger,
+    );
     writeFileSync(req.pidFile, `${daemon.pid}\n`);
     return this.share({ kind, socketPath: req.socketPath }, daemon, {
       kind,
       hostDir: req.hostDir,
       socketPath: req.socketPath,
+      logPath: req.logPath,
       daemonPid: daemon.pid,
     });
   }
@@ -123,14 +130,15 @@ export class ShareManager {
     if (!p.socketPath || p.daemonPid === undefined) {
       throw new HakoError(Code.DataLoss, "persisted virtio-fs share has no daemon pid or socket");
     }
-    const daemon = Virtiofsd.attach(p.daemonPid, this.daemonOptions(p.hostDir, p.socketPath), logger);
+    const daemon = Virtiofsd.attach(p.daemonPid, this.daemonOptions(p.hostDir, p.socketPath, p.logPath), logger);
     return this.share({ kind: p.kind, socketPath: p.socketPath }, daemon, p);
   }
 
-  private daemonOptions(hostDir: string, socketPath: string, wrapper?: readonly string[]) {
+  private daemonOptions(hostDir: string, socketPath: string, logPath?: string, wrapper?: readonly string[]) {
     return {
       binary: this.config.virtioFsDaemon,
       socketPath,
+      ...(logPath ? { logPath } : {}),
       sourceDir: hostDir,
       cache: this.config.virtioFsCache,
       extraArgs: this.config.virtioFsExtraArgs,

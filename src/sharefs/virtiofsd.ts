@@ -3,11 +3,11 @@
 // silently restarted: the guest's view of its files is gone and the runtime must decide what to do. A later process
 // can attach to a running daemon by its pid (attach()) and supervise and stop it the same way.
 import { spawn } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
-import { TailBuffer } from "../common/tail-buffer.js";
+import { fileTail, TailBuffer } from "../common/tail-buffer.js";
 import { type WatchedProcess, watchChild, watchPid } from "../common/watched-process.js";
 import type { VirtioFsCache } from "../config/types.js";
 
@@ -19,6 +19,12 @@ export interface VirtiofsdOptions {
   cache: VirtioFsCache;
   extraArgs?: readonly string[];
   debug?: boolean;
+  /**
+   * Where the daemon's stderr goes. A file outlives this process, so a daemon a later process attaches to can still
+   * write its log (into a pipe whose reader is gone it would die of SIGPIPE, which virtiofsd does not ignore).
+   * Default: a pipe read by this process.
+   */
+  logPath?: string;
   /** Wrap the command, e.g. ["ip", "netns", "exec", "ns1"]. */
   wrapper?: readonly string[];
   startTimeoutMs?: number;
@@ -72,7 +78,7 @@ export class Virtiofsd {
     this.exited = proc.exited.then(({ code, signal }) => {
       this.exitInfo = { code, signal, requested: this.requested };
       if (!this.requested) {
-        logger.error("virtiofsd exited unexpectedly", { code, signal, stderr: this.stderr.text() });
+        logger.error("virtiofsd exited unexpectedly", { code, signal, stderr: this.stderrText() });
       } else logger.debug("virtiofsd exited", { code, signal });
       return this.exitInfo;
     });
@@ -81,6 +87,11 @@ export class Virtiofsd {
   /** Supervises a daemon another process started (its pid file named it); its stderr is not ours to read. */
   static attach(pid: number, options: VirtiofsdOptions, logger: Logger): Virtiofsd {
     return new Virtiofsd(watchPid(pid, options.socketPath), options, logger.child({ subsystem: "virtiofsd" }));
+  }
+
+  /** The end of what the daemon wrote on stderr. */
+  private stderrText(): string {
+    return this.options.logPath ? fileTail(this.options.logPath, 8192) : this.stderr.text();
   }
 
   get pid(): number {
@@ -93,7 +104,7 @@ export class Virtiofsd {
     if (!e || e.requested) return undefined;
     return new HakoError(
       Code.Unavailable,
-      `virtiofsd for ${this.options.sourceDir} exited unexpectedly (${e.signal ?? `code ${e.code}`}): ${this.stderr.text().trim()}`,
+      `virtiofsd for ${this.options.sourceDir} exited unexpectedly (${e.signal ?? `code ${e.code}`}): ${this.stderrText().trim()}`,
     );
   }
 
@@ -103,7 +114,12 @@ export class Virtiofsd {
     rmSync(options.socketPath, { force: true });
     const argv = [...(options.wrapper ?? []), options.binary, ...virtiofsdArgs(options)];
     log.debug("starting virtiofsd", { argv });
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    const logFd = options.logPath ? openSync(options.logPath, "a", 0o600) : undefined;
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      stdio: ["ignore", "ignore", logFd ?? "pipe"],
+      detached: true,
+    });
+    if (logFd !== undefined) closeSync(logFd);
     const daemon = new Virtiofsd(watchChild(child), options, log);
     child.stderr?.on("data", (chunk: Buffer) => daemon.stderr.push(chunk));
     const spawnError = new Promise<Error>((resolve) => child.once("error", resolve));
@@ -122,7 +138,7 @@ export class Virtiofsd {
       if (gone) {
         throw new HakoError(
           Code.FailedPrecondition,
-          `virtiofsd exited at start-up for ${options.sourceDir}: ${daemon.stderr.text().trim()}`,
+          `virtiofsd exited at start-up for ${options.sourceDir}: ${daemon.stderrText().trim()}`,
         );
       }
       if (Date.now() > deadline) {

@@ -1,7 +1,8 @@
 // virtiofsd's lifecycle with the real daemon (no VM): start waits for the socket, a requested stop removes it, an
-// exit nobody asked for is reported as an error with the daemon's own words, and a bad source fails the start.
+// exit nobody asked for is reported as an error with the daemon's own words, and a bad source fails the start (with
+// the daemon's words read back from its log file when its stderr goes to one).
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -54,5 +55,15 @@ describe("Virtiofsd", () => {
       Virtiofsd.start({ ...options("c"), sourceDir: join(dir, "missing") }, silentLogger),
       (e: unknown) => e instanceof HakoError && e.code === Code.FailedPrecondition && /missing/.test(e.message),
     );
+  });
+
+  it("with a log file for its stderr, a failed start quotes the daemon's words from the file", async () => {
+    const logPath = join(dir, "d.log");
+    await assert.rejects(
+      Virtiofsd.start({ ...options("d"), sourceDir: join(dir, "missing-d"), logPath }, silentLogger),
+      (e: unknown) =>
+        e instanceof HakoError && e.code === Code.FailedPrecondition && /failed to stat source/.test(e.message),
+    );
+    assert.match(readFileSync(logPath, "utf8"), /failed to stat source/);
   });
 });

@@ -80,6 +80,7 @@ export class QemuHypervisor implements Hypervisor {
           ...(req.sharedDir !== undefined ? { hostDir: req.sharedDir } : {}),
           socketPath: paths.virtiofsdSocket,
           pidFile: paths.virtiofsdPid,
+          logPath: paths.virtiofsdLog,
           wrapper,
         },
         log,

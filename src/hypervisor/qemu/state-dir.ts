@@ -11,6 +11,8 @@ export interface VmPaths {
   agentSocket: string;
   debugConsoleSocket: string;
   virtiofsdSocket: string;
+  /** virtiofsd's stderr. */
+  virtiofsdLog: string;
   consoleLog: string;
   qemuPid: string;
   virtiofsdPid: string;
@@ -24,6 +26,7 @@ export function vmPaths(id: string, stateRoot = defaultStateRoot): VmPaths {
     agentSocket: join(dir, "agent.sock"),
     debugConsoleSocket: join(dir, DEBUG_CONSOLE_SOCKET),
     virtiofsdSocket: join(dir, "virtiofsd.sock"),
+    virtiofsdLog: join(dir, "virtiofsd.log"),
     consoleLog: join(dir, "console.log"),
     qemuPid: join(dir, "qemu.pid"),
     virtiofsdPid: join(dir, "virtiofsd.pid"),
