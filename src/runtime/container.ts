@@ -1,8 +1,7 @@
-// A container inside a sandbox: its host-side spec and bundle, the guest spec, its init and exec processes.
+// A container inside a sandbox: its bundle, its host mounts, its init and exec processes.
 
 import type { ProcessStatus } from "../agent/api/process-status.js";
 import { alreadyExists, notFound } from "../common/errors.js";
-import type { OciSpec } from "../oci/spec.js";
 import type { ContainerProcess } from "./process.js";
 
 export class Container {
@@ -13,7 +12,6 @@ export class Container {
   constructor(
     readonly id: string,
     readonly bundle: string,
-    readonly spec: OciSpec,
     readonly init: ContainerProcess,
   ) {}
 

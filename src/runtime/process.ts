@@ -32,6 +32,16 @@ export class ContainerProcess {
     return this.exit.promise;
   }
 
+  /**
+   * Takes over the process as a persisted state recorded it (Sandbox.restore): its pid, and its status or exit.
+   * Call once, on a new process object.
+   */
+  adopt(pid: number, status: ProcessStatus, exit: { status: number; at: string } | undefined): void {
+    this.pid = pid;
+    if (exit) this.markExited(exit.status, new Date(exit.at));
+    else this.status = status;
+  }
+
   markExited(status: number, exitedAt = new Date()): boolean {
     if (this.exit.settled) return false;
     this.status = ProcessStatus.Stopped;

@@ -4,14 +4,36 @@ import { readdir } from "node:fs/promises";
 import { Code, HakoError } from "../common/errors.js";
 import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 import type { PersistedVm } from "../hypervisor/hypervisor.js";
+import type { OciProcess } from "../oci/spec.js";
 import { sandboxPaths } from "./layout.js";
+
+/** How a process ended: exit code or 128 + signal, and when (ISO 8601). */
+export interface PersistedExit {
+  status: number;
+  at: string;
+}
+
+/** An exec of a container, enough for a new owner to take it over (Sandbox.restore). */
+export interface PersistedExec {
+  id: string;
+  status: string;
+  pid: number;
+  exit?: PersistedExit;
+  /** The process to run: kept while the exec is created and not yet started. */
+  process?: OciProcess;
+}
 
 export interface PersistedContainer {
   id: string;
   bundle: string;
+  /** Its init process's status (ProcessStatus). */
   status: string;
   pid: number;
   hostMounts: string[];
+  /** The init's exit, once it ended (absent in files written before it existed). */
+  exit?: PersistedExit;
+  /** Absent in files written before execs were persisted. */
+  execs?: PersistedExec[];
 }
 
 export interface SandboxStateV1 {
@@ -31,6 +53,10 @@ export interface SandboxStateV1 {
     memoryMiB: number;
     /** What Hypervisor.attach() needs to find the VM again (absent in files written before it existed). */
     handle?: PersistedVm;
+    /** The size it booted with, the base hot-plug adds each container's limits to (vcpus, memoryMiB: the size now). */
+    boot?: { vcpus: number; memoryMiB: number };
+    /** Whether containers' limits grow the VM by hot-plug. */
+    hotplug?: boolean;
   };
   /** Socket where the shim serves Prometheus metrics for this sandbox. */
   metricsSocket?: string;

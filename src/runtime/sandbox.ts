@@ -4,6 +4,7 @@
 // (resource/share-mounts.ts, resource/cpu-mem.ts) and the state file (sandbox/sandbox-persist.ts).
 import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
+import { failedPrecondition } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { Vm, VmExit } from "../hypervisor/hypervisor.js";
 import { watchNewLinks } from "../network/link-watch.js";
@@ -54,6 +55,16 @@ export interface SandboxOptions {
   hotplug?: boolean;
 }
 
+/** What Sandbox.restore needs besides the state: the same backend, mounts and events a creation takes. */
+export interface RestoreOptions {
+  backend: SandboxBackend;
+  logger: Logger;
+  events: SandboxEvents;
+  /** Alternative root for state, for tests. */
+  runRoot?: string;
+  mounts?: HostMounts;
+}
+
 export class Sandbox {
   private stopping = false;
   metricsSocket: string | undefined;
@@ -72,9 +83,12 @@ export class Sandbox {
     readonly vm: Vm,
     readonly agent: AgentApi,
     private readonly clock: PhaseClock,
+    /** The VM's size now, for a restored sandbox whose VM grew. */
+    sizeNow?: VmSize,
   ) {
     this.mounts = options.mounts ?? systemHostMounts;
-    this.cpuMem = new CpuMem({ vcpus: options.vcpus, memoryMiB: options.memoryMiB }, vm, agent, log);
+    const boot = { vcpus: options.vcpus, memoryMiB: options.memoryMiB };
+    this.cpuMem = new CpuMem(boot, vm, agent, log, sizeNow ?? boot);
     this.persister = new SandboxPersister(
       paths.stateFile,
       () => (this.stopping || this.supervisor.vmDead ? undefined : this.state()),
@@ -136,6 +150,49 @@ export class Sandbox {
     sandbox.supervisor.start();
     await sandbox.persist();
     log.info("sandbox ready", { phases: clock.phases, vmPid: vm.pid, accelerator: vm.accelerator });
+    return sandbox;
+  }
+
+  /**
+   * Takes over a running sandbox from its persisted state, in a new process (its owner died, or handed it over):
+   * re-attaches to the VM and its share daemon (Hypervisor.attach), dials the agent again (the guest takes the new
+   * connection in place of the old one), takes over the containers and processes as recorded, watches again every
+   * exit still to come, and records this process as the owner. Errors: FailedPrecondition when the state has no VM
+   * handle (written before restore existed) or the VM is gone; the dial's error when the agent does not answer.
+   */
+  static async restore(state: SandboxStateV1, options: RestoreOptions): Promise<Sandbox> {
+    const log = options.logger.child({ sandbox: state.id, subsystem: "runtime" });
+    const handle = state.vm?.handle;
+    if (!state.vm || !handle) {
+      throw failedPrecondition(`sandbox ${state.id}: its state names no VM to attach to (written by an older hako)`);
+    }
+    const runRoot = options.runRoot ?? runDir();
+    const paths = sandboxPaths(state.id, runRoot);
+    const vm = await options.backend.hypervisor.attach(handle, log);
+    // On a failed dial the VM is left running (a failed take-over must not kill what it could not reach); the state
+    // still names its previous owner, so a later restore or clean-up finds it.
+    const agent = await options.backend.dialAgent(vm, log);
+    const boot = state.vm.boot ?? { vcpus: state.vm.vcpus, memoryMiB: state.vm.memoryMiB };
+    const sandboxOptions: SandboxOptions = {
+      id: state.id,
+      namespace: state.namespace,
+      backend: options.backend,
+      logger: options.logger,
+      events: options.events,
+      vcpus: boot.vcpus,
+      memoryMiB: boot.memoryMiB,
+      hotplug: state.vm.hotplug ?? false,
+      runRoot,
+      ...(options.mounts ? { mounts: options.mounts } : {}),
+    };
+    const clock = PhaseClock.resumed(new Date(state.createdAt), state.phases);
+    const size = { vcpus: state.vm.vcpus, memoryMiB: state.vm.memoryMiB };
+    const sandbox = new Sandbox(state.id, sandboxOptions, paths, log, vm, agent, clock, size);
+    sandbox.manager.adopt(state.containers, state.leftoverMounts ?? []);
+    sandbox.supervisor.start();
+    clock.mark("restored");
+    await sandbox.persist();
+    log.info("sandbox restored", { vmPid: vm.pid, containers: state.containers.length, previousOwner: state.ownerPid });
     return sandbox;
   }
 
@@ -288,6 +345,8 @@ export class Sandbox {
       paths: this.paths,
       vm: this.vm,
       size: this.size,
+      bootSize: this.cpuMem.bootSize,
+      hotplug: this.options.hotplug ?? false,
       metricsSocket: this.metricsSocket,
       containers: this.containers.values(),
       leftoverMounts: this.manager.leftoverMounts,

@@ -11,6 +11,7 @@ import type { HostMounts, MountSpec } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
 import { ContainerProcess, type ExitInfo } from "../process.js";
 import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
+import type { PersistedContainer } from "../sandbox-state.js";
 import { rewriteSpecForGuest } from "../spec-rewrite.js";
 
 /** Exit status reported for processes whose VM died under them (as if SIGKILLed). */
@@ -67,12 +68,7 @@ export class ContainerManager {
     const log = this.d.log.child({ container: opts.id });
     const { spec, binds, dropped } = rewriteSpecForGuest(opts.id, opts.spec);
     if (dropped.length > 0) log.debug("spec fields not carried into the guest", { dropped });
-    const container = new Container(
-      opts.id,
-      opts.bundle,
-      opts.spec,
-      new ContainerProcess(opts.id, "", opts.spec.process),
-    );
+    const container = new Container(opts.id, opts.bundle, new ContainerProcess(opts.id, "", opts.spec.process));
     try {
       // Before the container exists in the guest, so that its limits fit in the VM from its first instruction.
       const resources = opts.spec.linux?.resources;
@@ -106,16 +102,14 @@ export class ContainerManager {
     } catch (err) {
       // It never ran: Stopped (Wait answers, Delete is allowed), and no exit event, as runc's shim does.
       p.markExited(NEVER_STARTED_STATUS);
-      if (p.isInit) await this.d.persist();
+      await this.d.persist();
       throw err;
     }
     // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
     if (p.exitInfo === undefined) p.status = ProcessStatus.Running;
     this.watchExit(c, p);
-    if (p.isInit) {
-      this.d.markPhase("container-started");
-      await this.d.persist();
-    }
+    if (p.isInit) this.d.markPhase("container-started");
+    await this.d.persist();
     return p;
   }
 
@@ -124,13 +118,36 @@ export class ContainerManager {
       try {
         const status = await this.d.agent.waitProcess(c.id, p.execId);
         if (p.markExited(status)) this.d.exited(c, p, p.exitInfo as ExitInfo);
-        // `hako ps` reads container statuses from the state file.
-        if (p.isInit) await this.d.persist();
+        // `hako ps` reads container statuses from the state file; a new owner takes over from it.
+        await this.d.persist();
       } catch (err) {
         // Losing the agent means the VM is going away; the supervisor reports those exits.
         if (!this.d.stopping()) this.d.log.warn("wait failed", { container: c.id, exec: p.execId, err });
       }
     })();
+  }
+
+  /**
+   * Takes over the containers and processes a persisted state lists (Sandbox.restore): statuses, pids and exits as
+   * recorded, and the exit of every process that still runs (or ended meanwhile: the agent keeps exit statuses until
+   * the container is removed) is watched again.
+   */
+  adopt(persisted: readonly PersistedContainer[], leftoverMounts: readonly string[]): void {
+    this.leftoverMounts.push(...leftoverMounts);
+    for (const pc of persisted) {
+      const c = new Container(pc.id, pc.bundle, new ContainerProcess(pc.id, "", undefined));
+      c.hostMounts.push(...pc.hostMounts);
+      c.init.adopt(pc.pid, pc.status as ProcessStatus, pc.exit);
+      for (const pe of pc.execs ?? []) {
+        const p = new ContainerProcess(pc.id, pe.id, pe.process);
+        p.adopt(pe.pid, pe.status as ProcessStatus, pe.exit);
+        c.addExec(p);
+      }
+      this.containers.set(c.id, c);
+      for (const p of [c.init, ...c.execs.values()]) {
+        if (p.pid > 0 && p.exitInfo === undefined) this.watchExit(c, p);
+      }
+    }
   }
 
   /** Marks every process that ran (or could still run) as killed with its VM, and reports each exit. */
@@ -148,6 +165,7 @@ export class ContainerManager {
     mustBeAbleTo(c.status, "exec", `container ${containerId}`);
     const p = new ContainerProcess(containerId, execId, process);
     c.addExec(p);
+    void this.d.persist();
     return p;
   }
 
@@ -207,6 +225,7 @@ export class ContainerManager {
       if (p.status === ProcessStatus.Running)
         throw failedPrecondition(`exec ${execId} of ${containerId} is still running`);
       c.execs.delete(execId);
+      await this.d.persist();
       return { pid: p.pid, exit: p.exitInfo };
     }
     mustBeAbleTo(c.status, "delete", `container ${containerId}`);

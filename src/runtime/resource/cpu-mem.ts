@@ -29,8 +29,15 @@ export class CpuMem {
     private readonly vm: Vm,
     private readonly agent: AgentApi,
     private readonly log: Logger,
+    /** The size now, when it grew before (a restored sandbox); the base otherwise. */
+    now: VmSize = base,
   ) {
-    this.size = { ...base };
+    this.size = { ...now };
+  }
+
+  /** The size the VM booted with. */
+  get bootSize(): VmSize {
+    return { ...this.base };
   }
 
   /**

@@ -1,11 +1,14 @@
 // A sandbox's state file: what goes in it (sandboxState), and the writer that keeps one write at a time, each taking
 // the state as it is when it runs, so the file never goes back to an older state when requests finish out of order.
+
+import { ProcessStatus } from "../../agent/api/process-status.js";
 import type { Logger } from "../../common/log.js";
 import type { Vm } from "../../hypervisor/hypervisor.js";
 import type { Container } from "../container.js";
 import type { SandboxPaths } from "../layout.js";
+import type { ContainerProcess } from "../process.js";
 import type { VmSize } from "../resource/cpu-mem.js";
-import { type SandboxStateV1, writeSandboxState } from "../sandbox-state.js";
+import { type PersistedExit, type SandboxStateV1, writeSandboxState } from "../sandbox-state.js";
 
 export interface SandboxFacts {
   id: string;
@@ -14,6 +17,8 @@ export interface SandboxFacts {
   paths: SandboxPaths;
   vm: Vm;
   size: VmSize;
+  bootSize: VmSize;
+  hotplug: boolean;
   metricsSocket: string | undefined;
   containers: Iterable<Container>;
   leftoverMounts: readonly string[];
@@ -37,6 +42,8 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       vcpus: s.size.vcpus,
       memoryMiB: s.size.memoryMiB,
       handle: s.vm.persistable(),
+      boot: { ...s.bootSize },
+      hotplug: s.hotplug,
     },
     ...(s.metricsSocket === undefined ? {} : { metricsSocket: s.metricsSocket }),
     containers: [...s.containers].map((c) => ({
@@ -45,10 +52,22 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       status: c.status,
       pid: c.init.pid,
       hostMounts: c.hostMounts,
+      ...exitOf(c.init),
+      execs: [...c.execs.values()].map((p) => ({
+        id: p.execId,
+        status: p.status,
+        pid: p.pid,
+        ...exitOf(p),
+        ...(p.status === ProcessStatus.Created && p.spec ? { process: p.spec } : {}),
+      })),
     })),
     ...(s.leftoverMounts.length > 0 ? { leftoverMounts: [...s.leftoverMounts] } : {}),
     phases: s.phases,
   };
+}
+
+function exitOf(p: ContainerProcess): { exit?: PersistedExit } {
+  return p.exitInfo ? { exit: { status: p.exitInfo.status, at: p.exitInfo.exitedAt.toISOString() } } : {};
 }
 
 export class SandboxPersister {
