@@ -157,7 +157,8 @@ export class Sandbox {
    * Takes over a running sandbox from its persisted state, in a new process (its owner died, or handed it over):
    * re-attaches to the VM and its share daemon (Hypervisor.attach), dials the agent again (the guest takes the new
    * connection in place of the old one), takes over the containers and processes as recorded, watches again every
-   * exit still to come, and records this process as the owner. Errors: FailedPrecondition when the state has no VM
+   * exit still to come, and records this process as the owner (the old owner's metrics socket is not carried over:
+   * the caller serves metrics again if it wants them). Errors: FailedPrecondition when the state has no VM
    * handle (written before restore existed) or the VM is gone; the dial's error when the agent does not answer.
    */
   static async restore(state: SandboxStateV1, options: RestoreOptions): Promise<Sandbox> {
