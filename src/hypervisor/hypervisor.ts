@@ -38,6 +38,11 @@ export interface NicRequest {
   mac: string;
   /** Bytes. */
   mtu: number;
+  /**
+   * macvtap: the character device of `tap` (made by the network model); the VMM is given an open fd of it, since a
+   * macvtap cannot be opened by name. Absent: a tap the VMM opens by name.
+   */
+  device?: string;
 }
 
 export interface VmRequest {

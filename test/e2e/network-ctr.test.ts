@@ -1,11 +1,12 @@
 // Pod networking end to end through containerd 1.6 and ctr: containers in hako VMs wired to network namespaces that
 // Debian's CNI plugins (bridge + host-local) set up. Network safety: the CNI bridge, the pods and containerd itself
 // live in namespaces this file creates (cni-network.ts); nothing is sent to any address outside them, and they are
-// deleted at the end. Two VM boots in all: pod A serves HTTP, pod B is the client whose shim is SIGKILLed.
+// deleted at the end. Three VM boots in all: pod A serves HTTP, pod B is the client whose shim is SIGKILLed, pod C
+// runs with internetworking_model = macvtap.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -159,12 +160,38 @@ describe("pod networking through containerd and CNI", () => {
     // containerd sees the shim gone and runs `containerd-shim-hako-v2 delete`; the task is then gone or stopped.
     await until(async () => !/net-b\s+\d+\s+RUNNING/.test((await containerd.ctr(["task", "ls"])).stdout), 30_000);
     await containerd.ctr(["task", "delete", "-f", "net-b"], { timeoutMs: 60_000 });
+    const record = join(runDir(), "network", "net-b.json");
+    // The record goes right after the devices: wait for both.
+    const clean = () => JSON.stringify(netnsShape(net, podB)) === JSON.stringify(cniShapeB) && !existsSync(record);
     assert.ok(
-      await until(() => JSON.stringify(netnsShape(net, podB)) === JSON.stringify(cniShapeB), 30_000),
-      `pod B's netns still has hako's devices: ${JSON.stringify(netnsShape(net, podB))}`,
+      await until(clean, 30_000),
+      `pod B's netns or record not cleaned: ${JSON.stringify(netnsShape(net, podB))}`,
     );
-    assert.ok(!existsSync(join(runDir(), "network", "net-b.json")), "the network record is left");
     assert.equal((await containerd.ctr(["container", "rm", "net-b"])).code, 0);
+  });
+
+  test("internetworking_model = macvtap: the pod reaches the host namespace, and nothing is left after", async () => {
+    const podC = net.addPod("c");
+    const shape = netnsShape(net, podC);
+    // The configuration in use (HAKO_CONFIG, for a private guest image) plus the model.
+    const base = process.env.HAKO_CONFIG ? readFileSync(process.env.HAKO_CONFIG, "utf8") : "";
+    const config = join(hostDir, "macvtap.toml");
+    writeFileSync(config, `${base}\n[runtime]\ninternetworking_model = "macvtap"\n`);
+    const r = await containerd.run(
+      HAKO_RUNTIME,
+      image,
+      "net-c",
+      ["sh", "-c", `ip -o link show eth0; timeout 20 wget -q -O - http://${net.gateway}:8080/hello`],
+      { extra: ["--with-ns", `network:${podC.path}`, "--runtime-config-path", config], timeoutMs: 120_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`link/ether ${podC.mac}`));
+    assert.match(r.stdout, /hello-from-test-host/);
+    assert.deepEqual(netnsShape(net, podC), shape);
+    assert.deepEqual(
+      readdirSync("/run/hako/netdev").filter((f) => f.includes(podC.name)),
+      [],
+    );
   });
 
   test("--net-host is refused with the reason and the config key", async () => {

@@ -1,7 +1,7 @@
 // QEMU as a Hypervisor: prepare() checks the assets, makes the VM's state directory and has the share manager start
 // virtiofsd (inside the pod netns when there is one); start() plans the command line, spawns QEMU and connects QMP;
 // attach() finds a running QEMU again from its persisted state; cleanupStale() removes what a dead owner left.
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { AGENT_VSOCK_PORT } from "../../agent/api/guest-contract.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
@@ -126,7 +126,13 @@ export class QemuHypervisor implements Hypervisor {
         });
         log.debug("qemu command line", { argv });
         const startedAt = Date.now();
-        const launched = spawnQemu(argv);
+        const nicFds = openNicDevices(req.network?.nics ?? []);
+        let launched: ReturnType<typeof spawnQemu>;
+        try {
+          launched = spawnQemu(argv, nicFds);
+        } finally {
+          for (const fd of nicFds) closeSync(fd);
+        }
         try {
           writeFileSync(paths.qemuPid, `${launched.proc.pid}\n`);
           const qmp = await connectQmp(id, paths.qmpSocket, launched, this.options.startTimeoutMs ?? 10000, log);
@@ -243,4 +249,16 @@ export async function startQemu(o: StartQemuOptions, logger: Logger): Promise<Vm
     logger,
   );
   return prepared.start();
+}
+
+/** Opens the character devices of macvtap NICs, in NIC order (QEMU gets them as fds 3, 4, …). */
+function openNicDevices(nics: readonly NicRequest[]): number[] {
+  const fds: number[] = [];
+  try {
+    for (const n of nics) if (n.device !== undefined) fds.push(openSync(n.device, "r+"));
+  } catch (err) {
+    for (const fd of fds) closeSync(fd);
+    throw HakoError.from(err, Code.FailedPrecondition, "opening a macvtap device for QEMU");
+  }
+  return fds;
 }

@@ -23,9 +23,13 @@ export interface Launched {
   stderr: TailBuffer;
 }
 
-export function spawnQemu(argv: readonly string[]): Launched {
+/** `fds` become QEMU's fds 3, 4, … (NIC devices, see nicFd in qemu-plan.ts); the caller closes its copies. */
+export function spawnQemu(argv: readonly string[], fds: readonly number[] = []): Launched {
   // Detached: its own process group, no terminal, nothing of the caller's stdio (the shim's stdout is a protocol).
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ["ignore", "ignore", "pipe"], detached: true });
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    stdio: ["ignore", "ignore", "pipe", ...fds],
+    detached: true,
+  });
   const stderr = new TailBuffer(8192);
   child.stderr?.on("data", (c: Buffer) => stderr.push(c));
   return { proc: watchChild(child), stderr };

@@ -104,8 +104,23 @@ export function qemuPlan(p: PlanInput): QemuPlan {
     share: p.share,
     consoleLogPath: p.paths.consoleLog,
     qmpSocketPath: p.paths.qmpSocket,
-    nics: p.nics.map((n, i) => ({ id: `net${i}`, tapName: n.tap, mac: n.mac, mtu: n.mtu, vhost })),
+    nics: p.nics.map((n, i) => ({
+      id: `net${i}`,
+      tapName: n.tap,
+      mac: n.mac,
+      mtu: n.mtu,
+      vhost,
+      ...(n.device !== undefined ? { fd: nicFd(p.nics, i) } : {}),
+    })),
     pcieRootPorts: h.pcieRootPorts,
     entropySource: h.entropySource,
   };
+}
+
+/** First fd QEMU inherits for NIC devices: spawnQemu passes them after stdin, stdout and stderr. */
+export const FIRST_NIC_FD = 3;
+
+/** The fd number the i-th NIC's device has in QEMU: NICs with a device get consecutive fds, in order. */
+export function nicFd(nics: readonly NicRequest[], i: number): number {
+  return FIRST_NIC_FD + nics.slice(0, i).filter((n) => n.device !== undefined).length;
 }

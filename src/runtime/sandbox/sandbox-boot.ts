@@ -66,7 +66,12 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
           ? {
               network: {
                 netns: network.netns,
-                nics: network.endpoints.map((e) => ({ tap: e.tap, mac: e.mac, mtu: e.mtu })),
+                nics: network.endpoints.map((e) => ({
+                  tap: e.tap,
+                  mac: e.mac,
+                  mtu: e.mtu,
+                  ...(e.device ? { device: e.device } : {}),
+                })),
               },
             }
           : {}),

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HakoError } from "../../../common/errors.js";
+import { nicFd } from "../qemu-plan.js";
 import { buildQemuArgs, type QemuPlan } from "./build.js";
 import { chooseFirmware, QBOOT_ROM } from "./firmware.js";
 import { fastBootParams, hostTscKhz, kernelParams, leanGuestParams } from "./kernel.js";
@@ -155,6 +156,20 @@ describe("buildQemuArgs", () => {
     const nic = { id: "net0", tapName: "tap0_hako", mac: "02:00:00:00:00:02", mtu: 1450, vhost: false };
     const devices = values(buildQemuArgs(plan({ nics: [nic] })), "-device");
     assert.ok(devices.includes("virtio-net-pci,netdev=net0,mac=02:00:00:00:00:02,host_mtu=1450"));
+  });
+
+  it("a macvtap NIC is an inherited fd, numbered after the NICs before it that have one", () => {
+    const nics = [
+      { tap: "tap0_hako", mac: "02:00:00:00:00:01", mtu: 1500 },
+      { tap: "mvtap0_hako", mac: "02:00:00:00:00:02", mtu: 1500, device: "/run/hako/netdev/a" },
+      { tap: "mvtap1_hako", mac: "02:00:00:00:00:03", mtu: 1500, device: "/run/hako/netdev/b" },
+    ];
+    assert.deepEqual(
+      [0, 1, 2].map((i) => nicFd(nics, i)),
+      [3, 3, 4],
+    );
+    const nic = { id: "net1", tapName: "mvtap0_hako", mac: "02:00:00:00:00:02", vhost: false, fd: 3 };
+    assert.deepEqual(values(buildQemuArgs(plan({ nics: [nic] })), "-netdev"), ["tap,id=net1,fd=3,vhost=off"]);
   });
 });
 

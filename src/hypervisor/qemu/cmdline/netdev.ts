@@ -9,6 +9,8 @@ export interface TapNic {
   mtu?: number;
   /** vhost-net moves the data path into the host kernel (Kata's default unless disable_vhost_net). */
   vhost: boolean;
+  /** An fd QEMU inherits for the device (macvtap); then `tapName` is not opened by name. */
+  fd?: number;
 }
 
 export class VirtioNet implements QemuDevice {
@@ -18,10 +20,11 @@ export class VirtioNet implements QemuDevice {
   ) {}
 
   args(): string[] {
-    const { id, tapName, mac, mtu, vhost } = this.nic;
+    const { id, tapName, mac, mtu, vhost, fd } = this.nic;
+    const open = fd !== undefined ? `fd=${fd}` : `ifname=${tapName},script=no,downscript=no`;
     return [
       "-netdev",
-      `tap,id=${id},ifname=${tapName},script=no,downscript=no,vhost=${vhost ? "on" : "off"}`,
+      `tap,id=${id},${open},vhost=${vhost ? "on" : "off"}`,
       "-device",
       `${virtioDevice("virtio-net", this.transport)},netdev=${id},mac=${mac}${mtu !== undefined ? `,host_mtu=${mtu}` : ""}`,
     ];
