@@ -13,10 +13,10 @@ export async function serveSandboxMetrics(sandbox: Sandbox, logger: Logger): Pro
     processes: () => {
       // One shim serves one sandbox, so a virtiofsd among the shim's children is this sandbox's share daemon.
       const share = childrenOf(process.pid).find((pid) => commandOf(pid) === "virtiofsd");
-      return { shim: process.pid, vmm: sandbox.vm.pid, ...(share === undefined ? {} : { share }) };
+      return { shim: process.pid, vmm: sandbox.taskPid, ...(share === undefined ? {} : { share }) };
     },
-    guestMetrics: () => sandbox.agent.getMetrics(),
-    info: { accelerator: sandbox.vm.accelerator },
+    guestMetrics: () => sandbox.guestMetrics(),
+    info: { accelerator: sandbox.accelerator },
   });
   sandbox.metricsSocket = server.socketPath;
   await sandbox.persist();

@@ -6,7 +6,7 @@ import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
 import { failedPrecondition } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
-import type { Vm, VmExit } from "../hypervisor/hypervisor.js";
+import type { Accelerator, Vm, VmExit } from "../hypervisor/hypervisor.js";
 import { watchNewLinks } from "../network/link-watch.js";
 import type { NetworkModel } from "../network/network-model.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
@@ -276,6 +276,16 @@ export class Sandbox {
   /** The host pid that stands for the sandbox's tasks before they start (the VM's), as `ctr task ls` shows it. */
   get taskPid(): number {
     return this.vm.pid;
+  }
+
+  /** How the VM runs (kvm or tcg). */
+  get accelerator(): Accelerator {
+    return this.vm.accelerator;
+  }
+
+  /** The guest's own figures in Prometheus text (the agent's GetMetrics). */
+  guestMetrics(): Promise<string> {
+    return this.agent.getMetrics();
   }
 
   stats(containerId: string): Promise<ContainerStats> {
