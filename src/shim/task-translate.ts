@@ -1,6 +1,6 @@
-// containerd's Task requests and responses ⇄ hako's runtime and shim types, in one place: the service (task-service.ts)
-// passes requests here and gets back plain values; events are encoded in task-events.ts. Nothing else in the shim
-// builds or reads a protobuf message.
+// containerd's Task requests and responses ⇄ hako's runtime and shim types. The service (task-service.ts) reads a
+// request's plain fields (ids, paths, flags) itself; whatever has a protobuf type of its own (Any, Mount, Timestamp,
+// Status, Metrics, runtime options) is converted here. Events are encoded in task-events.ts only.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
