@@ -143,6 +143,13 @@ describe("Sandbox.restore", () => {
     assert.deepEqual(view("done"), [ProcessStatus.Stopped, done.pid, 3]);
     assert.deepEqual(view("later"), [ProcessStatus.Created, 0, undefined]);
 
+    // c1's recorded limits still count: a second container's 256 MiB goes on top of c1's 512 (256 + 512 + 256).
+    assert.deepEqual(sandbox.size, { vcpus: 1, memoryMiB: 768 });
+    await sandbox.createContainer({ id: "c2", bundle: join(root, "b"), spec, rootfs: [] });
+    await sandbox.update("c2", { memory: { limit: 256 * 1024 * 1024 } });
+    assert.deepEqual(sandbox.size, { vcpus: 1, memoryMiB: 1024 });
+    await sandbox.delete("c2", "");
+
     // An exec added before the take-over starts now; a new one works too.
     await sandbox.start("c1", "later");
     assert.equal((await within(c.process("later").exited, "the started exec's exit")).status, 0);

@@ -34,6 +34,8 @@ export interface PersistedContainer {
   exit?: PersistedExit;
   /** Absent in files written before execs were persisted. */
   execs?: PersistedExec[];
+  /** What its limits add to the VM's size under hot-plug (whole vCPUs, MiB); absent when none were recorded. */
+  limits?: { vcpus: number; memoryMiB: number };
 }
 
 export interface SandboxStateV1 {

@@ -360,6 +360,7 @@ export class Sandbox {
       hotplug: this.options.hotplug ?? false,
       metricsSocket: this.metricsSocket,
       containers: this.containers.values(),
+      limitsOf: (id) => this.cpuMem.shareOf(id),
       leftoverMounts: this.manager.leftoverMounts,
       phases: this.phases,
     });

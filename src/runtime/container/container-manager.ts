@@ -46,6 +46,8 @@ export interface ContainerSizing {
   /** Grows the VM for a container's new or updated limits; returns whether the size should be persisted. */
   growFor(containerId: string, r: OciLinuxResources): Promise<boolean>;
   forget(containerId: string): void;
+  /** Takes a restored container's recorded share of the sizing back, without plugging anything. */
+  adoptShare(containerId: string, share: { vcpus: number; memoryMiB: number }): void;
 }
 
 export class ContainerManager {
@@ -144,6 +146,7 @@ export class ContainerManager {
         c.addExec(p);
       }
       this.containers.set(c.id, c);
+      if (pc.limits) this.d.sizing?.adoptShare(pc.id, pc.limits);
       for (const p of [c.init, ...c.execs.values()]) {
         if (p.pid > 0 && p.exitInfo === undefined) this.watchExit(c, p);
       }

@@ -75,6 +75,17 @@ export class CpuMem {
     return (quota > 0 && period > 0) || limit > 0;
   }
 
+  /** A container's recorded share (persisted, so that a new owner sizes for the same sum). */
+  shareOf(containerId: string): VmSize | undefined {
+    const share = this.shares.get(containerId);
+    return share && { ...share };
+  }
+
+  /** Takes a restored container's recorded share back, without plugging anything. */
+  adoptShare(containerId: string, share: VmSize): void {
+    this.shares.set(containerId, { vcpus: share.vcpus, memoryMiB: share.memoryMiB });
+  }
+
   /** Forgets a removed container's share (the VM keeps its size: nothing is unplugged). */
   forget(containerId: string): void {
     this.shares.delete(containerId);

@@ -21,6 +21,8 @@ export interface SandboxFacts {
   hotplug: boolean;
   metricsSocket: string | undefined;
   containers: Iterable<Container>;
+  /** A container's share of the hot-plug sizing, if one is recorded. */
+  limitsOf(containerId: string): VmSize | undefined;
   leftoverMounts: readonly string[];
   phases: Record<string, number>;
 }
@@ -53,6 +55,7 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       pid: c.init.pid,
       hostMounts: c.hostMounts,
       ...exitOf(c.init),
+      ...limitsField(s.limitsOf(c.id)),
       execs: [...c.execs.values()].map((p) => ({
         id: p.execId,
         status: p.status,
@@ -64,6 +67,10 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
     ...(s.leftoverMounts.length > 0 ? { leftoverMounts: [...s.leftoverMounts] } : {}),
     phases: s.phases,
   };
+}
+
+function limitsField(limits: VmSize | undefined): { limits?: VmSize } {
+  return limits ? { limits } : {};
 }
 
 function exitOf(p: ContainerProcess): { exit?: PersistedExit } {
