@@ -262,11 +262,10 @@ const runtime: Record<string, KeySpec> = {
       c.runtime.enableDebug = v;
     }),
   ),
-  disable_guest_seccomp: notActedOn(
-    bool((c, v) => {
-      c.runtime.disableGuestSeccomp = v;
-    }),
-  ),
+  // As Kata's runtime: true drops each container's linux.seccomp before it reaches the guest.
+  disable_guest_seccomp: bool((c, v) => {
+    c.runtime.disableGuestSeccomp = v;
+  }),
   experimental: notActedOn(
     strs((c, v) => {
       c.runtime.experimental = v;

@@ -57,7 +57,7 @@ function recorder(): { events: Recorded; sink: SandboxEvents } {
 }
 
 let seq = 0;
-async function newSandbox(opts: { hotplug?: boolean } = {}): Promise<Harness> {
+async function newSandbox(opts: { hotplug?: boolean; disableGuestSeccomp?: boolean } = {}): Promise<Harness> {
   const id = `sb${++seq}`;
   const { backend, made } = fakeBackend(runRoot);
   const { events, sink } = recorder();
@@ -137,7 +137,7 @@ beforeEach(() => {
 afterEach(async () => {
   for (const h of current) await h.sandbox.stop();
 });
-async function sandbox(opts: { hotplug?: boolean } = {}): Promise<Harness> {
+async function sandbox(opts: { hotplug?: boolean; disableGuestSeccomp?: boolean } = {}): Promise<Harness> {
   const h = await newSandbox(opts);
   current.push(h);
   return h;
@@ -449,6 +449,23 @@ describe("container lifecycle", () => {
     assert.ok(!existsSync(join(h.sandbox.paths.sharedDir, "bad")));
     assert.equal(h.sandbox.containers.size, 0);
     assert.ok(existsSync(data));
+  });
+
+  test("disable_guest_seccomp drops the container's seccomp profile before the guest; off, it reaches the guest", async () => {
+    for (const disable of [true, false]) {
+      const h = await sandbox({ disableGuestSeccomp: disable });
+      const sent: (OciSpec | undefined)[] = [];
+      const real = h.agent.createContainer.bind(h.agent);
+      h.agent.createContainer = async (req) => {
+        sent.push(req.spec);
+        return real(req);
+      };
+      const s = spec(["true"]);
+      s.linux = { ...s.linux, seccomp: { defaultAction: "SCMP_ACT_ERRNO" } };
+      await h.sandbox.createContainer({ id: "sec", bundle: bundle("sec"), spec: s, rootfs: [] });
+      assert.equal(sent[0]?.linux?.seccomp === undefined, disable, `disable_guest_seccomp = ${disable}`);
+      assert.ok(s.linux.seccomp, "the caller's spec is left alone");
+    }
   });
 
   test("an oom event from the agent is passed on with the container id", async () => {

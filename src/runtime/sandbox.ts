@@ -53,6 +53,11 @@ export interface SandboxOptions {
    * Off under static sizing (runtime.static_sandbox_resource_mgmt), where the VM was booted big enough.
    */
   hotplug?: boolean;
+  /**
+   * Drop each container's seccomp profile before it reaches the guest (runtime.disable_guest_seccomp, as Kata's
+   * runtime does): the VM is the boundary, and the guest then spends nothing on filters.
+   */
+  disableGuestSeccomp?: boolean;
 }
 
 /** What Sandbox.restore needs besides the state: the same backend, mounts and events a creation takes. */
@@ -104,6 +109,7 @@ export class Sandbox {
       persist: () => this.persist(),
       markPhase: (name) => clock.mark(name),
       sizing: options.hotplug ? this.cpuMem : undefined,
+      disableGuestSeccomp: options.disableGuestSeccomp === true,
       stopping: () => this.stopping,
       vmDead: () => this.supervisor.vmDead,
     });

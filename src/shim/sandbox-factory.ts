@@ -26,6 +26,7 @@ export function configuredSandboxFactory(namespace: string, log: Logger): Sandbo
       vcpus: size.vcpus,
       memoryMiB: size.memoryMiB,
       hotplug: !config.runtime.staticSandboxResourceMgmt,
+      disableGuestSeccomp: config.runtime.disableGuestSeccomp,
       network: { model: networkModel(config.runtime.internetworkingModel), spec },
       ...(spec.hostname ? { hostname: spec.hostname } : {}),
     });

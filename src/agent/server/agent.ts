@@ -9,6 +9,7 @@ import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../../oci/cri-annotations.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
+import { closeFd } from "../../sys/fd.js";
 import { setHostname, setRealtime } from "../../sys/process.js";
 import { setWindowSize } from "../../sys/tty.js";
 import type {
@@ -26,9 +27,13 @@ import { Crun } from "./crun.js";
 import { guestDetails, metricsText, onlineCpuMem } from "./guest-info.js";
 import { checkContainerId, containerCgroupPath, guestSpec, type PodNamespaces } from "./guest-spec.js";
 import { GuestNetwork } from "./network.js";
+import { giveStdioTo, giveTerminalTo, withHome } from "./process-identity.js";
 import type { Reaper } from "./reaper.js";
 import { type ProcessStdio, pipeStdio, ttyStdio } from "./stdio.js";
 import { mountStorage, unmountStorage } from "./storage.js";
+
+/** Bound on crun passing a terminal's master over the console socket, in ms (crun's whole create/exec). */
+const CRUN_CONSOLE_TIMEOUT_MS = 60_000;
 
 export interface GuestAgentOptions {
   /** tmpfs directory for bundles, crun state and sockets. */
@@ -155,9 +160,11 @@ export class GuestAgent {
       if (!existsSync(spec.root?.path ?? "")) {
         throw notFound(`container ${id}: rootfs ${spec.root?.path} does not exist in the guest`);
       }
+      if (spec.process) spec.process = withHome(spec.process, spec.root?.path ?? "");
       writeFileSync(`${bundle}/config.json`, JSON.stringify(spec));
       const terminal = spec.process?.terminal === true;
-      const started = await this.spawnProcess(bundle, "init", terminal, (fds, consoleSocket) =>
+      const uid = spec.process?.user?.uid ?? 0;
+      const started = await this.spawnProcess(bundle, "init", terminal, uid, (fds, consoleSocket) =>
         this.crun.create(id, bundle, `${bundle}/init.pid`, { fds }, consoleSocket),
       );
       stdio = started.stdio;
@@ -192,14 +199,15 @@ export class GuestAgent {
     if (!c.canExec()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not running`);
     if (!proc.args?.length) throw new HakoError(Code.InvalidArgument, `exec ${execId}: process has no args`);
     const procFile = `${c.bundle}/exec-${execId}.json`;
-    const clean: OciProcess = { ...proc };
+    const clean: OciProcess = withHome({ ...proc }, c.spec.root?.path ?? "");
     delete clean.apparmorProfile;
     delete clean.selinuxLabel;
     const pidFile = `${c.bundle}/exec-${execId}.pid`;
     await writeFile(procFile, JSON.stringify(clean));
     let started: { pid: number; stdio: ProcessStdio };
     try {
-      started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, (fds, cs) =>
+      const uid = proc.user?.uid ?? 0;
+      started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, uid, (fds, cs) =>
         this.crun.exec(id, procFile, pidFile, { fds }, cs),
       );
     } catch (err) {
@@ -412,20 +420,31 @@ export class GuestAgent {
     bundle: string,
     name: string,
     terminal: boolean,
+    uid: number,
     run: (fds: [number, number, number], consoleSocket?: string) => Promise<number>,
   ): Promise<{ pid: number; stdio: ProcessStdio }> {
     if (terminal) {
       const socket = new ConsoleSocket(`${bundle}/${name}.sock`);
+      // The terminal goes to the process's user the moment crun passes its master, while crun still runs (an exec
+      // is started when crun returns): as near as hako gets to runc doing it before the process runs.
+      const master = socket.master(CRUN_CONSOLE_TIMEOUT_MS).then((fd) => {
+        giveTerminalTo(fd, uid);
+        return fd;
+      });
+      master.catch(() => {});
       try {
         const pid = await run([-1, -1, -1], socket.path);
-        const master = await socket.master();
-        return { pid, stdio: ttyStdio(master) };
+        return { pid, stdio: ttyStdio(await master) };
+      } catch (err) {
+        void master.then(closeFd, () => {});
+        throw err;
       } finally {
         socket.close();
       }
     }
     const stdio = pipeStdio(true);
     try {
+      giveStdioTo(stdio.childFds, uid);
       const pid = await run(stdio.childFds);
       return { pid, stdio };
     } catch (err) {

@@ -40,6 +40,8 @@ export interface ContainerManagerDeps {
   sizing: ContainerSizing | undefined;
   stopping(): boolean;
   vmDead(): boolean;
+  /** Containers reach the guest without linux.seccomp (SandboxOptions.disableGuestSeccomp). */
+  disableGuestSeccomp: boolean;
 }
 
 export interface ContainerSizing {
@@ -70,6 +72,10 @@ export class ContainerManager {
     const log = this.d.log.child({ container: opts.id });
     const { spec, binds, dropped } = rewriteSpecForGuest(opts.id, opts.spec);
     if (dropped.length > 0) log.debug("spec fields not carried into the guest", { dropped });
+    if (this.d.disableGuestSeccomp && spec.linux?.seccomp) {
+      delete spec.linux.seccomp;
+      log.debug("seccomp profile not applied in the guest (disable_guest_seccomp)");
+    }
     const container = new Container(opts.id, opts.bundle, new ContainerProcess(opts.id, "", opts.spec.process));
     try {
       // Before the container exists in the guest, so that its limits fit in the VM from its first instruction.
