@@ -1,5 +1,5 @@
-// `npm run bench`: start latency (hako vs runc vs a raw VM boot), hako's start-up phases, host memory per sandbox
-// and virtio-fs throughput, all measured in one run against a private containerd. Writes bench/results/latest.json
+// `npm run bench`: start latency (hako vs runc vs a raw VM boot), hako's start-up phases, host memory per sandbox,
+// virtio-fs throughput and pod networking (throughput, round trip and start cost, hako vs runc), all measured in one run against a private containerd. Writes bench/results/latest.json
 // and latest.md, and prints the markdown.
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, release } from "node:os";
@@ -10,6 +10,7 @@ import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } fr
 import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
 import { formatJson } from "./json.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
+import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
 import { measureVirtiofs, type Throughput } from "./virtiofs.js";
@@ -25,9 +26,10 @@ export interface BenchResult {
   startLatency: Section<StartLatency>;
   memory: Section<MemoryResult>;
   virtiofs: Section<Throughput>;
+  network: Section<NetworkResult>;
 }
 
-const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs] [--config PATH]`;
+const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs,network] [--config PATH]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -89,6 +91,7 @@ async function main(): Promise<number> {
       startLatency: skip.has("latency") ? skipped : await measureStartLatency(ctx),
       memory: skip.has("memory") ? skipped : await measureMemory(ctx),
       virtiofs: skip.has("virtiofs") ? skipped : await measureVirtiofs(ctx),
+      network: skip.has("network") ? skipped : await measureNetwork(ctx),
     };
     const md = renderMarkdown(result);
     await mkdir(resultsDir, { recursive: true });

@@ -29,6 +29,16 @@ test("a section that could not run says why; the others still render", () => {
     },
     memory: { available: false, reason: "hako could not start a detached sandbox: boom" },
     virtiofs: { available: false, reason: "skipped (--skip)" },
+    network: {
+      available: true,
+      value: {
+        payloadMiB: 64,
+        hako: { throughputMBps: 40, rttMs: 1.2 },
+        runc: { throughputMBps: 2000, rttMs: 0.05 },
+        ratios: { throughputHakoOverRunc: 0.02, rttHakoOverRunc: 24 },
+        start: { withNetworkMs: 4600, withoutNetworkMs: 4400, addedMs: 200, wireMs: 60, guestConfigMs: 90 },
+      },
+    },
   };
   const md = renderMarkdown(r);
   assert.match(md, /^\| hako +\| 2\.00 s \| 2\.00 s \| 1\/1 +\|$/m);
@@ -36,5 +46,7 @@ test("a section that could not run says why; the others still render", () => {
   assert.match(md, /not available: hako could not start a detached sandbox: boom/);
   assert.match(md, /not available: skipped \(--skip\)/);
   assert.match(md, /^\| agent-ready +\| 1500 +\| – +\|$/m, "phases from the shim's log, none from state");
+  assert.match(md, /^\| TCP, container → host \(HTTP GETs of 64 MiB\) +\| 40 MB\/s +\| 2000 MB\/s +\| 0\.02× +\|$/m);
+  assert.match(md, /^\| added by networking +\| 200 ms +\|$/m);
   assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");
 });

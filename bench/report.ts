@@ -106,5 +106,39 @@ export function renderMarkdown(r: BenchResult): string {
     );
     out.push("");
   }
+  out.push("## Pod networking (CNI bridge in a bench-made namespace; hako and runc in the same pod netns)", "");
+  if (!r.network.available) out.push(`not available: ${r.network.reason}`, "");
+  else {
+    const v = r.network.value;
+    out.push(
+      ...table(
+        ["", "hako", "runc", "hako / runc"],
+        [
+          [
+            `TCP, container → host (HTTP GETs of ${v.payloadMiB} MiB)`,
+            n(v.hako.throughputMBps, "MB/s"),
+            n(v.runc.throughputMBps, "MB/s"),
+            x(v.ratios.throughputHakoOverRunc),
+          ],
+          ["round trip (ping avg)", n(v.hako.rttMs, "ms"), n(v.runc.rttMs, "ms"), x(v.ratios.rttHakoOverRunc)],
+        ],
+      ),
+      "",
+    );
+    const s = v.start;
+    out.push(
+      ...table(
+        ["`ctr run --rm … true` (hako, median)", "time"],
+        [
+          ["in a CNI pod netns (wired)", ms(s.withNetworkMs)],
+          ["in a fresh empty netns (no NIC)", ms(s.withoutNetworkMs)],
+          ["added by networking", n(s.addedMs, "ms")],
+          ["of which: wiring before the VM starts (phase network-wired)", n(s.wireMs, "ms")],
+          ["of which: guest configuration after CreateSandbox", n(s.guestConfigMs, "ms")],
+        ],
+      ),
+      "",
+    );
+  }
   return `${out.join("\n").trimEnd()}\n`;
 }
