@@ -1,6 +1,8 @@
 // Renders a benchmark result as a markdown report: one table per section, ratios first, "not available" with the
 // reason where a section could not run.
+import type { Section } from "./context.js";
 import type { BenchResult } from "./main.js";
+import type { NetworkResult } from "./network.js";
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v / 1000).toFixed(2)} s`);
 const x = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v}×`);
@@ -73,72 +75,70 @@ export function renderMarkdown(r: BenchResult): string {
     out.push(...table(["phase", "`ctr run --rm` (shim log)", "`ctr run -d` (sandbox state)"], rows), "");
   }
 
-  out.push("## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", "");
-  if (!r.memory.available) out.push(`not available: ${r.memory.reason}`, "");
-  else {
-    const m = r.memory.value;
-    out.push(
-      ...table(
-        ["", "PSS"],
-        [
-          ["hako, one sandbox alone", n(m.single.hakoMiB, "MiB")],
-          [`hako, per sandbox with ${m.concurrent.count} running`, n(m.concurrent.perSandboxMiB, "MiB")],
-          ["runc (shim + container)", n(m.single.runcMiB, "MiB")],
-        ],
-      ),
-    );
-    out.push("", "Target ≤ 100 MB per pod (Kata publishes ~123 MB).", "");
-    out.push(`One sandbox: ${m.single.detail.processes.map((p) => `${p.command} ${p.pssMiB} MiB`).join(", ")}`, "");
-  }
-
-  out.push("## virtio-fs throughput (dd, guest container on a bind mount vs the host)", "");
-  if (!r.virtiofs.available) out.push(`not available: ${r.virtiofs.reason}`, "");
-  else {
-    const v = r.virtiofs.value;
-    out.push(
-      ...table(
-        [`${v.fileMiB} MiB`, "guest", "host", "guest / host"],
-        [
-          ["write (fsync)", n(v.guest.writeMBps, "MB/s"), n(v.host.writeMBps, "MB/s"), x(v.ratios.write)],
-          ["read", n(v.guest.readMBps, "MB/s"), n(v.host.readMBps, "MB/s"), x(v.ratios.read)],
-        ],
-      ),
-    );
-    out.push("");
-  }
-  out.push("## Pod networking (CNI bridge in a bench-made namespace; hako and runc in the same pod netns)", "");
-  if (!r.network.available) out.push(`not available: ${r.network.reason}`, "");
-  else {
-    const v = r.network.value;
-    out.push(
-      ...table(
-        ["", "hako", "runc", "hako / runc"],
-        [
-          [
-            `TCP, container → host (HTTP GETs of ${v.payloadMiB} MiB)`,
-            n(v.hako.throughputMBps, "MB/s"),
-            n(v.runc.throughputMBps, "MB/s"),
-            x(v.ratios.throughputHakoOverRunc),
-          ],
-          ["round trip (ping avg)", n(v.hako.rttMs, "ms"), n(v.runc.rttMs, "ms"), x(v.ratios.rttHakoOverRunc)],
-        ],
-      ),
-      "",
-    );
-    const s = v.start;
-    out.push(
-      ...table(
-        ["`ctr run --rm … true` (hako, median)", "time"],
-        [
-          ["in a CNI pod netns (wired)", ms(s.withNetworkMs)],
-          ["in a fresh empty netns (no NIC)", ms(s.withoutNetworkMs)],
-          ["added by networking", n(s.addedMs, "ms")],
-          ["of which: wiring before the VM starts (phase network-wired)", n(s.wireMs, "ms")],
-          ["of which: guest configuration after CreateSandbox", n(s.guestConfigMs, "ms")],
-        ],
-      ),
-      "",
-    );
-  }
+  section(out, "## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", r.memory, (m) => [
+    ...table(
+      ["", "PSS"],
+      [
+        ["hako, one sandbox alone", n(m.single.hakoMiB, "MiB")],
+        [`hako, per sandbox with ${m.concurrent.count} running`, n(m.concurrent.perSandboxMiB, "MiB")],
+        ["runc (shim + container)", n(m.single.runcMiB, "MiB")],
+      ],
+    ),
+    "",
+    "Target ≤ 100 MB per pod (Kata publishes ~123 MB).",
+    "",
+    `One sandbox: ${m.single.detail.processes.map((p) => `${p.command} ${p.pssMiB} MiB`).join(", ")}`,
+  ]);
+  section(out, "## virtio-fs throughput (dd, guest container on a bind mount vs the host)", r.virtiofs, (v) =>
+    table(
+      [`${v.fileMiB} MiB`, "guest", "host", "guest / host"],
+      [
+        ["write (fsync)", n(v.guest.writeMBps, "MB/s"), n(v.host.writeMBps, "MB/s"), x(v.ratios.write)],
+        ["read", n(v.guest.readMBps, "MB/s"), n(v.host.readMBps, "MB/s"), x(v.ratios.read)],
+      ],
+    ),
+  );
+  section(
+    out,
+    "## Pod networking (CNI bridge in a bench-made namespace; hako and runc in the same pod netns)",
+    r.network,
+    networkTables,
+  );
   return `${out.join("\n").trimEnd()}\n`;
+}
+
+/** A section's heading, then its body or why it could not run. */
+function section<T>(out: string[], title: string, s: Section<T>, body: (value: T) => string[]): void {
+  out.push(title, "");
+  if (!s.available) out.push(`not available: ${s.reason}`, "");
+  else out.push(...body(s.value), "");
+}
+
+function networkTables(v: NetworkResult): string[] {
+  const s = v.start;
+  return [
+    ...table(
+      ["", "hako", "runc", "hako / runc"],
+      [
+        [
+          `TCP, container → host (HTTP GETs of ${v.payloadMiB} MiB)`,
+          n(v.hako.throughputMBps, "MB/s"),
+          n(v.runc.throughputMBps, "MB/s"),
+          x(v.ratios.throughputHakoOverRunc),
+        ],
+        ["round trip (ping avg)", n(v.hako.rttMs, "ms"), n(v.runc.rttMs, "ms"), x(v.ratios.rttHakoOverRunc)],
+      ],
+    ),
+    "",
+    ...table(
+      ["`ctr run --rm … true` (hako, median)", "time"],
+      [
+        ["in a CNI pod netns (wired)", ms(s.withNetworkMs)],
+        ["in a fresh empty netns (no NIC)", ms(s.withoutNetworkMs)],
+        ["added by networking", n(s.addedMs, "ms")],
+        ["of which: wiring before the VM starts (phase network-wired)", n(s.wireMs, "ms")],
+        ["of which: guest configuration after CreateSandbox", n(s.guestConfigMs, "ms")],
+      ],
+    ),
+  ];
 }
