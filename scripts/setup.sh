@@ -12,11 +12,13 @@ fi
 
 # Host packages: QEMU and virtiofsd, containerd + ctr and runc (end-to-end tests, demo, benchmark), crun (copied
 # into the guest), busybox-static (guest and test images), e2fsprogs/cpio/lz4 (image build), Go + ttrpc/protobuf/containerd
-# sources (interop and known-bytes tests against real Go peers), socat/iproute2/kmod/util-linux (tests and tools).
+# sources (interop and known-bytes tests against real Go peers), socat/iproute2/kmod/util-linux (tests and tools),
+# linux-source-6.1 and what building it needs (hako's own guest kernel; `hako image build --kernel-package` uses
+# Debian's kernel package instead).
 PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
   util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   golang-github-gogo-protobuf-dev golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
-  containernetworking-plugins curl xz-utils)
+  containernetworking-plugins curl xz-utils linux-source-6.1 build-essential bc flex bison libelf-dev libssl-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -36,7 +38,8 @@ fi
 log "building"
 npm run --silent build
 
-# Guest image: rebuilt only when its inputs changed (the builder compares its manifest).
+# Guest image: rebuilt only when its inputs changed (the builder compares its manifest). hako's kernel is built
+# once per source version and config fragment into the cache (minutes on a small machine; niced).
 log "guest image"
 node bin/hako image build --if-changed
 

@@ -67,6 +67,7 @@ export function renderEnv(r: EnvReport): string {
   section("assets", {
     manifest: r.assets.manifestFound ? r.assets.manifestPath : `${r.assets.manifestPath} (missing)`,
     kernel_release: r.assets.kernelRelease,
+    kernel_origin: r.assets.kernelOrigin,
   });
   for (const a of r.assets.assets) {
     section(`assets.${a.role}`, { path: a.path, exists: a.exists, size: a.size, manifest: a.manifest });

@@ -6,7 +6,7 @@ import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { activeHypervisor, type HakoConfig } from "../config/index.js";
 import { hakoHandlers } from "../deploy/containerd-config.js";
-import { MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
+import { describeKernel, type KernelInput, MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
 
 const run = promisify(execFile);
 
@@ -46,6 +46,8 @@ export interface AssetsFacts {
   manifestPath: string;
   manifestFound: boolean;
   kernelRelease?: string;
+  /** Which kernel the manifest says was built in: hako's own or a Debian package (describeKernel). */
+  kernelOrigin?: string;
   assets: AssetFact[];
 }
 
@@ -71,10 +73,14 @@ export async function assetFacts(config: HakoConfig, verifyHashes = true): Promi
     }
     out.push(fact);
   }
+  // Manifests of older builders have no `kind`: they were always Debian's package.
+  const k = manifest?.inputs.kernel as KernelInput | { package: string; version: string } | undefined;
+  const origin = k ? ("kind" in k ? describeKernel(k) : `Debian's ${k.package} ${k.version}`) : undefined;
   return {
     manifestPath: join(dir, MANIFEST_FILE),
     manifestFound: manifest !== undefined,
     ...(manifest ? { kernelRelease: manifest.kernelRelease } : {}),
+    ...(origin ? { kernelOrigin: origin } : {}),
     assets: out,
   };
 }

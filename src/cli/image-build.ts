@@ -4,6 +4,7 @@ import { createLogger } from "../common/log.js";
 import { DEFAULT_AGENT_BUNDLE } from "../image/agent-bundle.js";
 import { buildImage, DEFAULT_ASSETS_DIR, parseExtraFile } from "../image/build.js";
 import { DEFAULT_KERNEL_PACKAGE } from "../image/kernel-package.js";
+import { KERNEL_SOURCE_PACKAGE } from "../image/kernel-source.js";
 import { createProgress } from "../image/progress.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -14,8 +15,14 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
     .option("-o, --output <dir>", "assets directory", DEFAULT_ASSETS_DIR)
     .option("--if-changed", "do nothing when manifest.json matches the current inputs and assets", false)
     .option("--initrd-only", "also build hako-initrd-full.img (the whole root in one initrd)", false)
-    .option("--kernel-package <name>", "Debian kernel package (or a .deb file)", DEFAULT_KERNEL_PACKAGE)
-    .option("--modules <list>", "comma-separated kernel modules replacing the default list (+a,b adds to it)")
+    .option(
+      "--kernel-package <name>",
+      `use a Debian kernel package (or a .deb file) instead of hako's own kernel (built from ${KERNEL_SOURCE_PACKAGE}), e.g. ${DEFAULT_KERNEL_PACKAGE}`,
+    )
+    .option(
+      "--modules <list>",
+      "with --kernel-package: comma-separated kernel modules replacing the default list (+a,b adds to it)",
+    )
     .option("--extra-file <src:dest>", "copy a host file into the root image (repeatable)", collect, [] as string[])
     .option("--agent <file>", `agent bundle to install (default: ${DEFAULT_AGENT_BUNDLE})`)
     .option(
@@ -28,7 +35,7 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
         outputDir: opts.output,
         ifChanged: opts.ifChanged,
         initrdOnly: opts.initrdOnly,
-        kernelPackage: opts.kernelPackage,
+        ...(opts.kernelPackage === undefined ? {} : { kernelPackage: opts.kernelPackage }),
         extraFiles: opts.extraFile.map(parseExtraFile),
         ...(opts.modules === undefined ? {} : { modules: opts.modules.split(",") }),
         ...(opts.agent === undefined ? {} : { agent: opts.agent }),

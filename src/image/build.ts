@@ -30,13 +30,8 @@ import {
   type StagedModule,
   whichBinary,
 } from "./guest-tree.js";
-import {
-  DEFAULT_KERNEL_PACKAGE,
-  fetchKernelDeb,
-  type KernelPackage,
-  resolveKernelPackageCached,
-  unpackKernel,
-} from "./kernel-package.js";
+import { fetchKernelDeb, type KernelPackage, resolveKernelPackageCached, unpackKernel } from "./kernel-package.js";
+import { buildKernel, type KernelSource, resolveKernelSource } from "./kernel-source.js";
 import { GUEST_LIB_DIR, stageKoffi, verifyKoffi } from "./koffi.js";
 import { sharedLibraries } from "./ldd.js";
 import {
@@ -44,6 +39,7 @@ import {
   assetRecord,
   BUILDER_VERSION,
   canonicalJson,
+  describeKernel,
   MANIFEST_FILE,
   type Manifest,
   type ManifestInputs,
@@ -73,8 +69,12 @@ export interface BuildOptions {
   ifChanged?: boolean;
   /** Also build hako-initrd-full.img (the whole root in one initrd). */
   initrdOnly?: boolean;
+  /**
+   * A Debian kernel image package (or .deb) to use instead of hako's own kernel (built from linux-source-6.1 with
+   * src/image/kernel/hako.config); its modules go into the initrd.
+   */
   kernelPackage?: string;
-  /** Module names replacing the default list; a leading "+" on the first entry adds to the default list. */
+  /** With kernelPackage: module names replacing the default list; a leading "+" on the first entry adds to it. */
   modules?: readonly string[];
   extraFiles?: readonly ExtraFile[];
   /** The agent bundle (CommonJS, or an ES module named .mjs); default dist/hako-agent.cjs of the project. */
@@ -149,8 +149,22 @@ interface Resolved {
   agent: string;
   nodeModules: string;
   extraFiles: ExtraFile[];
-  kernel: KernelPackage;
+  kernel: { kind: "hako"; source: KernelSource } | { kind: "package"; pkg: KernelPackage };
   inputs: ManifestInputs;
+}
+
+/** The kernel the image is built with: hako's own unless a Debian package is asked for. */
+async function resolveKernel(o: BuildOptions, projectDir: string, cacheDir: string): Promise<Resolved["kernel"]> {
+  if (o.kernelPackage === undefined) {
+    if (o.modules !== undefined && o.modules.length > 0) {
+      throw new HakoError(
+        Code.InvalidArgument,
+        "--modules needs --kernel-package: hako's own kernel has every driver built in and carries no modules",
+      );
+    }
+    return { kind: "hako", source: await resolveKernelSource(projectDir) };
+  }
+  return { kind: "package", pkg: await resolveKernelPackageCached(o.kernelPackage, cacheDir) };
 }
 
 async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Promise<Resolved> {
@@ -172,8 +186,7 @@ async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Pr
   }
   const nodeModules = join(projectDir, "node_modules");
   const extraFiles = [...(o.extraFiles ?? [])];
-  const kernel = await resolveKernelPackageCached(o.kernelPackage ?? DEFAULT_KERNEL_PACKAGE, cacheDir);
-  log.debug("kernel package resolved", { package: kernel.name, version: kernel.version });
+  const kernel = await resolveKernel(o, projectDir, cacheDir);
 
   // Everything host-sourced, as the root will hold it (modules aside: the kernel package version covers those).
   const hostTree = new FsTree();
@@ -192,12 +205,20 @@ async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Pr
   const epochEnv = Number(process.env.SOURCE_DATE_EPOCH);
   const inputs: ManifestInputs = {
     builder: BUILDER_VERSION,
-    kernel: { package: kernel.localDeb ?? kernel.name, version: kernel.version },
+    kernel:
+      kernel.kind === "hako"
+        ? {
+            kind: "hako",
+            source: kernel.source.package,
+            version: kernel.source.version,
+            fragmentSha256: kernel.source.fragmentSha256,
+          }
+        : { kind: "package", package: kernel.pkg.localDeb ?? kernel.pkg.name, version: kernel.pkg.version },
     busybox: { path: bins.busybox, version: await binaryVersion(bins.busybox, []) },
     node: { path: bins.node, version: await binaryVersion(bins.node, ["--version"]) },
     crun: { path: bins.crun, version: await binaryVersion(bins.crun, ["--version"]) },
     koffi: koffi.version,
-    modules: moduleRequests(o.modules),
+    modules: kernel.kind === "hako" ? [] : moduleRequests(o.modules),
     agent: { path: agent, sha256: await sha256File(agent) },
     extraFiles: await Promise.all(extraFiles.map(async (x) => ({ ...x, sha256: await sha256File(x.source) }))),
     hostFilesSha256: await hostFilesDigest(hostTree),
@@ -205,7 +226,50 @@ async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logger): Pr
     initrdCompression: o.initrdCompression ?? "none",
     epoch: Number.isInteger(epochEnv) && epochEnv > 0 ? epochEnv : DEFAULT_EPOCH,
   };
+  log.debug("kernel resolved", { kernel: describeKernel(inputs.kernel) });
   return { bins, agent, nodeModules, extraFiles, kernel, inputs };
+}
+
+interface StagedKernel {
+  release: string;
+  modules: StagedModule[];
+  modulesDep: string;
+  modulesBuiltin: string;
+}
+
+/** Puts the ELF vmlinux at `dest` and stages the modules the initrd loads (none for hako's own kernel). */
+async function stageKernel(
+  r: Resolved,
+  cacheDir: string,
+  dest: string,
+  scratch: string,
+  progress: Progress,
+  log: Logger,
+): Promise<StagedKernel> {
+  if (r.kernel.kind === "hako") {
+    progress.step(`hako's kernel from ${r.kernel.source.package} ${r.kernel.source.version}`);
+    const built = await buildKernel(r.kernel.source, cacheDir, (m) => progress.step(m));
+    // Symbols are of no use to QEMU (it loads the PT_LOAD segments and reads the PVH note): a smaller file to map.
+    await run("objcopy", ["--strip-all", built.vmlinux, dest]);
+    return { release: built.release, modules: [], modulesDep: "", modulesBuiltin: "" };
+  }
+  const pkg = r.kernel.pkg;
+  progress.step(`fetching ${pkg.name} ${pkg.version}`);
+  const deb = await fetchKernelDeb(pkg, cacheDir);
+  progress.step("unpacking the kernel package");
+  const kernel = await unpackKernel(pkg, deb, cacheDir);
+  progress.step(`decompressing the kernel ${kernel.release}`);
+  await extractVmlinux(kernel.bzImage, dest);
+
+  progress.step("resolving kernel modules");
+  const dep = parseModulesDep(readFileSync(join(kernel.modulesDir, "modules.dep"), "utf8"));
+  const modulesBuiltin = readFileSync(join(kernel.modulesDir, "modules.builtin"), "utf8");
+  const resolved = resolveModules(parseModuleList(r.inputs.modules), dep, parseModulesBuiltin(modulesBuiltin));
+  if (resolved.builtin.length > 0) log.debug("built into the kernel", { modules: resolved.builtin });
+  if (resolved.absent.length > 0) log.info("optional modules absent from this kernel", { modules: resolved.absent });
+  const modules = await stageModules(resolved.order, kernel.modulesDir, scratch);
+  const modulesDep = formatModulesDep(resolved.order, dep).replaceAll(/\.ko\.(xz|zst|gz)\b/g, ".ko");
+  return { release: kernel.release, modules, modulesDep, modulesBuiltin };
 }
 
 async function stageModules(paths: readonly string[], modulesDir: string, scratch: string): Promise<StagedModule[]> {
@@ -265,30 +329,14 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
     const work = mkdtempSync(join(outputDir, ".build-"));
     const scratch = mkdtempSync(join(tmpdir(), "hako-image-"));
     try {
-      progress.step(`fetching ${inputs.kernel.package} ${inputs.kernel.version}`);
-      const pkg = r.kernel;
-      const deb = await fetchKernelDeb(pkg, cacheDir);
-      progress.step("unpacking the kernel package");
-      const kernel = await unpackKernel(pkg, deb, cacheDir);
-      progress.step(`decompressing the kernel ${kernel.release}`);
-      await extractVmlinux(kernel.bzImage, join(work, ASSET_NAMES.kernel));
-
-      progress.step("resolving kernel modules");
-      const dep = parseModulesDep(readFileSync(join(kernel.modulesDir, "modules.dep"), "utf8"));
-      const builtinText = readFileSync(join(kernel.modulesDir, "modules.builtin"), "utf8");
-      const resolved = resolveModules(parseModuleList(inputs.modules), dep, parseModulesBuiltin(builtinText));
-      if (resolved.builtin.length > 0) log.debug("built into the kernel", { modules: resolved.builtin });
-      if (resolved.absent.length > 0)
-        log.info("optional modules absent from this kernel", { modules: resolved.absent });
-      const modules = await stageModules(resolved.order, kernel.modulesDir, scratch);
-      const depText = formatModulesDep(resolved.order, dep).replaceAll(/\.ko\.(xz|zst|gz)\b/g, ".ko");
-
+      const kernel = await stageKernel(r, cacheDir, join(work, ASSET_NAMES.kernel), scratch, progress, log);
+      const { modules } = kernel;
       const treeInput = {
         bins: r.bins,
         release: kernel.release,
         modules,
-        modulesDep: depText,
-        modulesBuiltin: builtinText,
+        modulesDep: kernel.modulesDep,
+        modulesBuiltin: kernel.modulesBuiltin,
       };
       progress.step("writing the initrd");
       await writeInitrd(initrdTree(treeInput), join(work, ASSET_NAMES.initrd), inputs.epoch, inputs.initrdCompression);
@@ -297,7 +345,7 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
       const imageJson = `${JSON.stringify(
         JSON.parse(
           canonicalJson({
-            kernel: { package: pkg.name, version: pkg.version, release: kernel.release },
+            kernel: { ...inputs.kernel, release: kernel.release },
             busybox: inputs.busybox.version,
             node: inputs.node.version,
             crun: inputs.crun.version,
@@ -355,7 +403,9 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
       rmSync(join(outputDir, MANIFEST_FILE), { force: true });
       for (const name of names) renameSync(join(work, name), join(outputDir, name));
       writeFileSync(join(outputDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-      progress.done(`guest image built in ${outputDir} (kernel ${kernel.release}, ${modules.length} modules)`);
+      progress.done(
+        `guest image built in ${outputDir} (kernel ${kernel.release}: ${describeKernel(inputs.kernel)}, ${modules.length} modules)`,
+      );
       return { skipped: false, outputDir, manifest };
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import {
 
 const inputs: ManifestInputs = {
   builder: 1,
-  kernel: { package: "linux-image-x", version: "1" },
+  kernel: { kind: "package", package: "linux-image-x", version: "1" },
   busybox: { path: "/bin/busybox", version: "b" },
   node: { path: "/usr/bin/node", version: "v20" },
   crun: { path: "/usr/bin/crun", version: "c" },
@@ -48,6 +48,16 @@ test("staleReason: up to date, changed inputs, modified or missing assets, missi
     assert.equal(await staleReason(dir, m, { ...inputs }), undefined);
     assert.equal(await staleReason(dir, undefined, inputs), "no manifest");
     assert.equal(await staleReason(dir, m, { ...inputs, agent: { path: "/a.mjs", sha256: "bb" } }), "inputs changed");
+    const hako = { kind: "hako", source: "linux-source-6.1", version: "6.1.1-1", fragmentSha256: "f1" } as const;
+    assert.equal(
+      await staleReason(dir, m, { ...inputs, kernel: hako }),
+      "the kernel changed (Debian's linux-image-x 1 -> hako's own (linux-source-6.1 6.1.1-1))",
+    );
+    const built: Manifest = { ...m, inputs: { ...inputs, kernel: hako } };
+    assert.equal(
+      await staleReason(dir, built, { ...inputs, kernel: { ...hako, fragmentSha256: "f2" } }),
+      "the kernel config fragment changed",
+    );
     assert.equal(await staleReason(dir, m, { ...inputs, initrdFull: true }), "the initrd-only variant was not built");
     // An image that has the initrd-only variant satisfies a request without it.
     const full: Manifest = { ...m, inputs: { ...inputs, initrdFull: true }, assets: { ...assets } };

@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
-export const BUILDER_VERSION = 3;
+export const BUILDER_VERSION = 4;
 export const MANIFEST_FILE = "manifest.json";
 
 export const ASSET_NAMES = {
@@ -20,9 +20,22 @@ export interface HostBinaryInput {
   version: string;
 }
 
+/**
+ * Where the guest kernel comes from: hako's own (built from a Debian kernel source package with the repo's config
+ * fragment, no modules) or a Debian kernel image package (its modules carried in the initrd).
+ */
+export type KernelInput =
+  | { kind: "hako"; source: string; version: string; fragmentSha256: string }
+  | { kind: "package"; package: string; version: string };
+
+/** One line for humans: `hako (linux-source-6.1 6.1.192-3)` or `linux-image-… 6.1.…`. */
+export function describeKernel(k: KernelInput): string {
+  return k.kind === "hako" ? `hako's own (${k.source} ${k.version})` : `Debian's ${k.package} ${k.version}`;
+}
+
 export interface ManifestInputs {
   builder: number;
-  kernel: { package: string; version: string };
+  kernel: KernelInput;
   busybox: HostBinaryInput;
   node: HostBinaryInput;
   crun: HostBinaryInput;
@@ -93,6 +106,14 @@ export async function staleReason(
 ): Promise<string | undefined> {
   if (!manifest) return "no manifest";
   const strip = (i: ManifestInputs) => canonicalJson({ ...i, initrdFull: false });
+  if (canonicalJson(manifest.inputs.kernel) !== canonicalJson(inputs.kernel)) {
+    const was = manifest.inputs.kernel as KernelInput | { package?: string };
+    const before = "kind" in was ? describeKernel(was) : "an older image's kernel";
+    const hakoBoth = "kind" in was && was.kind === "hako" && inputs.kernel.kind === "hako";
+    return hakoBoth && was.version === inputs.kernel.version
+      ? "the kernel config fragment changed"
+      : `the kernel changed (${before} -> ${describeKernel(inputs.kernel)})`;
+  }
   if (strip(manifest.inputs) !== strip(inputs)) return "inputs changed";
   if (inputs.initrdFull && !manifest.inputs.initrdFull) return "the initrd-only variant was not built";
   const wanted: string[] = [ASSET_NAMES.kernel, ASSET_NAMES.initrd, ASSET_NAMES.rootfs];

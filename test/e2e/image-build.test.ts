@@ -1,6 +1,7 @@
-// End-to-end tests of `hako image build`: real kernel package, real mkfs, real QEMU (TCG). Two builds must give
-// byte-identical assets, the manifest must describe them, --if-changed must skip an unchanged image, and the
-// built kernel + initrd + DAX root must boot to a test /sbin/init that runs node.
+// End-to-end tests of `hako image build`: hako's own kernel (built from linux-source-6.1, cached) or Debian's kernel
+// package, real mkfs, real QEMU (TCG). Two builds must give byte-identical assets, the manifest must describe them,
+// --if-changed must skip an unchanged image, and the built kernel + initrd + DAX root must boot to a test /sbin/init
+// that runs node.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -17,7 +18,7 @@ const ASSETS = ["vmlinux", "hako-initrd.img", "hako-rootfs.img"] as const;
 
 interface Manifest {
   inputs: {
-    kernel: { package: string; version: string };
+    kernel: { kind: "hako" | "package"; package?: string; source?: string; version: string; fragmentSha256?: string };
     node: { version: string };
     modules: string[];
     agent: { sha256: string };
@@ -153,23 +154,19 @@ describe("hako image build", { timeout: 600_000 }, () => {
       const path = join(dirA, name);
       assert.deepEqual(m.assets[name], { sha256: sha256(path), size: statSync(path).size }, name);
     }
-    assert.match(m.inputs.kernel.package, /^linux-image-\d.*-cloud-amd64$/);
-    assert.ok(m.inputs.kernel.version.length > 0);
-    assert.ok(m.kernelRelease.endsWith("-cloud-amd64"));
+    assert.equal(m.inputs.kernel.kind, "hako");
+    assert.equal(m.inputs.kernel.source, "linux-source-6.1");
+    assert.equal(m.inputs.kernel.fragmentSha256, sha256(join(repo, "src/image/kernel/hako.config")));
+    assert.match(m.kernelRelease, /^6\.1\.\d+$/);
     assert.equal(m.inputs.node.version, process.version);
     assert.equal(m.inputs.agent.sha256, sha256(agent));
     assert.deepEqual(
       m.inputs.extraFiles.map((x) => [x.dest, x.sha256]),
       [["/sbin/init", sha256(init)]],
     );
-    const names = m.modules.map((p) => p.replace(/^.*\//, "").replace(/\.ko$/, ""));
-    for (const needed of ["virtio_pci", "virtio_console", "virtio_pmem", "nd_pmem", "vsock", "virtiofs", "overlay"]) {
-      assert.ok(names.includes(needed), `module ${needed} missing from ${names.join(",")}`);
-    }
-    // Dependencies come first.
-    assert.ok(names.indexOf("virtio_ring") < names.indexOf("virtio_pci"));
-    assert.ok(names.indexOf("libnvdimm") < names.indexOf("nd_pmem"));
-    assert.ok(names.indexOf("vsock") < names.indexOf("vmw_vsock_virtio_transport"));
+    // Everything is built in: the initrd loads no modules.
+    assert.deepEqual(m.modules, []);
+    assert.deepEqual(m.inputs.modules, []);
     // The rootfs size suits a virtio-pmem mapping.
     assert.equal(statSync(join(dirA, "hako-rootfs.img")).size % (2 * 1024 * 1024), 0);
     const vmlinux = readFileSync(join(dirA, "vmlinux")).subarray(0, 4);
@@ -220,6 +217,39 @@ describe("hako image build", { timeout: 600_000 }, () => {
     const initAt = /HAKO-TEST-INIT uptime=([\d.]+)/.exec(log)?.[1];
     const nodeAt = /HAKO-TEST-NODE \S+ uptime=([\d.]+)/.exec(log)?.[1];
     t.diagnostic(`guest uptime at /sbin/init ${initAt} s, node running ${nodeAt} s, qemu wall ${wallMs} ms`);
+  });
+
+  test("--kernel-package keeps Debian's kernel: its modules go into the initrd and it boots the same root", async (t) => {
+    const dirDeb = join(work, "debian");
+    const r = await hako([...common, "--output", dirDeb, "--kernel-package", "linux-image-cloud-amd64"]);
+    assert.equal(r.code, 0, r.stderr);
+    const m = manifestOf(dirDeb);
+    assert.equal(m.inputs.kernel.kind, "package");
+    assert.match(m.inputs.kernel.package ?? "", /^linux-image-\d.*-cloud-amd64$/);
+    assert.ok(m.kernelRelease.endsWith("-cloud-amd64"));
+    const names = m.modules.map((p) => p.replace(/^.*\//, "").replace(/\.ko$/, ""));
+    for (const needed of ["virtio_pci", "virtio_console", "virtio_pmem", "nd_pmem", "vsock", "virtiofs", "overlay"]) {
+      assert.ok(names.includes(needed), `module ${needed} missing from ${names.join(",")}`);
+    }
+    // Dependencies come first.
+    assert.ok(names.indexOf("virtio_ring") < names.indexOf("virtio_pci"));
+    assert.ok(names.indexOf("libnvdimm") < names.indexOf("nd_pmem"));
+    assert.ok(names.indexOf("vsock") < names.indexOf("vmw_vsock_virtio_transport"));
+    const { log, wallMs } = await boot(dirDeb, 180_000);
+    assert.match(log, new RegExp(`HAKO-TEST-KERNEL ${m.kernelRelease.replaceAll(".", "\\.")}`));
+    assert.match(log, /HAKO-TEST-ROOT \/dev\/pmem0 \/ ext4 ro\S*dax/);
+    const nodeAt = /HAKO-TEST-NODE \S+ uptime=([\d.]+)/.exec(log)?.[1];
+    t.diagnostic(`Debian's kernel: node running ${nodeAt} s guest uptime, qemu wall ${wallMs} ms`);
+    // Switching back to hako's kernel with --if-changed says why it rebuilds.
+    const back = await hako([...common, "--output", dirDeb, "--if-changed"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stderr, /the kernel changed \(Debian's linux-image-\S+ \S+ -> hako's own \(linux-source-6\.1 /);
+  });
+
+  test("--modules without --kernel-package is refused: hako's kernel carries no modules", async () => {
+    const r = await hako([...common, "--output", join(work, "m"), "--modules", "+foo"]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--modules needs --kernel-package/);
   });
 
   test("an initrd failure is printed on the console and powers the VM off instead of hanging", async () => {

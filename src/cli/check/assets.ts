@@ -34,5 +34,18 @@ export function assetItems(facts: AssetsFacts): CheckItem[] {
       );
     }
   }
+  if (facts.kernelOrigin) {
+    const kernel = facts.assets.find((a) => a.role === "kernel");
+    const verified =
+      kernel?.manifest === "match" ? "" : " (per the manifest; the kernel file itself does not match it)";
+    items.push(
+      item(
+        "guest-kernel-origin",
+        "guest kernel in use",
+        "ok",
+        `${facts.kernelOrigin}, release ${facts.kernelRelease ?? "unknown"}${verified}`,
+      ),
+    );
+  }
   return items;
 }
