@@ -731,10 +731,16 @@ describe("VM death", () => {
 
   test("the share daemon dying stops the VM (its containers cannot reach their files), logged as an error", async () => {
     const h = await sandbox();
+    await create(h, "a");
+    const p = await h.sandbox.start("a", "");
     h.vm.failShareDaemon();
     const exit = await h.vm.exited;
     assert.equal(exit.requested, true, "the runtime stopped the VM");
     assert.ok(h.vm.calls.includes("stop"));
+    // A fault all the same: the started process is reported exited and vmDied fires.
+    assert.equal((await p.exited).status, VM_DIED_STATUS);
+    for (let i = 0; i < 20 && h.events.vmDied.length === 0; i++) await tick();
+    assert.equal(h.events.vmDied.length, 1);
     const errors = h.logs().filter((e) => e.level === "error");
     assert.ok(
       errors.some((e) => /share daemon died/.test(String(e.msg))),

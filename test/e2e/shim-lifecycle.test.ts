@@ -3,10 +3,13 @@
 // back), a process that cannot start is answered at once with crun's reason, and the container sees its own cgroup.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
+import { runDir } from "../../src/runtime/layout.js";
 import {
   type Containerd,
   type CtrResult,
@@ -175,5 +178,43 @@ describe("shim lifecycle through containerd", () => {
     ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "0::/\n67108864\n150000 100000\nmax\nread-only\n");
+  });
+
+  /** This sandbox's QEMU, virtiofsd and mounts: what a crash must not leave behind. */
+  const leftovers = async (id: string): Promise<string[]> => [
+    ...processesMatching(new RegExp(`qemu-system-x86_64 .*-name sandbox-${id} |virtiofsd.*shared/${id} `)),
+    ...(await mountPointsUnder(join(runDir(), "shared", id))),
+  ];
+  const shimPid = (id: string): number | undefined => {
+    const line = processesMatching(new RegExp(`containerd-shim-hako-v2 .*${containerd.address}.* -id ${id} `))[0];
+    return line ? Number(line.split(" ")[0]) : undefined;
+  };
+
+  test("a shim SIGKILLed under a running task: containerd's clean-up leaves no QEMU, virtiofsd or mount", async () => {
+    const id = `${PREFIX}shimkill`;
+    assert.equal((await ctrNullStdin([...runArgs("-d", id), "sleep", "1000"])).code, 0);
+    const pid = shimPid(id);
+    assert.ok(pid, "the pod's shim runs");
+    assert.ok((await leftovers(id)).length > 0, "the sandbox runs");
+    process.kill(pid, "SIGKILL");
+    assert.ok(await until(async () => (await leftovers(id)).length === 0, 20_000), (await leftovers(id)).join("\n"));
+    assert.ok(await until(async () => (await taskStatus(id)) !== "RUNNING", 10_000), "task still RUNNING");
+    await containerd.ctr(["task", "delete", id]);
+    assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+    assert.ok(!existsSync(join(runDir(), id)), `state of ${id} is left`);
+  });
+
+  test("virtiofsd SIGKILLed: the task is reported exited and delete is clean", async () => {
+    const id = `${PREFIX}fskill`;
+    assert.equal((await ctrNullStdin([...runArgs("-d", id), "sleep", "1000"])).code, 0);
+    const daemon = processesMatching(new RegExp(`virtiofsd.*shared/${id} `))[0];
+    assert.ok(daemon, "virtiofsd runs");
+    process.kill(Number(daemon.split(" ")[0]), "SIGKILL");
+    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 20_000), "task not reported exited");
+    const del = await containerd.ctr(["task", "delete", id]);
+    assert.equal(del.code, 0, del.stderr);
+    assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
+    assert.ok(await until(async () => (await leftovers(id)).length === 0, 10_000), (await leftovers(id)).join("\n"));
+    assert.ok(await until(() => shimPid(id) === undefined, 10_000), "the shim is left");
   });
 });

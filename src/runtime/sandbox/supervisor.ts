@@ -27,10 +27,13 @@ export class Supervisor {
     private readonly hooks: SupervisorHooks,
   ) {}
 
+  /** Set when the share daemon died: the VM is then stopped on purpose, yet its processes died of a fault. */
+  private shareDied = false;
+
   start(): void {
     void this.vm.exited.then((exit) => {
       this.vmDead = true;
-      if (exit.requested || this.hooks.stopping()) return;
+      if ((exit.requested && !this.shareDied) || this.hooks.stopping()) return;
       this.log.error("vm died", { code: exit.code, signal: exit.signal, console: this.vm.consoleLogPath });
       this.agent.close();
       this.hooks.vmDied(exit);
@@ -38,6 +41,7 @@ export class Supervisor {
     void this.vm.shareDaemonFailure.then((err) => {
       if (this.hooks.stopping()) return;
       this.log.error("share daemon died; stopping the VM, its containers cannot reach their files", { err });
+      this.shareDied = true;
       void this.vm.stop();
     });
     void this.watchOom();
