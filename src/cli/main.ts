@@ -5,6 +5,7 @@ import { codeName, HakoError } from "../common/errors.js";
 import { checkCommand } from "./check/command.js";
 import { envCommand } from "./env.js";
 import { execCommand } from "./exec.js";
+import { factoryCommand } from "./factory.js";
 import { imageCommand } from "./image-build.js";
 import { installCommand, uninstallCommand } from "./install.js";
 import { logsCommand } from "./logs.js";
@@ -22,6 +23,7 @@ const verbs = [
   monitorCommand,
   installCommand,
   uninstallCommand,
+  factoryCommand,
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -3,6 +3,8 @@ import type { HakoConfig } from "./types.js";
 
 export const assetsDir = "/var/lib/hako";
 export const systemConfigPath = "/etc/hako/configuration.toml";
+/** `[factory] template_path` default (Kata's is /run/vc/vm/template). */
+export const DEFAULT_TEMPLATE_PATH = "/run/hako-factory/template";
 
 export function defaultConfig(): HakoConfig {
   return {
@@ -60,6 +62,11 @@ export function defaultConfig(): HakoConfig {
       enableDebug: false,
       disableGuestSeccomp: true,
       experimental: [],
+    },
+    factory: {
+      enableTemplate: false,
+      templatePath: DEFAULT_TEMPLATE_PATH,
+      vmCacheNumber: 0,
     },
     ignoredKeys: [],
   };

@@ -286,9 +286,17 @@ const runtime: Record<string, KeySpec> = {
 };
 
 const factory: Record<string, KeySpec> = {
-  enable_template: bool(),
-  template_path: str(),
-  vm_cache_number: uint(),
+  enable_template: bool((c, v) => {
+    c.factory.enableTemplate = v;
+  }),
+  template_path: str((c, v) => {
+    c.factory.templatePath = v;
+  }),
+  vm_cache_number: notActedOn(
+    uint((c, v) => {
+      c.factory.vmCacheNumber = v;
+    }),
+  ),
   vm_cache_endpoint: str(),
 };
 

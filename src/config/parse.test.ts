@@ -34,7 +34,8 @@ describe("parseConfig", () => {
     assert.equal(c.runtime.staticSandboxResourceMgmt, false);
     assert.equal(c.agent.dialTimeoutS, 45);
     assert.ok(c.ignoredKeys.includes("hypervisor.qemu.firmware"));
-    assert.ok(c.ignoredKeys.includes("factory.enable_template"));
+    assert.ok(c.ignoredKeys.includes("factory.vm_cache_endpoint"));
+    assert.ok(!c.ignoredKeys.includes("factory.enable_template"));
     assert.ok(c.ignoredKeys.includes("runtime.dan_conf"));
     assert.ok(!c.ignoredKeys.includes("hypervisor.qemu.kernel"));
     assert.ok(!c.ignoredKeys.includes("runtime.internetworking_model"));
@@ -50,6 +51,7 @@ describe("parseConfig", () => {
       "runtime.enable_debug",
       "runtime.experimental",
       "agent.kata.enable_tracing",
+      "factory.vm_cache_number",
     ]) {
       assert.ok(c.ignoredKeys.includes(key), `${key} is reported as ignored`);
     }

@@ -95,12 +95,23 @@ export interface RuntimeConfig {
   experimental: string[];
 }
 
+/** `[factory]`: VM templates (Kata's keys). */
+export interface FactoryConfig {
+  /** Start sandboxes by restoring a saved VM template (made by `hako factory init`) instead of booting. */
+  enableTemplate: boolean;
+  /** Where templates live: one directory per template key below it. */
+  templatePath: string;
+  /** Kata's pool of pre-booted VMs: parsed, not acted on (reported in ignoredKeys). */
+  vmCacheNumber: number;
+}
+
 export interface HakoConfig {
   /** The file the values came from, or null for built-in defaults. */
   source: string | null;
   hypervisor: HypervisorSections;
   agent: AgentConfig;
   runtime: RuntimeConfig;
+  factory: FactoryConfig;
   /**
    * Keys present in the file (or annotations) that hako accepts but does not act on, as `section.key`: Kata keys
    * with no meaning here, and keys that are parsed and validated but not implemented yet.

@@ -133,4 +133,9 @@ export interface Vm {
   readonly shareDaemonFailure: Promise<Error>;
   /** The VM as plain data for the sandbox state; attach() takes it back. */
   persistable(): PersistedVm;
+  /**
+   * The key of the VM template this VM was restored from (undefined when it booted): its guest then still has the
+   * template's clock and random state, which the runtime replaces before anything else runs.
+   */
+  readonly fromTemplate?: string | undefined;
 }

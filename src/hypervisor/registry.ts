@@ -8,7 +8,7 @@ import type { Hypervisor, StaleCleanup } from "./hypervisor.js";
 import { QemuHypervisor } from "./qemu/qemu-hypervisor.js";
 
 const drivers: Record<HypervisorKind, (config: HakoConfig) => Hypervisor> = {
-  qemu: (config) => new QemuHypervisor(config.hypervisor.qemu, config.agent),
+  qemu: (config) => new QemuHypervisor(config.hypervisor.qemu, config.agent, { factory: config.factory }),
 };
 
 /** The hypervisor the configuration selects. */

@@ -87,6 +87,8 @@ export interface AgentApi {
   getGuestDetails(): Promise<GuestDetails>;
   onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void>;
   setGuestDateTime(date: Date): Promise<void>;
+  /** Mixes `data` into the guest's entropy pool and reseeds its CRNG (clones of a VM template). */
+  reseedRandomDev(data: Uint8Array): Promise<void>;
   copyFile(path: string, data: Uint8Array, mode: number): Promise<void>;
   /** Prometheus text exposition of the guest's own figures. */
   getMetrics(): Promise<string>;

@@ -231,6 +231,10 @@ export class AgentClient implements AgentApi {
     await this.agent.setGuestDateTime({ sec: ms / 1000n, usec: (ms % 1000n) * 1000n }, this.ctl());
   }
 
+  async reseedRandomDev(data: Uint8Array): Promise<void> {
+    await this.agent.reseedRandomDev({ data }, this.ctl());
+  }
+
   async copyFile(path: string, data: Uint8Array, mode: number): Promise<void> {
     let offset = 0;
     do {

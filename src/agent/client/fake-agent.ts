@@ -22,6 +22,8 @@ export class FakeAgent implements AgentApi {
   sandboxId: string | undefined;
   readonly files = new Map<string, { data: Uint8Array; mode: number }>();
   guestTime: Date | undefined;
+  /** Seeds given to reseedRandomDev, in order. */
+  readonly reseeds: Buffer[] = [];
   private readonly containers = new Map<string, FakeContainer>();
   private nextPid = 100;
   private isClosed = false;
@@ -258,6 +260,11 @@ export class FakeAgent implements AgentApi {
   async setGuestDateTime(date: Date): Promise<void> {
     this.enter("setGuestDateTime");
     this.guestTime = date;
+  }
+
+  async reseedRandomDev(data: Uint8Array): Promise<void> {
+    this.enter("reseedRandomDev");
+    this.reseeds.push(Buffer.from(data));
   }
 
   async copyFile(path: string, data: Uint8Array, mode: number): Promise<void> {

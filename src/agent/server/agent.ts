@@ -11,6 +11,7 @@ import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../../oci/cri-annotations.js
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import { closeFd } from "../../sys/fd.js";
 import { setHostname, setRealtime } from "../../sys/process.js";
+import { reseedRandom } from "../../sys/random.js";
 import { setWindowSize } from "../../sys/tty.js";
 import type {
   ContainerStats,
@@ -366,6 +367,12 @@ export class GuestAgent {
 
   setGuestDateTime(date: Date): void {
     setRealtime(date);
+  }
+
+  /** Mixes host randomness into the guest pool and reseeds the CRNG (a clone of a VM template needs its own). */
+  reseedRandomDev(data: Uint8Array): void {
+    if (data.length === 0) throw new HakoError(Code.InvalidArgument, "ReseedRandomDev: no data");
+    reseedRandom(data);
   }
 
   /** Writes part of a file (offset) and creates its directory; the last chunk sets the mode. */

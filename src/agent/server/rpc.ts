@@ -156,6 +156,10 @@ export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService
       agent.setGuestDateTime(new Date(Number(req.sec) * 1000 + Math.floor(Number(req.usec) / 1000)));
       return {};
     },
+    async reseedRandomDev(req) {
+      agent.reseedRandomDev(req.data);
+      return {};
+    },
     async copyFile(req) {
       agent.copyFile(req.path, req.data, req.fileMode, Number(req.offset));
       return {};

@@ -6,7 +6,7 @@ import { AGENT_VSOCK_PORT } from "../../agent/api/guest-contract.js";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import { processMatches, watchPid } from "../../common/watched-process.js";
-import type { AgentConfig, HakoConfig, QemuConfig } from "../../config/types.js";
+import type { AgentConfig, FactoryConfig, HakoConfig, QemuConfig } from "../../config/types.js";
 import { type Share, ShareManager } from "../../sharefs/share-manager.js";
 import { chooseAccelerator } from "../accel.js";
 import type {
@@ -23,6 +23,7 @@ import type {
 import { type AgentChannelPlan, buildQemuArgs } from "./cmdline/build.js";
 import { connectQmp, netnsWrapper, spawnQemu } from "./qemu-launch.js";
 import { checkAssets, chooseChannel, qemuPlan } from "./qemu-plan.js";
+import { chooseStart, clonePlan, type StartMode, TemplateRestoreError } from "./qemu-template-start.js";
 import { QemuVm, qemuVmState } from "./qemu-vm.js";
 import { QmpClient } from "./qmp.js";
 import { cleanupStaleVm, liveVmPid } from "./stale.js";
@@ -31,11 +32,14 @@ import { defaultStateRoot, vmName, vmPaths } from "./state-dir.js";
 export interface QemuHypervisorOptions {
   /** Skip the probe and use this accelerator. */
   accelerator?: Accelerator;
+  /** `[factory]`: start VMs from a template when enabled and one matches (qemu-template-start.ts). */
+  factory?: FactoryConfig;
   /** How long QEMU may take to open its QMP socket. */
   startTimeoutMs?: number;
 }
 
-function agentAddress(channel: AgentChannelPlan): AgentAddress {
+/** Where the runtime reaches the agent of a VM started with this channel. */
+export function agentAddress(channel: AgentChannelPlan): AgentAddress {
   return channel.kind === "serial"
     ? { kind: "serial", path: channel.socketPath }
     : { kind: "vsock", cid: channel.cid, port: AGENT_VSOCK_PORT };
@@ -116,54 +120,78 @@ export class QemuHypervisor implements Hypervisor {
           nics: req.network?.nics ?? [],
           paths,
         });
-        const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(plan)];
-        log.info("starting qemu", {
-          accel,
-          vcpus: req.vcpus,
-          memoryMiB: req.memoryMiB,
-          channel: channel.kind,
-          share: share.device.kind,
-        });
-        log.debug("qemu command line", { argv });
-        const startedAt = Date.now();
-        const nicFds = openNicDevices(req.network?.nics ?? []);
-        let launched: ReturnType<typeof spawnQemu>;
-        try {
-          launched = spawnQemu(argv, nicFds);
-        } finally {
-          for (const fd of nicFds) closeSync(fd);
-        }
-        try {
-          writeFileSync(paths.qemuPid, `${launched.proc.pid}\n`);
-          const qmp = await connectQmp(id, paths.qmpSocket, launched, this.options.startTimeoutMs ?? 10000, log);
-          const vm = new QemuVm({
-            id,
-            stateRoot: req.stateRoot,
-            paths,
-            proc: launched.proc,
-            qmp,
-            agentAddress: agentAddress(channel),
-            accelerator: accel,
-            share,
-            stderr: launched.stderr,
-            state: {
-              qmpSocket: paths.qmpSocket,
-              pcieRootPorts: plan.pcieRootPorts,
-              usedPorts: [],
-              dimms: 0,
-              memoryMiB: plan.memoryMiB,
-              sharedMemory: share.device.kind === "virtio-fs",
-            },
-            log,
+        const launch = async (mode: StartMode): Promise<QemuVm> => {
+          const clone = mode.kind === "clone" ? await clonePlan(plan, mode) : undefined;
+          const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(clone?.plan ?? plan)];
+          log.info("starting qemu", {
+            accel,
+            vcpus: req.vcpus,
+            memoryMiB: req.memoryMiB,
+            channel: channel.kind,
+            share: share.device.kind,
+            start: mode.kind,
           });
-          for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
-          log.info("qemu started", { pid: vm.pid, ms: Date.now() - startedAt });
-          return vm;
-        } catch (err) {
-          if (!launched.proc.gone) {
-            launched.proc.kill("SIGKILL");
-            await launched.proc.exited;
+          log.debug("qemu command line", { argv });
+          const startedAt = Date.now();
+          const nicFds = openNicDevices(req.network?.nics ?? []);
+          let launched: ReturnType<typeof spawnQemu>;
+          try {
+            launched = spawnQemu(argv, nicFds);
+          } catch (err) {
+            clone?.discard();
+            throw err;
+          } finally {
+            for (const fd of nicFds) closeSync(fd);
           }
+          try {
+            writeFileSync(paths.qemuPid, `${launched.proc.pid}\n`);
+            const qmp = await connectQmp(id, paths.qmpSocket, launched, this.options.startTimeoutMs ?? 10000, log);
+            const vm = new QemuVm({
+              id,
+              stateRoot: req.stateRoot,
+              paths,
+              proc: launched.proc,
+              qmp,
+              agentAddress: agentAddress(channel),
+              accelerator: accel,
+              share,
+              stderr: launched.stderr,
+              state: {
+                qmpSocket: paths.qmpSocket,
+                pcieRootPorts: plan.pcieRootPorts,
+                usedPorts: [],
+                dimms: 0,
+                memoryMiB: plan.memoryMiB,
+                sharedMemory: share.device.kind === "virtio-fs",
+              },
+              log,
+              ...(mode.kind === "clone" ? { fromTemplate: mode.key } : {}),
+            });
+            if (clone) await clone.finish(vm, share.device);
+            for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
+            log.info("qemu started", { pid: vm.pid, ms: Date.now() - startedAt, start: mode.kind });
+            return vm;
+          } catch (err) {
+            if (!launched.proc.gone) {
+              launched.proc.kill("SIGKILL");
+              await launched.proc.exited;
+            }
+            clone?.discard();
+            throw err;
+          }
+        };
+        try {
+          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log);
+          if (mode.kind === "clone") {
+            try {
+              return await launch(mode);
+            } catch (err) {
+              if (!(err instanceof TemplateRestoreError)) throw err;
+              log.warn("restoring the VM template failed: booting the VM instead", { error: err });
+            }
+          }
+          return await launch({ kind: "cold" });
+        } catch (err) {
           await abort();
           throw err;
         }
@@ -234,6 +262,7 @@ export interface StartQemuOptions extends QemuHypervisorOptions {
 export async function startQemu(o: StartQemuOptions, logger: Logger): Promise<Vm> {
   const h = o.config.hypervisor.qemu;
   const hv = new QemuHypervisor(h, o.config.agent, {
+    factory: o.config.factory,
     ...(o.accelerator ? { accelerator: o.accelerator } : {}),
     ...(o.startTimeoutMs !== undefined ? { startTimeoutMs: o.startTimeoutMs } : {}),
   });

@@ -54,6 +54,8 @@ export interface QemuVmParts {
   stderr?: TailBuffer;
   state: QemuVmState;
   log: Logger;
+  /** The key of the VM template this VM was restored from, if it was. */
+  fromTemplate?: string;
 }
 
 export class QemuVm implements Vm {
@@ -64,6 +66,7 @@ export class QemuVm implements Vm {
   readonly consoleLogPath: string;
   readonly exited: Promise<VmExit>;
   readonly shareDaemonFailure: Promise<Error>;
+  readonly fromTemplate: string | undefined;
   private readonly qmp: QmpClient;
   private readonly state: QemuVmState;
   private readonly usedPorts: Set<string>;
@@ -78,6 +81,7 @@ export class QemuVm implements Vm {
     this.agentAddress = parts.agentAddress;
     this.consoleLogPath = parts.paths.consoleLog;
     this.qmp = parts.qmp;
+    this.fromTemplate = parts.fromTemplate;
     this.state = { ...parts.state, usedPorts: [...parts.state.usedPorts] };
     this.usedPorts = new Set(parts.state.usedPorts);
     this.exited = proc.exited.then(({ code, signal }) => {
@@ -96,6 +100,26 @@ export class QemuVm implements Vm {
         if (!proc.gone) resolve(err);
       });
     });
+  }
+
+  /** The QMP client, for the template steps (save, hot-plug of the share into a clone). */
+  qmpControl(): QmpClient {
+    return this.control();
+  }
+
+  /** Takes the first free PCIe root port for a hot-plugged device; ResourceExhausted when none is left. */
+  claimPort(what: string): string {
+    const free = Array.from({ length: this.state.pcieRootPorts }, (_, i) => rootPortId(i)).find(
+      (p) => !this.usedPorts.has(p),
+    );
+    if (!free) {
+      throw new HakoError(
+        Code.ResourceExhausted,
+        `sandbox ${this.id}: no free PCIe root port for ${what} (raise pcie_root_port)`,
+      );
+    }
+    this.usedPorts.add(free);
+    return free;
   }
 
   private control(): QmpClient {
@@ -147,16 +171,7 @@ export class QemuVm implements Vm {
 
   async hotplugBlock(dev: BlockDevice): Promise<void> {
     const qmp = this.control();
-    const free = Array.from({ length: this.state.pcieRootPorts }, (_, i) => rootPortId(i)).find(
-      (p) => !this.usedPorts.has(p),
-    );
-    if (!free) {
-      throw new HakoError(
-        Code.ResourceExhausted,
-        `sandbox ${this.id}: no free PCIe root port for ${dev.id} (raise pcie_root_port)`,
-      );
-    }
-    this.usedPorts.add(free);
+    const free = this.claimPort(dev.id);
     try {
       await hotplug.hotplugBlock(qmp, dev, free);
     } catch (err) {

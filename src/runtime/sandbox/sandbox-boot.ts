@@ -2,6 +2,7 @@
 // in the guest after CreateSandbox), the VM (the hypervisor prepares it, with its share daemon and NICs, then starts
 // it), the agent connection, the guest sandbox and the state directory. Each step that succeeded pushes its undo; if
 // a later step fails, the undo steps run in reverse.
+import { randomBytes } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import type { AgentApi } from "../../agent/api/agent-api.js";
 import { Code, HakoError } from "../../common/errors.js";
@@ -33,6 +34,17 @@ export interface Booted {
   vm: Vm;
   agent: AgentApi;
   network: NetworkSetup;
+}
+
+/**
+ * A VM restored from a template wakes with the template's wall clock (stopped when it was saved) and CRNG state
+ * (the same in every clone): set the clock and reseed the RNG from the host before any container runs. The
+ * hostname and MACs are per sandbox already (CreateSandbox, the NICs it is given).
+ */
+async function giveCloneItsIdentity(agent: AgentApi, template: string, log: Logger): Promise<void> {
+  await agent.reseedRandomDev(randomBytes(512));
+  await agent.setGuestDateTime(new Date());
+  log.debug("clone of a VM template reseeded and its clock set", { template });
 }
 
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
@@ -85,6 +97,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     const agent = await backend.dialAgent(vm, log);
     undo.push({ what: "close the agent connection", run: async () => agent.close() });
     clock.mark("agent-ready");
+    if (vm.fromTemplate !== undefined) await giveCloneItsIdentity(agent, vm.fromTemplate, log);
     await agent.createSandbox({
       sandboxId: req.id,
       hostname: req.hostname,

@@ -55,6 +55,10 @@ export interface QemuPlan {
   nics: TapNic[];
   pcieRootPorts: number;
   entropySource?: string;
+  /** Guest RAM in this file, mapped shared (a VM template and its clones); a memfd or anonymous RAM otherwise. */
+  memoryFile?: string;
+  /** Start paused, waiting for `migrate-incoming` (a clone restoring a template's device state). */
+  incoming?: boolean;
 }
 
 export function buildQemuArgs(plan: QemuPlan): string[] {
@@ -73,6 +77,7 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
     new Smp(plan.vcpus, plan.maxVcpus),
     new Memory(plan.memoryMiB, {
       shared: plan.share.kind === "virtio-fs",
+      ...(plan.memoryFile !== undefined ? { file: plan.memoryFile } : {}),
       ...(hotplugMemory ? { slots: plan.memorySlots, maxMiB: plan.maxMemoryMiB } : {}),
     }),
     new Kernel(plan.kernel, plan.initrd, plan.kernelParams),
@@ -101,5 +106,6 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
     "-no-user-config",
     "-no-reboot",
     ...devices.flatMap((d) => d.args()),
+    ...(plan.incoming ? ["-incoming", "defer"] : []),
   ];
 }
