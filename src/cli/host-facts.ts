@@ -136,3 +136,20 @@ export async function containerdFacts(configPath = "/etc/containerd/config.toml"
     ...(shim ? { shim } : {}),
   };
 }
+
+/** Kernel same-page merging: absent (not built in), or whether it runs and how many pages it shares now. */
+export type KsmFacts = { present: false } | { present: true; running: boolean; pagesSharing: number | undefined };
+
+export function ksmFacts(dir = "/sys/kernel/mm/ksm"): KsmFacts {
+  const read = (name: string) => {
+    try {
+      return readFileSync(`${dir}/${name}`, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const run = read("run");
+  if (run === undefined) return { present: false };
+  const sharing = Number(read("pages_sharing"));
+  return { present: true, running: run === "1", pagesSharing: Number.isNaN(sharing) ? undefined : sharing };
+}

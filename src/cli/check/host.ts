@@ -1,6 +1,7 @@
 // `hako check` rules for the rest of the host: the cgroup layout, containerd, the shim on PATH and a CRI runtime
 // entry. Pure: host-facts.ts reads /proc/self/mounts, PATH and containerd's config.
-import type { CgroupLayout, ContainerdFacts } from "../host-facts.js";
+import type { SharedFs } from "../../config/types.js";
+import type { CgroupLayout, ContainerdFacts, KsmFacts } from "../host-facts.js";
 import { type CheckItem, item } from "./item.js";
 
 export function cgroupItem(layout: CgroupLayout): CheckItem {
@@ -14,6 +15,21 @@ export function cgroupItem(layout: CgroupLayout): CheckItem {
   return layout === "none"
     ? item("cgroups", "cgroups", "fail", detail, "mount cgroup2 at /sys/fs/cgroup (systemd does this at boot)")
     : item("cgroups", "cgroups", "ok", detail);
+}
+
+/**
+ * KSM only merges private anonymous pages that asked for it (QEMU does so for anonymous guest RAM); a sandbox's guest
+ * RAM is a shared memfd or file mapping when virtio-fs needs it shared, which KSM never merges.
+ */
+export function ksmItem(ksm: KsmFacts, sharedFs: SharedFs): CheckItem {
+  const title = "KSM (same-page merging)";
+  if (!ksm.present) return item("ksm", title, "ok", "not built into the host kernel");
+  const saving =
+    sharedFs === "virtio-fs"
+      ? "guest RAM is a shared mapping for virtio-fs, which KSM cannot merge: it would merge at most QEMU's own anonymous memory (its heap, the TCG cache), not the guest's pages"
+      : "guest RAM is anonymous without virtio-fs: KSM could merge identical guest pages (kernel, node) between pods";
+  const state = ksm.running ? `on (${ksm.pagesSharing ?? "?"} pages shared now)` : "off";
+  return item("ksm", title, "ok", `${state}; ${saving}`);
 }
 
 export function containerdItems(c: ContainerdFacts): CheckItem[] {

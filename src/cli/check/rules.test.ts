@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { defaultConfig } from "../../config/defaults.js";
 import { deviceItems } from "./devices.js";
-import { cgroupItem, containerdItems } from "./host.js";
+import { cgroupItem, containerdItems, ksmItem } from "./host.js";
 import { toolItems } from "./tools.js";
 
 const statuses = (items: { id: string; status: string }[]) => Object.fromEntries(items.map((i) => [i.id, i.status]));
@@ -55,5 +55,17 @@ describe("check rules", () => {
       containerdItems({ ...facts, criRuntimeConfigured: true }).find((i) => i.id === "containerd-cri")?.status,
       "ok",
     );
+  });
+
+  it("ksm: says whether it runs, and that virtio-fs's shared guest RAM is not what it can merge", () => {
+    assert.match(
+      ksmItem({ present: true, running: false, pagesSharing: 0 }, "virtio-fs").detail,
+      /^off; .*cannot merge/,
+    );
+    assert.match(
+      ksmItem({ present: true, running: true, pagesSharing: 12 }, "none").detail,
+      /^on \(12 pages shared now\); .*could merge/,
+    );
+    assert.match(ksmItem({ present: false }, "virtio-fs").detail, /not built into the host kernel/);
   });
 });

@@ -2,13 +2,13 @@
 // tool versions, assets, cgroups, containerd) and applies each file's rules to them. A config that cannot be loaded
 // is itself a failed item, not an exception.
 import { HakoError } from "../../common/errors.js";
-import { type HakoConfig, loadConfig } from "../../config/index.js";
+import { activeHypervisor, type HakoConfig, loadConfig } from "../../config/index.js";
 import { type AccelProbe, probeAccelerator } from "../../hypervisor/accel.js";
-import { assetFacts, cgroupLayout, containerdFacts } from "../host-facts.js";
+import { assetFacts, cgroupLayout, containerdFacts, ksmFacts } from "../host-facts.js";
 import { acceleratorItems } from "./accelerator.js";
 import { assetItems } from "./assets.js";
 import { deviceFacts, deviceItems } from "./devices.js";
-import { cgroupItem, containerdItems } from "./host.js";
+import { cgroupItem, containerdItems, ksmItem } from "./host.js";
 import { type CheckItem, type CheckReport, item } from "./item.js";
 import { toolItems, toolVersions } from "./tools.js";
 
@@ -65,6 +65,7 @@ export async function runChecks(options: CheckOptions = {}): Promise<CheckReport
   items.push(...toolItems(config, versions));
   items.push(...assetItems(assets));
   items.push(cgroupItem(cgroupLayout()));
+  items.push(ksmItem(ksmFacts(), activeHypervisor(config).sharedFs));
   items.push(...containerdItems(containerd));
   return {
     ok: items.every((i) => i.status !== "fail"),
