@@ -17,6 +17,14 @@ export interface BenchContext {
   accelReason: string;
   tcgTbSizeMiB: number;
   memoryMiB: number;
+  /** Debian's cloud kernel (vmlinux): the raw-boot reference whatever kernel hako's assets hold. */
+  debianKernel: string;
+  /**
+   * A config file like the benchmark's with `[factory] enable_template` on, passed to the shim as the runtime's
+   * config path (`ctr run --runtime-config-path`); undefined when the template could not be made (see templateError).
+   */
+  templateConfig?: string;
+  templateError?: string;
   /** Unique per benchmark run, so container ids never collide with a previous run's leftovers. */
   tag: string;
   log(line: string): void;

@@ -7,7 +7,7 @@ import { readSandboxState } from "../src/runtime/sandbox-state.js";
 import { HAKO_RUNTIME, RUNC_RUNTIME } from "../test/helpers/containerd.js";
 import type { BenchContext, Section } from "./context.js";
 import { notAvailable } from "./context.js";
-import { memoryOf, parentPid, processTrees } from "./proc-memory.js";
+import { memoryOf, parentPid, processTrees, unmappedFileKiB } from "./proc-memory.js";
 import { median, medianPhases, round } from "./stats.js";
 
 export interface SandboxMemory {
@@ -16,9 +16,17 @@ export interface SandboxMemory {
   processes: { pid: number; command: string; pssMiB: number }[];
 }
 
+/** Host memory with `pods` idle sandboxes running at once. */
+export interface PodCountMemory {
+  pods: number;
+  perPodMiB: number;
+  totalMiB: number;
+}
+
 export interface MemoryResult {
   single: { hakoMiB: number; runcMiB: number | null; detail: SandboxMemory };
-  concurrent: { count: number; perSandboxMiB: number; totalMiB: number };
+  /** Per pod with 1, 3, 10, … idle pods: booted (cold) and restored from the template (null without one). */
+  byCount: { cold: PodCountMemory[]; template: PodCountMemory[] | null; templateNote?: string };
   /** Median of each start-up phase over every sandbox started here (ms since the shim began creating it). */
   phasesMs: Record<string, number> | null;
   /** Median wall time of `ctr run -d` for the same sandboxes: the phases plus containerd's and the shim's start. */
@@ -35,7 +43,9 @@ async function hakoSandboxMemory(id: string): Promise<{ mem: SandboxMemory; phas
   // to the shim's and the VM's trees.
   const roots = [state.ownerPid, ...(state.vm ? [state.vm.pid] : [])];
   const procs = memoryOf(processTrees(roots));
-  const total = procs.reduce((s, p) => s + p.pssKiB, 0);
+  // A template clone's RAM is a deleted tmpfs file: pages the guest has not touched since the restore are in it
+  // but in no page table, so PSS misses them; they are the clone's all the same.
+  const total = procs.reduce((s, p) => s + p.pssKiB, 0) + (state.vm ? unmappedFileKiB(state.vm.pid) : 0);
   return {
     mem: {
       id,
@@ -71,49 +81,91 @@ async function removeContainer(ctx: BenchContext, id: string): Promise<void> {
 
 const settle = () => new Promise((r) => setTimeout(r, 2_000));
 
-export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryResult>> {
-  const ids: string[] = [];
-  const allPhases: Record<string, number>[] = [];
-  const detachedMs: number[] = [];
-  let single: SandboxMemory | undefined;
-  try {
-    const runcMiB = await runcMemory(ctx);
-    for (let i = 0; i < ctx.concurrency; i++) {
-      const id = `${ctx.tag}-mem-${i}`;
-      ctx.log(`memory: starting detached sandbox ${i + 1}/${ctx.concurrency}`);
-      const r = await ctx.containerd.runDetached(HAKO_RUNTIME, ctx.image, id, ["sleep", "600"], { timeoutMs: 180_000 });
-      if (r.code !== 0) return notAvailable(`hako could not start a detached sandbox: ${r.stderr.trim()}`);
+/** Pod counts measured (each a running total: 1, then 2 more, then 7 more). */
+export const POD_COUNTS = [1, 3, 10] as const;
+
+/**
+ * Starts idle pods up to each count in POD_COUNTS, measuring the host memory of all of them at each count; the
+ * first pod alone also gives the single-sandbox detail. `extra` goes to every `ctr run` (the template config).
+ */
+async function podsByCount(
+  ctx: BenchContext,
+  label: string,
+  extra: string[],
+  ids: string[],
+  onFirst: (m: { mem: SandboxMemory; phases: Record<string, number> }, ms: number) => void,
+  allPhases: Record<string, number>[],
+): Promise<PodCountMemory[] | string> {
+  const out: PodCountMemory[] = [];
+  for (const count of POD_COUNTS) {
+    while (ids.length < count) {
+      const id = `${ctx.tag}-mem-${label}-${ids.length}`;
+      ctx.log(`memory (${label}): starting idle pod ${ids.length + 1}/${count}`);
+      const r = await ctx.containerd.runDetached(HAKO_RUNTIME, ctx.image, id, ["sleep", "600"], {
+        timeoutMs: 180_000,
+        extra,
+      });
+      if (r.code !== 0) return `hako could not start a detached sandbox: ${r.stderr.trim()}`;
       ids.push(id);
-      detachedMs.push(r.ms);
-      if (i === 0) await settle();
-      const m = await hakoSandboxMemory(id);
-      if (typeof m === "string") return notAvailable(m);
-      allPhases.push(m.phases);
-      // The first one is measured before the others start: the cost of a sandbox alone.
-      if (i === 0) single = m.mem;
+      if (ids.length === 1) {
+        await settle();
+        const m = await hakoSandboxMemory(id);
+        if (typeof m === "string") return m;
+        onFirst(m, r.ms);
+      }
     }
-    if (!single) return notAvailable("no sandbox was measured");
     await settle();
     let total = 0;
     for (const id of ids) {
       const m = await hakoSandboxMemory(id);
-      if (typeof m === "string") return notAvailable(m);
+      if (typeof m === "string") return m;
       total += m.mem.totalMiB;
+      if (count === POD_COUNTS[POD_COUNTS.length - 1]) allPhases.push(m.phases);
     }
+    out.push({ pods: count, perPodMiB: round(total / count, 1) ?? 0, totalMiB: round(total, 1) ?? 0 });
+  }
+  return out;
+}
+
+export async function measureMemory(ctx: BenchContext): Promise<Section<MemoryResult>> {
+  const allPhases: Record<string, number>[] = [];
+  const detachedMs: number[] = [];
+  let single: SandboxMemory | undefined;
+  const coldIds: string[] = [];
+  const tplIds: string[] = [];
+  try {
+    const runcMiB = await runcMemory(ctx);
+    const cold = await podsByCount(
+      ctx,
+      "cold",
+      [],
+      coldIds,
+      (m, ms) => {
+        single = m.mem;
+        detachedMs.push(ms);
+      },
+      allPhases,
+    );
+    if (typeof cold === "string") return notAvailable(cold);
+    for (const id of coldIds.splice(0)) await removeContainer(ctx, id);
+    let template: PodCountMemory[] | null = null;
+    let templateNote = ctx.templateError;
+    if (ctx.templateConfig) {
+      const t = await podsByCount(ctx, "tpl", ["--runtime-config-path", ctx.templateConfig], tplIds, () => {}, []);
+      if (typeof t === "string") templateNote = t;
+      else template = t;
+    }
+    if (!single) return notAvailable("no sandbox was measured");
     return {
       available: true,
       value: {
         single: { hakoMiB: single.totalMiB, runcMiB, detail: single },
-        concurrent: {
-          count: ids.length,
-          perSandboxMiB: round(total / ids.length, 1) ?? 0,
-          totalMiB: round(total, 1) ?? 0,
-        },
+        byCount: { cold, template, ...(templateNote ? { templateNote } : {}) },
         phasesMs: medianPhases(allPhases),
         ctrRunDetachedMs: round(median(detachedMs), 0),
       },
     };
   } finally {
-    for (const id of ids) await removeContainer(ctx, id);
+    for (const id of [...coldIds, ...tplIds]) await removeContainer(ctx, id);
   }
 }

@@ -1,6 +1,6 @@
 // Host memory of processes as the kernel accounts it: PSS (proportional set size) from /proc/<pid>/smaps_rollup, so
 // pages shared between sandboxes (the guest kernel and DAX rootfs in the page cache, Node's code) count once overall.
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { commandOf, parseKb, parseStat } from "../src/metrics/proc-stats.js";
 
 /** PSS of one process in KiB, or null if it is gone or unreadable. */
@@ -61,4 +61,31 @@ export function memoryOf(pids: number[]): ProcessMemory[] {
     if (pss !== null) out.push({ pid, command: commandName(pid), pssKiB: pss });
   }
   return out;
+}
+
+/**
+ * KiB of deleted tmpfs files a process maps (a template clone's private RAM copy) that are allocated but not in its
+ * page tables: st_blocks of the file (through /proc/<pid>/map_files) less the mapping's Rss. 0 when there is none.
+ */
+export function unmappedFileKiB(pid: number): number {
+  let smaps: string;
+  try {
+    smaps = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  const blocks = smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  for (const block of blocks) {
+    const head = /^([0-9a-f]+-[0-9a-f]+) \S+ \S+ \S+ \S+ +(\/dev\/shm\/\S+) \(deleted\)/.exec(block);
+    if (!head?.[1]) continue;
+    const rssKiB = Number(/^Rss:\s+(\d+) kB/m.exec(block)?.[1] ?? 0);
+    try {
+      const allocatedKiB = (statSync(`/proc/${pid}/map_files/${head[1]}`).blocks * 512) / 1024;
+      total += Math.max(0, allocatedKiB - rssKiB);
+    } catch {
+      // the mapping went away between the two reads
+    }
+  }
+  return total;
 }

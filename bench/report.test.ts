@@ -21,10 +21,20 @@ test("a section that could not run says why; the others still render", () => {
       available: true,
       value: {
         hako: { samplesMs: [2000], medianMs: 2000, minMs: 2000, failures: [] },
+        hakoTemplate: null,
         runc: { samplesMs: [100], medianMs: 100, minMs: 100, failures: [] },
         rawVm: { samplesMs: [1600], medianMs: 1600, minMs: 1600, failures: [] },
-        ratios: { hakoOverRawVm: 1.25, hakoOverRunc: 20, rawVmOverRunc: 16 },
+        rawVmDebian: { samplesMs: [1800], medianMs: 1800, minMs: 1800, failures: [] },
+        ratios: {
+          hakoOverRawVm: 1.25,
+          hakoOverRunc: 20,
+          rawVmOverRunc: 16,
+          hakoOverRawDebian: 1.11,
+          templateOverRawDebian: null,
+          rawVmOverRawDebian: 0.89,
+        },
         phasesMs: { "vm-started": 100, "agent-ready": 1500 },
+        templatePhasesMs: null,
       },
     },
     memory: { available: false, reason: "hako could not start a detached sandbox: boom" },
@@ -41,11 +51,11 @@ test("a section that could not run says why; the others still render", () => {
     },
   };
   const md = renderMarkdown(r);
-  assert.match(md, /^\| hako +\| 2\.00 s \| 2\.00 s \| 1\/1 +\|$/m);
-  assert.match(md, /hako \/ raw VM: \*\*1\.25×\*\*/);
+  assert.match(md, /^\| hako, booting its VM \(cold\) +\| 2\.00 s \| 2\.00 s \| 1\/1 +\|$/m);
+  assert.match(md, /hako cold \*\*1\.11×\*\* \(target ≤ 2\.0×\)/);
   assert.match(md, /not available: hako could not start a detached sandbox: boom/);
   assert.match(md, /not available: skipped \(--skip\)/);
-  assert.match(md, /^\| agent-ready +\| 1500 +\| – +\|$/m, "phases from the shim's log, none from state");
+  assert.match(md, /^\| agent-ready +\| 1500 +\| – +\| – +\|$/m, "phases from the shim's log, none from state");
   assert.match(md, /^\| TCP, container → host \(HTTP GETs of 64 MiB\) +\| 40 MB\/s +\| 2000 MB\/s +\| 0\.02× +\|$/m);
   assert.match(md, /^\| added by networking +\| 200 ms +\|$/m);
   assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");

@@ -2,6 +2,7 @@
 // reason where a section could not run.
 import type { Section } from "./context.js";
 import type { BenchResult } from "./main.js";
+import type { MemoryResult } from "./memory.js";
 import type { NetworkResult } from "./network.js";
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v / 1000).toFixed(2)} s`);
@@ -35,21 +36,30 @@ export function renderMarkdown(r: BenchResult): string {
       ms(v.minMs),
       `${v.samplesMs.length}/${r.runs}`,
     ];
-    out.push(
-      ...table(
-        ["", "median", "best", "runs ok"],
-        [row("hako", s.hako), row("runc", s.runc), row("raw VM boot (same kernel, tiny initrd)", s.rawVm)],
-      ),
+    const rows = [row("hako, booting its VM (cold)", s.hako)];
+    if (s.hakoTemplate) rows.push(row("hako, VM restored from the template", s.hakoTemplate));
+    rows.push(
+      row("runc", s.runc),
+      row("raw VM boot: the assets' kernel, tiny initrd", s.rawVm),
+      row("raw VM boot: Debian's cloud kernel, tiny initrd", s.rawVmDebian),
     );
+    out.push(...table(["", "median", "best", "runs ok"], rows));
     out.push("");
     out.push(
-      `hako / raw VM: **${x(s.ratios.hakoOverRawVm)}** (target ≤ 1.25×) · hako / runc: ${x(s.ratios.hakoOverRunc)} · raw VM / runc: ${x(s.ratios.rawVmOverRunc)}`,
+      `Against the raw boot of Debian's cloud kernel: hako cold **${x(s.ratios.hakoOverRawDebian)}** (target ≤ 2.0×) · ` +
+        `hako from the template **${x(s.ratios.templateOverRawDebian)}** (target ≤ 1.0×) · ` +
+        `raw boot of the assets' kernel ${x(s.ratios.rawVmOverRawDebian)}`,
+      "",
+      `hako cold / raw VM (same kernel): ${x(s.ratios.hakoOverRawVm)} · hako / runc: ${x(s.ratios.hakoOverRunc)} · raw VM / runc: ${x(s.ratios.rawVmOverRunc)}`,
       "",
     );
+    if (s.templateNote) out.push(`template: ${s.templateNote}`, "");
     for (const [who, f] of [
       ["hako", s.hako.failures],
+      ["hako (template)", s.hakoTemplate?.failures ?? []],
       ["runc", s.runc.failures],
       ["raw VM", s.rawVm.failures],
+      ["raw VM (Debian)", s.rawVmDebian.failures],
     ] as const) {
       if (f.length > 0) out.push(`${who} failures: ${f.join("; ")}`, "");
     }
@@ -57,38 +67,39 @@ export function renderMarkdown(r: BenchResult): string {
 
   out.push("## Phases of a hako start (hako's own timestamps, median, ms since the shim began creating the VM)", "");
   const fromLog = r.startLatency.available ? r.startLatency.value.phasesMs : null;
+  const fromTemplate = r.startLatency.available ? r.startLatency.value.templatePhasesMs : null;
   const fromState = r.memory.available ? r.memory.value.phasesMs : null;
-  if (!fromLog && !fromState) out.push("not available: no hako start recorded its phases", "");
+  if (!fromLog && !fromState && !fromTemplate) out.push("not available: no hako start recorded its phases", "");
   else {
-    const names = [...new Set([...Object.keys(fromLog ?? {}), ...Object.keys(fromState ?? {})])].sort(
+    const all = [fromLog, fromTemplate, fromState];
+    const names = [...new Set(all.flatMap((p) => Object.keys(p ?? {})))].sort(
       (a, b) => (fromLog?.[a] ?? fromState?.[a] ?? 0) - (fromLog?.[b] ?? fromState?.[b] ?? 0),
     );
     const cell = (v: number | undefined) => (v === undefined ? "–" : String(v));
-    const rows = names.map((k) => [k, cell(fromLog?.[k]), cell(fromState?.[k])]);
+    const rows = names.map((k) => [k, ...all.map((p) => cell(p?.[k]))]);
     if (r.memory.available && r.memory.value.ctrRunDetachedMs !== null) {
       rows.push([
         "(`ctr run -d` returned: containerd and shim start included)",
         "–",
+        "–",
         String(r.memory.value.ctrRunDetachedMs),
       ]);
     }
-    out.push(...table(["phase", "`ctr run --rm` (shim log)", "`ctr run -d` (sandbox state)"], rows), "");
+    out.push(
+      ...table(
+        [
+          "phase",
+          "cold, `ctr run --rm` (shim log)",
+          "template, `ctr run --rm` (shim log)",
+          "cold, `ctr run -d` (state)",
+        ],
+        rows,
+      ),
+      "",
+    );
   }
 
-  section(out, "## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", r.memory, (m) => [
-    ...table(
-      ["", "PSS"],
-      [
-        ["hako, one sandbox alone", n(m.single.hakoMiB, "MiB")],
-        [`hako, per sandbox with ${m.concurrent.count} running`, n(m.concurrent.perSandboxMiB, "MiB")],
-        ["runc (shim + container)", n(m.single.runcMiB, "MiB")],
-      ],
-    ),
-    "",
-    "Target ≤ 100 MB per pod (Kata publishes ~123 MB).",
-    "",
-    `One sandbox: ${m.single.detail.processes.map((p) => `${p.command} ${p.pssMiB} MiB`).join(", ")}`,
-  ]);
+  section(out, "## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", r.memory, memoryTables);
   section(out, "## virtio-fs throughput (dd, guest container on a bind mount vs the host)", r.virtiofs, (v) =>
     table(
       [`${v.fileMiB} MiB`, "guest", "host", "guest / host"],
@@ -112,6 +123,38 @@ function section<T>(out: string[], title: string, s: Section<T>, body: (value: T
   out.push(title, "");
   if (!s.available) out.push(`not available: ${s.reason}`, "");
   else out.push(...body(s.value), "");
+}
+
+function memoryTables(m: MemoryResult): string[] {
+  const tpl = new Map((m.byCount.template ?? []).map((c) => [c.pods, c]));
+  return [
+    ...table(
+      ["", "PSS"],
+      [
+        ["hako, one sandbox alone", n(m.single.hakoMiB, "MiB")],
+        ["runc (shim + container)", n(m.single.runcMiB, "MiB")],
+      ],
+    ),
+    "",
+    ...table(
+      ["idle pods", "per pod, cold", "per pod, from the template", "all pods, cold", "all pods, template"],
+      m.byCount.cold.map((c) => [
+        String(c.pods),
+        n(c.perPodMiB, "MiB"),
+        n(tpl.get(c.pods)?.perPodMiB, "MiB"),
+        n(c.totalMiB, "MiB"),
+        n(tpl.get(c.pods)?.totalMiB, "MiB"),
+      ]),
+    ),
+    ...(m.byCount.templateNote ? ["", `template: ${m.byCount.templateNote}`] : []),
+    "",
+    "Target ≤ 100 MB per pod at 10 pods (Kata publishes ~123 MB). A clone's RAM is a private copy of the " +
+      "template's (virtio-fs needs it mapped shared): its pages not yet touched since the restore are counted too.",
+    "",
+    `One sandbox: ${m.single.detail.processes.map((p) => `${p.command} ${p.pssMiB} MiB`).join(", ")}`,
+    "",
+    "![start latency and memory per pod](latest.svg)",
+  ];
 }
 
 function networkTables(v: NetworkResult): string[] {
