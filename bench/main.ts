@@ -1,15 +1,11 @@
 // `npm run bench`: start latency (hako vs runc vs a raw VM boot), hako's start-up phases, host memory per sandbox,
 // virtio-fs throughput and pod networking (throughput, round trip and start cost, hako vs runc), all measured in one run against a private containerd. Writes bench/results/latest.json
 // and latest.md, and prints the markdown.
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, release } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { createLogger } from "../src/common/log.js";
-import { loadConfig, systemConfigPath } from "../src/config/index.js";
-import { destroyTemplates, initTemplate } from "../src/factory/factory.js";
 import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } from "../test/helpers/containerd.js";
 import { testKernel } from "../test/helpers/test-guest.js";
 import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
@@ -19,6 +15,7 @@ import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
 import { renderSvg } from "./svg.js";
+import { prepareTemplate } from "./template-config.js";
 import { measureVirtiofs, type Throughput } from "./virtiofs.js";
 
 const BASE_DIR = "/run/hako-bench";
@@ -58,7 +55,7 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const settings = hostSettings(values.config);
   for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) log(`removed a previous run's leftovers: ${dir}`);
-  const templates = await prepareTemplate(values.config, log);
+  const templates = await prepareTemplate(FACTORY_DIR, values.config, log);
 
   let containerd: Containerd | undefined;
   const stop = async () => {
@@ -114,35 +111,6 @@ async function main(): Promise<number> {
   } finally {
     await stop();
     templates.destroy();
-  }
-}
-
-/**
- * Writes a config like the benchmark's with `[factory] enable_template` on and makes its VM template, so that one
- * run measures hako both booting and restoring. A failure is recorded, not fatal: the template rows say why.
- */
-async function prepareTemplate(
-  configPath: string | undefined,
-  log: (line: string) => void,
-): Promise<{ ctx: { templateConfig?: string; templateError?: string }; destroy: () => void }> {
-  const base = configPath ?? process.env.HAKO_CONFIG ?? (existsSync(systemConfigPath) ? systemConfigPath : undefined);
-  const path = join(FACTORY_DIR, "configuration.toml");
-  await mkdir(FACTORY_DIR, { recursive: true });
-  const text = base ? await readFile(base, "utf8") : "";
-  await writeFile(path, `${text}\n[factory]\nenable_template = true\ntemplate_path = "${FACTORY_DIR}/templates"\n`);
-  const config = loadConfig({ path });
-  const destroy = () => {
-    destroyTemplates(config);
-    rmSync(FACTORY_DIR, { recursive: true, force: true });
-  };
-  try {
-    log("making the VM template");
-    const r = await initTemplate(config, createLogger({ level: "error" }), true);
-    log(`template ${r.info.key} made in ${(r.ms / 1000).toFixed(1)} s`);
-    return { ctx: { templateConfig: path }, destroy };
-  } catch (err) {
-    log(`no VM template: ${(err as Error).message}`);
-    return { ctx: { templateError: `the VM template could not be made: ${(err as Error).message}` }, destroy };
   }
 }
 

@@ -1,8 +1,10 @@
-// The demo behind `npm run demo`: one private containerd, the same busybox image run with runc and with hako, and
-// the kernel each container sees printed side by side. Tears everything down on success, failure and Ctrl-C.
+// The demo behind `npm run demo`: one private containerd, the same busybox image run with runc, with hako booting
+// its VM and with hako restoring a VM template, and the kernel each container sees and each start's time printed
+// side by side. Tears everything down (templates included) on success, failure and Ctrl-C.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { release } from "node:os";
+import { prepareTemplate } from "../bench/template-config.js";
 import {
   type Containerd,
   type CtrResult,
@@ -13,6 +15,7 @@ import {
 } from "../test/helpers/containerd.js";
 
 const BASE_DIR = "/run/hako-demo";
+const FACTORY_DIR = "/run/hako-demo-factory";
 const NAMESPACE = "hako-demo";
 const HAKO_TIMEOUT_MS = 180_000;
 
@@ -21,6 +24,7 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 let containerd: Containerd | undefined;
 let tearingDown: Promise<void> | undefined;
+let destroyTemplate: () => void = () => {};
 let interrupted = false;
 
 function teardown(): Promise<void> {
@@ -29,7 +33,9 @@ function teardown(): Promise<void> {
     if (!containerd) return void (await cleanupStaleInstances(BASE_DIR, NAMESPACE));
     const { leaked } = await containerd.stop();
     for (const l of leaked) say(`cleaned up a leftover ${l}`);
-  })().catch((err: unknown) => say(`teardown failed: ${err instanceof Error ? err.message : String(err)}`));
+  })()
+    .finally(() => destroyTemplate())
+    .catch((err: unknown) => say(`teardown failed: ${err instanceof Error ? err.message : String(err)}`));
   return tearingDown;
 }
 
@@ -86,6 +92,18 @@ async function main(): Promise<number> {
   say(`running \`uname -r\` with hako (a VM boots; under TCG this takes seconds)…`);
   const hako = await containerd.run(HAKO_RUNTIME, image, id, ["uname", "-r"], { timeoutMs: HAKO_TIMEOUT_MS });
   if (interrupted) return 130;
+  say("making a VM template (hako factory init: boot once, save the guest with its agent waiting)…");
+  const template = await prepareTemplate(FACTORY_DIR, undefined, (l) => say(`  ${l}`));
+  destroyTemplate = template.destroy;
+  let fromTemplate: CtrResult | undefined;
+  if (template.ctx.templateConfig) {
+    say("running `uname -r` with hako from the template (the VM is restored, not booted)…");
+    fromTemplate = await containerd.run(HAKO_RUNTIME, image, `${id}-tpl`, ["uname", "-r"], {
+      timeoutMs: HAKO_TIMEOUT_MS,
+      extra: ["--runtime-config-path", template.ctx.templateConfig],
+    });
+  } else say(`no template: ${template.ctx.templateError}`);
+  if (interrupted) return 130;
 
   const rows: [string, string, string, string][] = [
     ["", "runtime", "kernel the container sees", "ctr run --rm"],
@@ -98,6 +116,14 @@ async function main(): Promise<number> {
       fmt(hako.ms),
     ],
   ];
+  if (fromTemplate) {
+    rows.push([
+      "hako (template)",
+      HAKO_RUNTIME,
+      fromTemplate.code === 0 ? fromTemplate.stdout.trim() : `failed (exit ${fromTemplate.code ?? "killed"})`,
+      fmt(fromTemplate.ms),
+    ]);
+  }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i as 0 | 1 | 2 | 3].length)));
   say();
   for (const r of rows) say(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("   "));
@@ -114,6 +140,12 @@ async function main(): Promise<number> {
     if (runc.code === 0) {
       say(`start-to-exit time: hako ${fmt(hako.ms)} vs runc ${fmt(runc.ms)} (${(hako.ms / runc.ms).toFixed(1)}×).`);
     }
+    if (fromTemplate?.code === 0) {
+      say(
+        `from the template: ${fmt(fromTemplate.ms)} (${(fromTemplate.ms / hako.ms).toFixed(2)}× the cold start): ` +
+          "no kernel boot, no Node start in the guest; the share is hot-plugged and the clone reseeded.",
+      );
+    }
     const phases = await containerd.sandboxPhases(id);
     if (phases) {
       const steps = Object.entries(phases)
@@ -127,7 +159,7 @@ async function main(): Promise<number> {
   } else {
     for (const l of explainHakoFailure(hako, await containerd.logTail(200))) say(l);
   }
-  return runc.code === 0 && hako.code === 0 ? 0 : 1;
+  return runc.code === 0 && hako.code === 0 && (fromTemplate === undefined || fromTemplate.code === 0) ? 0 : 1;
 }
 
 let code = 1;
