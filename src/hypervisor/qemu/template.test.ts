@@ -1,0 +1,92 @@
+// Unit specs for VM template bookkeeping: the key, what changed between two templates, finding the template for a
+// plan (missing, made for other inputs, incomplete, usable), and which VMs can never start from one.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import type { QemuPlan } from "./cmdline/build.js";
+import { templateUnsuitable } from "./qemu-template-start.js";
+import {
+  changedInputs,
+  findTemplate,
+  TEMPLATE_FORMAT,
+  type TemplateInputs,
+  templateDir,
+  templateKey,
+} from "./template.js";
+
+const file = (path: string) => ({ path, size: 1, mtimeMs: 2, ino: 3 });
+const inputs: TemplateInputs = {
+  format: TEMPLATE_FORMAT,
+  qemu: file("/usr/bin/qemu"),
+  machine: "q35",
+  machineOptions: "",
+  firmware: null,
+  accel: "tcg",
+  tcgTbSizeMiB: 64,
+  cpuFeatures: "",
+  vcpus: 1,
+  maxVcpus: 2,
+  memoryMiB: 2048,
+  maxMemoryMiB: 4096,
+  memorySlots: 10,
+  kernel: file("/k"),
+  initrd: file("/i"),
+  kernelParams: ["quiet"],
+  rootImage: file("/r"),
+  agentChannel: "serial",
+  debugConsole: false,
+  pcieRootPorts: 2,
+  entropySource: "/dev/urandom",
+};
+
+const root = mkdtempSync(join(tmpdir(), "hako-template-spec-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function save(i: TemplateInputs, files = ["memory", "state"]): string {
+  const dir = templateDir(root, templateKey(i));
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) writeFileSync(join(dir, f), "x");
+  const info = { format: TEMPLATE_FORMAT, key: templateKey(i), createdAt: new Date().toISOString(), inputs: i };
+  writeFileSync(join(dir, "template.json"), JSON.stringify(info));
+  return dir;
+}
+
+describe("VM templates", () => {
+  it("the key is stable and changes with any input; changedInputs names the fields", () => {
+    assert.equal(templateKey(inputs), templateKey({ ...inputs }));
+    assert.match(templateKey(inputs), /^[0-9a-f]{16}$/);
+    const other = { ...inputs, kernelParams: ["quiet", "hako.test=1"], kernel: { ...inputs.kernel, ino: 9 } };
+    assert.notEqual(templateKey(other), templateKey(inputs));
+    assert.deepEqual(changedInputs(inputs, other), ["kernel", "kernelParams"]);
+  });
+
+  it("findTemplate: none, usable, made for other inputs (saying what changed), incomplete", () => {
+    const none = findTemplate(root, inputs);
+    assert.ok(!none.ok);
+    assert.match(none.reason, /no VM template under .*hako factory init/);
+    const dir = save(inputs);
+    const found = findTemplate(root, inputs);
+    assert.ok(found.ok);
+    assert.equal(found.dir, dir);
+    const changed = findTemplate(root, { ...inputs, memoryMiB: 4096 });
+    assert.ok(!changed.ok);
+    assert.match(changed.reason, /made for other inputs \(changed: memoryMiB\)/);
+    const partial = { ...inputs, vcpus: 2 };
+    save(partial, ["memory"]);
+    const incomplete = findTemplate(root, partial);
+    assert.ok(!incomplete.ok);
+    assert.match(incomplete.reason, /is incomplete/);
+  });
+
+  it("a VM with NICs, a 9p share, microvm or no root port for the share cannot come from a template", () => {
+    const plan = { machine: "q35", share: { kind: "virtio-fs", socketPath: "/s" }, nics: [], pcieRootPorts: 1 };
+    const unsuitable = (p: object) => templateUnsuitable({ ...plan, ...p } as unknown as QemuPlan);
+    assert.equal(unsuitable({}), undefined);
+    assert.match(String(unsuitable({ nics: [{}] })), /NICs/);
+    assert.match(String(unsuitable({ share: { kind: "virtio-9p", path: "/d" } })), /virtio-9p/);
+    assert.match(String(unsuitable({ machine: "microvm" })), /microvm/);
+    assert.match(String(unsuitable({ pcieRootPorts: 0 })), /pcie_root_port/);
+  });
+});
