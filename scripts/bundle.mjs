@@ -32,6 +32,7 @@ const agentCjs = {
 const entries = [
   { in: "src/cli/main.ts", out: "dist/hako.mjs", external: ["koffi"] },
   { in: "src/shim/main.ts", out: "dist/containerd-shim-hako-v2.mjs", external: ["koffi"] },
+  { in: "src/oci-runtime/main.ts", out: "dist/hako-runtime.mjs", external: ["koffi"] },
   { in: "src/agent/server/main.ts", out: "dist/hako-agent.cjs", external: ["koffi"], options: agentCjs },
 ];
 // All at once; one failing entry does not hide the others' errors.

@@ -18,7 +18,8 @@ fi
 PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
   util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   golang-github-gogo-protobuf-dev golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
-  containernetworking-plugins curl xz-utils linux-source-6.1 build-essential bc flex bison libelf-dev libssl-dev)
+  containernetworking-plugins curl xz-utils linux-source-6.1 build-essential bc flex bison libelf-dev libssl-dev
+  podman docker.io)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -43,8 +44,9 @@ npm run --silent build
 log "guest image"
 node bin/hako image build --if-changed
 
-# Put the shim and the CLI on PATH (containerd finds `containerd-shim-hako-v2` there).
-for b in hako containerd-shim-hako-v2; do
+# Put the shim, the CLI and the OCI runtime on PATH (containerd finds `containerd-shim-hako-v2` there; podman and
+# dockerd are given hako-runtime's path).
+for b in hako containerd-shim-hako-v2 hako-runtime; do
   ln -sf "$PWD/bin/$b" "/usr/local/bin/$b"
 done
 log "ready"

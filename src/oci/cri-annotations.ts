@@ -10,3 +10,7 @@ export const CRI_SANDBOX_CPU_QUOTA = "io.kubernetes.cri.sandbox-cpu-quota";
 export const CRI_SANDBOX_CPU_PERIOD = "io.kubernetes.cri.sandbox-cpu-period";
 /** The pod's summed memory limit in bytes, on the sandbox container. */
 export const CRI_SANDBOX_MEMORY = "io.kubernetes.cri.sandbox-memory";
+
+/** cri-o's equivalents (cri-o: pkg/annotations): "sandbox" or "container", and the pod's sandbox id. */
+export const CRIO_CONTAINER_TYPE = "io.kubernetes.cri-o.ContainerType";
+export const CRIO_SANDBOX_ID = "io.kubernetes.cri-o.SandboxID";

@@ -92,6 +92,31 @@ export function recvFds(fd: number, buf: Buffer): ReceivedFds {
   return { bytes: r, fds };
 }
 
+/** A blocking AF_UNIX stream socket connected to `path` (a console socket). Errors are coded from the errno. */
+export function connectUnix(path: string): number {
+  const l = load();
+  const fd = l.socket(1, SOCK_STREAM | SOCK_CLOEXEC, 0) as number;
+  if (fd < 0) throw fail("socket", path);
+  const addr = sockaddrUn(path);
+  if ((l.connect(fd, addr, addr.length) as number) !== 0) {
+    const err = fail("connect", path);
+    l.close(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** sendmsg(MSG_NOSIGNAL) of `data` with `fds` in one SCM_RIGHTS control message (runc's utils.SendFd). */
+export function sendFds(fd: number, data: Buffer, fds: readonly number[]): void {
+  const control = Buffer.alloc(16 + ((4 * fds.length + 7) & ~7));
+  control.writeBigUInt64LE(BigInt(16 + 4 * fds.length), 0);
+  control.writeInt32LE(1, 8); // SOL_SOCKET
+  control.writeInt32LE(1, 12); // SCM_RIGHTS
+  for (const [i, f] of fds.entries()) control.writeInt32LE(f, 16 + 4 * i);
+  const { msg } = msghdr(data, control);
+  if (Number(load().sendmsg(fd, msg, 0x4000) as number | bigint) < 0) throw fail("sendmsg", `fd ${fd}`);
+}
+
 /** A connected pair of non-blocking AF_UNIX stream sockets (tests of fd-backed streams). */
 export function socketPair(): [number, number] {
   const fds = [0, 0];

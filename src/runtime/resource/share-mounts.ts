@@ -1,7 +1,7 @@
 // A container's files in the sandbox's share: its rootfs (containerd's mount list, or the bundle's rootfs bound) and
 // its spec's bind mounts, mounted under the shared directory the guest sees, and released again on delete.
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Logger } from "../../common/log.js";
 import type { OciSpec } from "../../oci/spec.js";
 import type { Container } from "../container.js";
@@ -23,7 +23,8 @@ export async function mountContainerFiles(
 ): Promise<void> {
   const target = hostRootfs(paths, container.id);
   if (rootfs.length > 0) await mounts.mountRootfs(rootfs, target);
-  else await mounts.bindMount(join(container.bundle, spec.root?.path ?? "rootfs"), target, false);
+  // root.path may be absolute (podman: the mounted image) or relative to the bundle (runc's default, "rootfs").
+  else await mounts.bindMount(resolve(container.bundle, spec.root?.path ?? "rootfs"), target, false);
   container.hostMounts.push(target);
   for (const b of binds) {
     const at = join(paths.sharedDir, b.sharedPath);
