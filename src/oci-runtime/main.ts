@@ -1,6 +1,7 @@
 // hako-runtime: a runc-compatible OCI runtime command line whose containers run in hako VMs, for callers that drive
 // an OCI runtime binary (podman through conmon, docker through containerd's runc shim, cri-o). Global flags, then
 // one verb (one file each under verbs/); errors go to stderr and to --log, and exit 1, as runc's do.
+import { appendFileSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
 import { parseArgs } from "./args.js";
 import { contextFrom, GLOBAL_FLAGS, type RuntimeContext } from "./context.js";
@@ -95,8 +96,13 @@ async function main(argv: string[]): Promise<number | undefined> {
     process.stderr.write(`hako-runtime: ${(err as Error).message}\n`);
     return 1;
   }
-  // Which verbs and flags callers use: one line per call in their log (runc's logs are theirs to read).
-  if (verb !== standIn && verb !== daemon) ctx.log[ctx.logPath ? "info" : "debug"]("called", { argv });
+  // Which verbs and flags callers use: one line per call in their log (runc's logs are theirs to read), and in
+  // $HAKO_RUNTIME_CALL_LOG when set (callers such as podman give no --log; the environment reaches us through them).
+  if (verb !== standIn && verb !== daemon) {
+    ctx.log[ctx.logPath ? "info" : "debug"]("called", { argv });
+    const callLog = process.env.HAKO_RUNTIME_CALL_LOG;
+    if (callLog) appendFileSync(callLog, `${JSON.stringify({ time: new Date().toISOString(), argv })}\n`);
+  }
   try {
     const args = parseArgs(
       rest,

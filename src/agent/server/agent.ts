@@ -26,7 +26,7 @@ import { ConsoleSocket } from "./console-socket.js";
 import { GuestContainer, GuestProcess } from "./container.js";
 import { Crun } from "./crun.js";
 import { guestDetails, metricsText, onlineCpuMem } from "./guest-info.js";
-import { checkContainerId, containerCgroupPath, guestSpec, type PodNamespaces } from "./guest-spec.js";
+import { checkContainerId, containerCgroupPath, guestSpec, netSysctls, type PodNamespaces } from "./guest-spec.js";
 import { GuestNetwork } from "./network.js";
 import { giveStdioTo, giveTerminalTo, withHome } from "./process-identity.js";
 import type { Reaper } from "./reaper.js";
@@ -121,6 +121,13 @@ export class GuestAgent {
       throw new HakoError(Code.AlreadyExists, `container ${id} already exists`);
     }
     const spec = guestSpec(id, req.spec, this.podNamespaces(id, req.spec));
+    for (const [key, value] of netSysctls(req.spec)) {
+      try {
+        writeFileSync(`/proc/sys/${key.replace(/\./g, "/")}`, value);
+      } catch (err) {
+        throw HakoError.from(err, Code.InvalidArgument, `container ${id}: sysctl ${key}=${value}`);
+      }
+    }
     this.creating.add(id);
     try {
       await this.create(id, spec, req.storages);

@@ -62,6 +62,8 @@ export function guestSpec(containerId: string, spec: OciSpec, pod?: PodNamespace
   out.mounts = cgroup2Mounts(out.mounts ?? []);
   // The pod's hostname is set once, by the sandbox container, in the UTS namespace the others join.
   if (linux.namespaces.some((ns) => ns.type === "uts" && ns.path)) delete out.hostname;
+  // Without a network namespace of its own crun refuses `net.*` sysctls; they are the VM's to set (netSysctls).
+  for (const key of Object.keys(linux.sysctl ?? {})) if (key.startsWith("net.")) delete linux.sysctl?.[key];
   delete linux.mountLabel;
   // Host device rules refer to host majors/minors.
   delete linux.devices;
@@ -93,4 +95,12 @@ export function cgroup2Mounts(mounts: OciMount[]): OciMount[] {
   const sys = kept.findIndex((m) => m.destination === "/sys");
   kept.splice(sys >= 0 ? sys + 1 : kept.length, 0, cgroup);
   return kept;
+}
+
+/**
+ * The spec's `net.*` sysctls (docker sets net.ipv4.ip_unprivileged_port_start, net.ipv4.ping_group_range): the VM is
+ * the container's network namespace, so the agent sets them VM-wide before creating the container.
+ */
+export function netSysctls(spec: OciSpec): [key: string, value: string][] {
+  return Object.entries(spec.linux?.sysctl ?? {}).filter(([k]) => k.startsWith("net."));
 }
