@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";
 import type { OciSpec } from "../../oci/spec.js";
-import { cgroup2Mounts, checkContainerId, guestSpec } from "./guest-spec.js";
+import { cgroup2Mounts, checkContainerId, guestSpec, netSysctls } from "./guest-spec.js";
 
 const base = (): OciSpec => ({
   ociVersion: "1.0.2",
@@ -128,4 +128,10 @@ test("a privileged container's rw cgroup mount stays writable", () => {
   const out = cgroup2Mounts([{ destination: "/sys/fs/cgroup", type: "cgroup", options: ["rw", "nosuid"] }]);
   assert.ok(out[0]?.options?.includes("rw"));
   assert.ok(!out[0]?.options?.includes("ro"));
+
+test("net.* sysctls leave the spec (crun refuses them without a netns) and are returned for the VM", () => {
+  const spec = base();
+  spec.linux = { ...spec.linux, sysctl: { "net.ipv4.ip_unprivileged_port_start": "0", "kernel.msgmax": "8192" } };
+  assert.deepEqual(guestSpec("c1", spec).linux?.sysctl, { "kernel.msgmax": "8192" });
+  assert.deepEqual(netSysctls(spec), [["net.ipv4.ip_unprivileged_port_start", "0"]]);
 });
