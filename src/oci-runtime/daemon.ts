@@ -4,11 +4,11 @@
 // container was deleted (the VM is stopped first), or on SIGTERM/SIGINT (stopping the VM).
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import type { Logger } from "../common/log.js";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
-import type { EventSink, Topic } from "../shim/events.js";
-import { qemuSandboxFactory } from "../shim/sandbox-factory.js";
+import type { EventSink } from "../shim/events.js";
+import { configuredSandboxFactory } from "../shim/sandbox-factory.js";
+import type { TaskEvent } from "../shim/task-events.js";
 import { TaskService } from "../shim/task-service.js";
 import { TtrpcServer } from "../ttrpc/index.js";
 import { DAEMON_READY_FD } from "./daemon-client.js";
@@ -19,8 +19,8 @@ export const DAEMON_NAMESPACE = "hako-runtime";
 /** Task events, logged: hako-runtime's callers learn of exits from the stand-in processes instead. */
 export class LoggedEvents implements EventSink {
   constructor(private readonly log: Logger) {}
-  publish<D extends DescMessage>(topic: Topic, _schema: D, event: MessageInitShape<D>): void {
-    this.log.debug("task event", { topic, event: event as unknown });
+  publish(event: TaskEvent): void {
+    this.log.debug("task event", { event });
   }
   async flush(): Promise<void> {}
 }
@@ -37,7 +37,7 @@ export async function runDaemon(podId: string, socket: string, log: Logger): Pro
       plog.info("pod daemon exiting", { code });
       process.exit(code);
     };
-    const factory = qemuSandboxFactory(DAEMON_NAMESPACE, plog);
+    const factory = configuredSandboxFactory(DAEMON_NAMESPACE, plog);
     const service = new TaskService(podId, new LoggedEvents(plog), factory, plog, () => void exit(0));
     server.addService(Task, service.impl);
     await server.listen(socket);

@@ -128,6 +128,7 @@ test("a privileged container's rw cgroup mount stays writable", () => {
   const out = cgroup2Mounts([{ destination: "/sys/fs/cgroup", type: "cgroup", options: ["rw", "nosuid"] }]);
   assert.ok(out[0]?.options?.includes("rw"));
   assert.ok(!out[0]?.options?.includes("ro"));
+});
 
 test("net.* sysctls leave the spec (crun refuses them without a netns) and are returned for the VM", () => {
   const spec = base();
