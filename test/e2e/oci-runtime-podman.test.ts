@@ -15,7 +15,6 @@ import {
   eventually,
   hakoRuntimePath,
   Podman,
-  readCalls,
 } from "../helpers/oci-engines.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
@@ -30,7 +29,7 @@ describe("podman run with hako-runtime", () => {
   });
 
   after(async () => {
-    const calls = readCalls(podman.callLog);
+    const calls = podman.calls();
     process.stderr.write(
       `[oci-runtime] podman called:\n${callShapes(calls)
         .map((s) => `  ${s}\n`)

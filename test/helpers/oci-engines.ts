@@ -110,13 +110,15 @@ export interface EngineOptions {
 /** podman with private --root/--runroot/--tmpdir, cgroupfs, a containers.conf of its own, in its own netns. */
 export class Podman {
   readonly callLog: string;
+  readonly runtimeLog: string;
   private constructor(
     readonly dir: string,
     private readonly netns: ReturnType<typeof createNetns>,
     private readonly env: NodeJS.ProcessEnv,
     private readonly runtime: string,
   ) {
-    this.callLog = join(dir, "runtime.log");
+    this.callLog = join(dir, "calls.jsonl");
+    this.runtimeLog = join(dir, "runtime.log");
   }
 
   static async start(options: EngineOptions): Promise<Podman> {
@@ -154,12 +156,17 @@ export class Podman {
   /** podman's global flags for this instance: its storage, hako-runtime (or `runtime`), cgroupfs. */
   globals(runtime = this.runtime): string[] {
     const d = this.dir;
-    return ["--root", `${d}/root`, "--runroot", `${d}/runroot`, "--tmpdir", `${d}/tmp`, "--runtime", runtime].concat([
-      "--cgroup-manager",
-      "cgroupfs",
-      "--storage-driver",
-      "overlay",
-    ]);
+    // conmon passes podman's environment on to the runtime only in part: what it runs logs to --log instead.
+    const log =
+      runtime === this.runtime ? ["--runtime-flag", `log=${this.runtimeLog}`, "--runtime-flag", "log-format=json"] : [];
+    return ["--root", `${d}/root`, "--runroot", `${d}/runroot`, "--tmpdir", `${d}/tmp`, "--runtime", runtime]
+      .concat(["--cgroup-manager", "cgroupfs", "--storage-driver", "overlay"])
+      .concat(log);
+  }
+
+  /** Every hako-runtime call recorded: those podman made itself ($HAKO_RUNTIME_CALL_LOG), those conmon made (--log). */
+  calls(): RuntimeCall[] {
+    return [...readCalls(this.callLog), ...readCalls(this.runtimeLog)];
   }
 
   /** Runs `podman ARGS…` with this instance's storage and hako-runtime; `runtime` overrides the runtime path. */
