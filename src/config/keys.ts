@@ -243,11 +243,10 @@ const runtime: Record<string, KeySpec> = {
   internetworking_model: oneOf<InternetworkingModel>(["tcfilter", "macvtap", "none"], (c, v) => {
     c.runtime.internetworkingModel = v;
   }),
-  sandbox_cgroup_only: notActedOn(
-    bool((c, v) => {
-      c.runtime.sandboxCgroupOnly = v;
-    }),
-  ),
+  // Read by shim/sandbox-factory.ts: where the shim, VMM and share daemon go (cgroups/sandbox-cgroups.ts).
+  sandbox_cgroup_only: bool((c, v) => {
+    c.runtime.sandboxCgroupOnly = v;
+  }),
   static_sandbox_resource_mgmt: bool((c, v) => {
     c.runtime.staticSandboxResourceMgmt = v;
   }),

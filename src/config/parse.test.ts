@@ -46,7 +46,6 @@ describe("parseConfig", () => {
     const c = parseConfig(readFileSync(kataFile, "utf8"), kataFile);
     for (const key of [
       "hypervisor.qemu.block_device_driver",
-      "runtime.sandbox_cgroup_only",
       "runtime.disable_new_netns",
       "runtime.enable_debug",
       "runtime.experimental",
@@ -56,6 +55,7 @@ describe("parseConfig", () => {
       assert.ok(c.ignoredKeys.includes(key), `${key} is reported as ignored`);
     }
     assert.ok(!c.ignoredKeys.includes("runtime.static_sandbox_resource_mgmt"), "an acted-on key is not ignored");
+    assert.ok(!c.ignoredKeys.includes("runtime.sandbox_cgroup_only"));
     assert.ok(!c.ignoredKeys.includes("hypervisor.qemu.disable_vhost_net"));
     rejects('[hypervisor.qemu]\nblock_device_driver = "floppy"\n', /block_device_driver.*"virtio-blk"/);
   });

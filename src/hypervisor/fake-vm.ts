@@ -71,6 +71,12 @@ export class FakeVm implements Vm {
     return this.state;
   }
 
+  /** No threads of its own: the fake's "vCPUs" have no host thread ids. */
+  async vcpuThreadIds(): Promise<number[]> {
+    this.running("vcpuThreadIds");
+    return [];
+  }
+
   async pause(): Promise<void> {
     this.running("pause");
     this.state = "paused";

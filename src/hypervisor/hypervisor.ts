@@ -126,6 +126,8 @@ export interface Vm {
   hotplugMemory(addMiB: number): Promise<number>;
   /** The VMM's run state (`running`, `paused`, `prelaunch`, … in QEMU's words). */
   status(): Promise<string>;
+  /** Host thread ids of the vCPUs (QEMU: query-cpus-fast), e.g. to put them into the pod's host cgroup. */
+  vcpuThreadIds(): Promise<number[]>;
   /**
    * Resolves with an error if the share daemon (virtiofsd) dies while the VM runs; never restarted silently. Never
    * resolves when the share has no daemon.

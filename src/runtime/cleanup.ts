@@ -1,6 +1,9 @@
 // Cleans up a sandbox whose owner died: found from its state file and the VM's pid files, its VM and share daemon
 // are killed (after checking each pid still is that process), its host mounts released and its directories removed.
+import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
+import { systemCgroups } from "../cgroups/host-cgroups.js";
+import { releaseSandboxCgroups } from "../cgroups/sandbox-cgroups.js";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { cleanupStaleVm } from "../hypervisor/registry.js";
@@ -49,6 +52,12 @@ export async function cleanupSandbox(
     ...(state?.vm?.handle ? { kind: state.vm.handle.kind } : {}),
   });
   const killed = vm.killed;
+  // With the VM's processes gone, the host cgroups made for them are empty; the record stays if one will not go.
+  if (existsSync(paths.cgroupsRecord)) {
+    await releaseSandboxCgroups(systemCgroups(), paths.cgroupsRecord, log).catch((err) =>
+      log.error("cannot remove the sandbox's host cgroups", { err, record: paths.cgroupsRecord }),
+    );
+  }
   // The record stays when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile.
   await unwirePodNetwork(paths.networkRecord, log).catch((err) =>
     log.error("cannot unwire the pod network", { err, record: paths.networkRecord }),

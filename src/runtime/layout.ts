@@ -25,6 +25,8 @@ export interface SandboxPaths {
   stateFile: string;
   /** What the network model made in the pod netns (network/pod-network.ts); outside stateDir, which the VM clears. */
   networkRecord: string;
+  /** The host cgroups made for the sandbox's processes (cgroups/sandbox-cgroups.ts); outside stateDir too. */
+  cgroupsRecord: string;
 }
 
 export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
@@ -34,6 +36,7 @@ export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
     sharedDir: join(root, "shared", sandboxId),
     stateFile: join(stateDir, "sandbox.json"),
     networkRecord: join(root, "network", `${sandboxId}.json`),
+    cgroupsRecord: join(root, "cgroups", `${sandboxId}.json`),
   };
 }
 

@@ -4,7 +4,9 @@
 // (resource/share-mounts.ts, resource/cpu-mem.ts) and the state file (sandbox/sandbox-persist.ts).
 import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
-import { failedPrecondition } from "../common/errors.js";
+import type { HostCgroups } from "../cgroups/host-cgroups.js";
+import { placeSandbox, releaseSandboxCgroups } from "../cgroups/sandbox-cgroups.js";
+import { Code, failedPrecondition, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { Accelerator, Vm, VmExit } from "../hypervisor/hypervisor.js";
 import { watchNewLinks } from "../network/link-watch.js";
@@ -58,6 +60,8 @@ export interface SandboxOptions {
    * runtime does): the VM is the boundary, and the guest then spends nothing on filters.
    */
   disableGuestSeccomp?: boolean;
+  /** Put the shim, VMM and share daemon into host cgroups (cgroups/sandbox-cgroups.ts); absent: leave them be. */
+  hostCgroups?: { cgroups: HostCgroups; cgroupsPath: string | undefined; sandboxOnly: boolean };
 }
 
 /** What Sandbox.restore needs besides the state: the same backend, mounts and events a creation takes. */
@@ -145,6 +149,18 @@ export class Sandbox {
       log,
     );
     const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, clock);
+    if (options.hostCgroups) {
+      const { cgroups, cgroupsPath, sandboxOnly } = options.hostCgroups;
+      const daemonPid = vm.persistable().share.daemonPid;
+      const req = { sandboxId: options.id, cgroupsPath, sandboxOnly, shimPid: process.pid, vmmPid: vm.pid };
+      try {
+        const threads = { daemonPids: daemonPid ? [daemonPid] : [], vcpuThreads: await vm.vcpuThreadIds() };
+        await placeSandbox(cgroups, { ...req, ...threads }, paths.cgroupsRecord, log);
+      } catch (err) {
+        await sandbox.stop();
+        throw HakoError.from(err, Code.Internal, `sandbox ${options.id}: placing its processes in host cgroups`);
+      }
+    }
     if (network.endpoints.length > 0) {
       const watch = watchNewLinks(
         network.netns,
@@ -323,6 +339,15 @@ export class Sandbox {
     }
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
+    if (this.options.hostCgroups) {
+      // The record stays when this fails, so clean-up after this shim retries.
+      await releaseSandboxCgroups(
+        this.options.hostCgroups.cgroups,
+        this.paths.cgroupsRecord,
+        this.log,
+        process.pid,
+      ).catch(() => {});
+    }
     const left = await this.manager.releaseAll();
     // After the VM: its taps are free then. A failure is logged loudly, since it leaves devices in the pod netns.
     const model = this.options.network?.model;

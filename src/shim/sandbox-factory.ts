@@ -1,6 +1,7 @@
 // Boots a pod's sandbox for the shim: configuration (runtime option config_path, $HAKO_CONFIG, the system file or
 // defaults), Kata annotations gated by enable_annotations, static sizing, then a Sandbox on the hypervisor the
 // configuration selects (hypervisor.kind, through the registry in hypervisor/registry.ts).
+import { systemCgroups } from "../cgroups/host-cgroups.js";
 import type { Logger } from "../common/log.js";
 import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
 import { serveSandboxMetrics } from "../metrics/attach.js";
@@ -27,6 +28,11 @@ export function configuredSandboxFactory(namespace: string, log: Logger): Sandbo
       memoryMiB: size.memoryMiB,
       hotplug: !config.runtime.staticSandboxResourceMgmt,
       disableGuestSeccomp: config.runtime.disableGuestSeccomp,
+      hostCgroups: {
+        cgroups: systemCgroups(),
+        cgroupsPath: spec.linux?.cgroupsPath,
+        sandboxOnly: config.runtime.sandboxCgroupOnly,
+      },
       network: { model: networkModel(config.runtime.internetworkingModel), spec },
       ...(spec.hostname ? { hostname: spec.hostname } : {}),
     });

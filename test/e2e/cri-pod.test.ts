@@ -4,7 +4,7 @@
 // the sum of its containers).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -36,6 +36,23 @@ async function memTotalKiB(cri: CriClient, container: string): Promise<number> {
   return kib;
 }
 
+/** The cgroup (v1 controller, or the v2 "" line) a process or thread is in, from /proc/<path>/cgroup. */
+function cgroupOf(procPath: string, controller: string): string | undefined {
+  for (const line of readFileSync(`/proc/${procPath}/cgroup`, "utf8").split("\n")) {
+    const [, controllers = "", path] = line.split(":");
+    if (controllers.split(",").includes(controller)) return path;
+  }
+  return undefined;
+}
+
+/** The threads of a process that are in the given v1 cpu cgroup. */
+const threadsIn = (pid: number, cgroup: string) =>
+  readdirSync(`/proc/${pid}/task`).filter((t) => cgroupOf(`${pid}/task/${t}`, "cpu") === cgroup);
+
+/** Host cgroup directories of a path in the v1 hierarchies hako uses, that still exist. */
+const cgroupDirsLeft = (path: string) =>
+  ["cpu", "memory", "pids"].map((c) => join("/sys/fs/cgroup", c, path)).filter((d) => existsSync(d));
+
 async function execText(cri: CriClient, container: string, script: string): Promise<string> {
   const r = await cri.execSync(container, ["sh", "-c", script]);
   assert.equal(r.exitCode, 0, `${script}: ${r.stderr.toString()}`);
@@ -55,6 +72,9 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
         }),
         "hako-dynamic": await writeHakoConfig(join(configDir, "dynamic.toml"), {
           runtime: { static_sandbox_resource_mgmt: false },
+        }),
+        "hako-cgroup-only": await writeHakoConfig(join(configDir, "cgroup-only.toml"), {
+          runtime: { sandbox_cgroup_only: true },
         }),
       },
     });
@@ -95,6 +115,13 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     assert.match(status.network?.ip ?? "", /^10\.88\.7\.\d+$/, "the pod has its CNI address");
     assert.equal(vmPids(pod).length, 1, "one VM for the pod");
     const spec = await node.sandboxSpec(pod);
+    // Host cgroups (sandbox_cgroup_only = false): QEMU's vCPU threads (one per vCPU: default + 2) in the pod's
+    // cgroup, its main thread and the rest in the overhead group.
+    const cgroupsPath = spec.linux?.cgroupsPath ?? "";
+    const [qemu = 0] = vmPids(pod);
+    assert.equal(threadsIn(qemu, cgroupsPath).length, DEFAULT_VCPUS + 2, "QEMU's vCPU threads in the pod's cgroup");
+    assert.equal(cgroupOf(String(qemu), "cpu"), `/hako_overhead/${pod}`);
+    assert.equal(cgroupOf(String(qemu), "memory"), `/hako_overhead/${pod}`);
 
     const web = await startContainer(
       pod,
@@ -174,10 +201,7 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     assert.equal(existsSync(netnsPath), false, `pod network namespace ${netnsPath}`);
     const links = await node.inNode("ip", ["-o", "link"]);
     assert.doesNotMatch(links.stdout, /tap/, "no tap left in the node namespace");
-    const cgroupsPath = spec.linux?.cgroupsPath ?? "";
-    for (const controller of ["cpu", "memory", "pids"]) {
-      assert.equal(existsSync(join("/sys/fs/cgroup", controller, cgroupsPath)), false, `${controller} cgroup left`);
-    }
+    assert.deepEqual([...cgroupDirsLeft(cgroupsPath), ...cgroupDirsLeft(`hako_overhead/${pod}`)], []);
   });
 
   test("pod B, static sizing off: two containers of 256 MiB grow the VM by 512 MiB; own pid namespaces", async () => {
@@ -198,5 +222,29 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     assert.doesNotMatch(ps, /\/pause/);
     await node.removePod(pod);
     assert.deepEqual(vmPids(pod), []);
+  });
+
+  test("pod C, sandbox_cgroup_only: QEMU, virtiofsd and the shim run in the pod's host cgroup", async () => {
+    const podConfig = await node.podConfig("pod-c", { linux: { cgroupParent: "/hako-test-pods" } });
+    const pod = await node.runPod(podConfig, "hako-cgroup-only");
+    const cgroupsPath = (await node.sandboxSpec(pod)).linux?.cgroupsPath ?? "";
+    assert.equal(cgroupsPath, `/hako-test-pods/${pod}`);
+    const [qemu = 0] = vmPids(pod);
+    const virtiofsd = hostProcesses().find((p) => p.cmd.includes("virtiofsd") && p.cmd.includes(`shared/${pod}`));
+    const shim = hostProcesses().find((p) => p.cmd.includes("containerd-shim-hako-v2") && p.argv.includes(pod));
+    for (const [what, pid] of [
+      ["qemu", qemu],
+      ["virtiofsd", virtiofsd?.pid],
+      ["shim", shim?.pid],
+    ] as const) {
+      assert.ok(pid, `${what} found`);
+      for (const controller of ["cpu", "memory", "pids"]) {
+        assert.equal(cgroupOf(String(pid), controller), cgroupsPath, `${what} ${controller}`);
+      }
+    }
+    assert.deepEqual(cgroupDirsLeft(`hako_overhead/${pod}`), [], "no overhead group under sandbox_cgroup_only");
+    await node.removePod(pod);
+    assert.deepEqual(vmPids(pod), []);
+    assert.deepEqual(cgroupDirsLeft(cgroupsPath), [], "the pod's host cgroup is removed");
   });
 });

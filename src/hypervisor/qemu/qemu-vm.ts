@@ -134,6 +134,11 @@ export class QemuVm implements Vm {
     return s.status;
   }
 
+  async vcpuThreadIds(): Promise<number[]> {
+    const cpus = await this.control().execute<{ "thread-id": number }[]>("query-cpus-fast");
+    return cpus.map((c) => c["thread-id"]);
+  }
+
   async pause(): Promise<void> {
     await this.control().execute("stop");
   }
