@@ -2,9 +2,10 @@
 // facade the shim (and tests) use; the work is done by its parts: boot with its undo stack (sandbox/sandbox-boot.ts),
 // supervision (sandbox/supervisor.ts), the container verbs (container/container-manager.ts), the resources
 // (resource/share-mounts.ts, resource/cpu-mem.ts) and the state file (sandbox/sandbox-persist.ts).
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
-import type { HostCgroups } from "../cgroups/host-cgroups.js";
+import { type HostCgroups, systemCgroups } from "../cgroups/host-cgroups.js";
 import { placeSandbox, releaseSandboxCgroups } from "../cgroups/sandbox-cgroups.js";
 import { Code, failedPrecondition, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
@@ -339,14 +340,11 @@ export class Sandbox {
     }
     this.agent.close();
     await this.vm.stop().catch((err) => this.log.warn("vm stop failed", { err }));
-    if (this.options.hostCgroups) {
-      // The record stays when this fails, so clean-up after this shim retries.
-      await releaseSandboxCgroups(
-        this.options.hostCgroups.cgroups,
-        this.paths.cgroupsRecord,
-        this.log,
-        process.pid,
-      ).catch(() => {});
+    if (existsSync(this.paths.cgroupsRecord)) {
+      // Also for a restored sandbox, whose options carry no cgroups. The record stays when this fails, so clean-up
+      // after this shim retries (releaseSandboxCgroups logged why).
+      const cgroups = this.options.hostCgroups?.cgroups ?? systemCgroups();
+      await releaseSandboxCgroups(cgroups, this.paths.cgroupsRecord, this.log, process.pid).catch(() => {});
     }
     const left = await this.manager.releaseAll();
     // After the VM: its taps are free then. A failure is logged loudly, since it leaves devices in the pod netns.
