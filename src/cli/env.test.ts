@@ -17,7 +17,7 @@ test("shows the file's values over the defaults, with asset facts", async () => 
   writeFileSync(
     path,
     `[hypervisor.qemu]\nkernel = "${kernel}"\nvalid_kernel_paths = ["${dir}/*"]\ndefault_memory = 512\n` +
-      `[runtime]\nsandbox_cgroup_only = true\n`,
+      `[runtime]\nenable_debug = true\n`,
   );
   const r = await collectEnv(path);
   assert.equal(r.config.source, path);
@@ -27,8 +27,8 @@ test("shows the file's values over the defaults, with asset facts", async () => 
   assert.deepEqual([k?.exists, k?.size, k?.manifest], [true, 19, "no-manifest"]);
   assert.match(renderEnv(r), /defaultMemoryMiB = 512/);
   assert.match(renderEnv(r), /\[config\.hypervisor\.qemu\]/);
-  assert.deepEqual(r.config.ignoredKeys, ["runtime.sandbox_cgroup_only"], "a key nothing acts on yet is shown");
-  assert.match(renderEnv(r), /ignored_keys = \["runtime\.sandbox_cgroup_only"\]/);
+  assert.deepEqual(r.config.ignoredKeys, ["runtime.enable_debug"], "a key nothing acts on yet is shown");
+  assert.match(renderEnv(r), /ignored_keys = \["runtime\.enable_debug"\]/);
 });
 
 test("`hako env --json` prints the same report", () => {
