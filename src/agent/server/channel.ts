@@ -1,6 +1,7 @@
 // The agent's end of the host channel. A virtio-serial port has no connections of its own: the host "connects" when
 // QEMU's chardev gets a client, and until then reads return 0 at once. Each host connection becomes one Duplex for
-// the ttrpc server; after it ends (or the server drops it for a protocol error) the channel waits for the next.
+// the ttrpc server; after it ends (or the server drops it for a protocol error) the channel waits for the next. A new
+// host that connects before the guest saw the old one hang up is found by its requests' stream ids (host-restart.ts).
 import { existsSync, open, read, readdirSync, readFileSync, write } from "node:fs";
 import { Duplex } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -11,6 +12,7 @@ import { FdStream } from "../../sys/fd-stream.js";
 import { acceptNoWait } from "../../sys/socket.js";
 import { listenVsock } from "../../sys/vsock.js";
 import { AGENT_PORT_NAME, AGENT_VSOCK_PORT } from "../api/guest-contract.js";
+import { HostRestartWatch } from "./host-restart.js";
 
 export interface AgentChannel {
   /** Resolves with the next host connection. */
@@ -72,6 +74,7 @@ export class SerialChannel implements AgentChannel {
   private discarding = false;
   private lastByteAt = 0;
   private pumping = false;
+  private readonly restarts = new HostRestartWatch();
 
   constructor(
     private readonly device: string,
@@ -115,16 +118,31 @@ export class SerialChannel implements AgentChannel {
         this.log.debug("discarding bytes after a dropped connection", { bytes: n });
         continue;
       }
-      let c = this.current;
-      if (!c) {
-        c = this.connection();
-        this.current = c;
-        this.log.debug("host connected on the port", { device: this.device });
-        const w = this.waiters.shift();
-        if (w) w(c);
-        else this.unclaimed.push(c);
+      let rest: Buffer = bytes;
+      while (rest.length > 0) {
+        let c = this.current;
+        if (!c) {
+          c = this.connection();
+          this.current = c;
+          this.restarts.reset();
+          this.log.debug("host connected on the port", { device: this.device });
+          const w = this.waiters.shift();
+          if (w) w(c);
+          else this.unclaimed.push(c);
+        }
+        const at = this.restarts.feed(rest);
+        const mine = at === undefined ? rest : rest.subarray(0, at);
+        rest = at === undefined ? Buffer.alloc(0) : rest.subarray(at);
+        if (at !== undefined) {
+          // A new host began without a hang-up in between: the old connection ends where its first request starts.
+          this.log.info("a new host connected without the old one's hang-up being seen", { device: this.device });
+          this.current = undefined;
+          if (mine.length > 0) c.push(mine);
+          c.push(null);
+          continue;
+        }
+        if (!c.push(mine)) await new Promise<void>((resolve) => (this.wantMore = resolve));
       }
-      if (!c.push(bytes)) await new Promise<void>((resolve) => (this.wantMore = resolve));
     }
   }
 
