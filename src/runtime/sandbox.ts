@@ -7,7 +7,7 @@ import { rm } from "node:fs/promises";
 import type { AgentApi, ContainerStats } from "../agent/api/agent-api.js";
 import { type HostCgroups, systemCgroups } from "../cgroups/host-cgroups.js";
 import { placeSandbox, releaseSandboxCgroups } from "../cgroups/sandbox-cgroups.js";
-import { Code, failedPrecondition, HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { Accelerator, Vm, VmExit } from "../hypervisor/hypervisor.js";
 import { watchNewLinks } from "../network/link-watch.js";
@@ -22,6 +22,7 @@ import { runDir, type SandboxPaths, sandboxPaths } from "./layout.js";
 import type { ContainerProcess, ExitInfo } from "./process.js";
 import { CpuMem, type VmSize } from "./resource/cpu-mem.js";
 import { PhaseClock } from "./sandbox/phase-clock.js";
+import { attachSandbox } from "./sandbox/sandbox-attach.js";
 import { bootSandbox } from "./sandbox/sandbox-boot.js";
 import { SandboxPersister, sandboxState } from "./sandbox/sandbox-persist.js";
 import { Supervisor } from "./sandbox/supervisor.js";
@@ -186,31 +187,16 @@ export class Sandbox {
    */
   static async restore(state: SandboxStateV1, options: RestoreOptions): Promise<Sandbox> {
     const log = options.logger.child({ sandbox: state.id, subsystem: "runtime" });
-    const handle = state.vm?.handle;
-    if (!state.vm || !handle) {
-      throw failedPrecondition(`sandbox ${state.id}: its state names no VM to attach to (written by an older hako)`);
-    }
-    const runRoot = options.runRoot ?? runDir();
-    const paths = sandboxPaths(state.id, runRoot);
-    const vm = await options.backend.hypervisor.attach(handle, log);
-    // On a failed dial the VM is left running (a failed take-over must not kill what it could not reach); the state
-    // still names its previous owner, so a later restore or clean-up finds it.
-    const agent = await options.backend.dialAgent(vm, log);
-    const boot = state.vm.boot ?? { vcpus: state.vm.vcpus, memoryMiB: state.vm.memoryMiB };
+    const { vm, agent, paths, runRoot, boot, hotplug, size, clock } = await attachSandbox(state, options, log);
     const sandboxOptions: SandboxOptions = {
+      ...options,
       id: state.id,
       namespace: state.namespace,
-      backend: options.backend,
-      logger: options.logger,
-      events: options.events,
       vcpus: boot.vcpus,
       memoryMiB: boot.memoryMiB,
-      hotplug: state.vm.hotplug ?? false,
+      hotplug,
       runRoot,
-      ...(options.mounts ? { mounts: options.mounts } : {}),
     };
-    const clock = PhaseClock.resumed(new Date(state.createdAt), state.phases);
-    const size = { vcpus: state.vm.vcpus, memoryMiB: state.vm.memoryMiB };
     const sandbox = new Sandbox(state.id, sandboxOptions, paths, log, vm, agent, clock, size);
     sandbox.manager.adopt(state.containers, state.leftoverMounts ?? []);
     sandbox.supervisor.start();
