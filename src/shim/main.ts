@@ -22,6 +22,8 @@ import { configuredSandboxFactory } from "./sandbox-factory.js";
 import { TaskService } from "./task-service.js";
 
 const READY_FD = 3;
+/** Bound on `serve` saying it listens, in ms. */
+const SERVE_READY_TIMEOUT_MS = 30_000;
 declare const HAKO_VERSION: string | undefined;
 const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
 
@@ -87,6 +89,7 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
   });
   const ready = child.stdio[READY_FD];
   if (!ready) throw new Error("internal: no readiness pipe to the shim");
+  let stuck: NodeJS.Timeout | undefined;
   const answer = await new Promise<string>((resolve) => {
     let text = "";
     ready.on("data", (d: Buffer) => {
@@ -94,7 +97,13 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
     });
     ready.on("close", () => resolve(text));
     child.once("exit", (code, signal) => resolve(text || `error: shim exited during start (${code ?? signal})`));
+    // serve only reads the bundle's spec and listens before it answers: one that has not answered is stuck.
+    stuck = setTimeout(() => {
+      child.kill("SIGKILL");
+      resolve(`error: the shim did not answer within ${SERVE_READY_TIMEOUT_MS} ms`);
+    }, SERVE_READY_TIMEOUT_MS);
   });
+  clearTimeout(stuck);
   if (logFd !== undefined) closeSync(logFd);
   if (!answer.startsWith("ready")) throw new Error(answer.replace(/^error: /, "").trim() || "shim failed to start");
   child.unref();

@@ -1,7 +1,13 @@
-// The crun driver's reading of crun's JSON log.
+// The crun driver: its reading of crun's JSON log, and the bound on a call.
 import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
-import { lastCrunMessage } from "./crun.js";
+import { Code, HakoError } from "../../common/errors.js";
+import { silentLogger } from "../../common/log.js";
+import { Crun, lastCrunMessage } from "./crun.js";
+import { Reaper } from "./reaper.js";
 
 test("the last message of crun's JSON log is the error", () => {
   const log = [
@@ -12,4 +18,26 @@ test("the last message of crun's JSON log is the error", () => {
   assert.equal(lastCrunMessage(log), "open `/run/x/rootfs`: No such file or directory");
   assert.equal(lastCrunMessage(""), undefined);
   assert.equal(lastCrunMessage("plain text failure\n"), "plain text failure");
+});
+
+test("a crun call that hangs is killed after its bound and answers DeadlineExceeded", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "hako-crun-"));
+  try {
+    const stuck = join(dir, "crun");
+    writeFileSync(stuck, "#!/bin/sh\nexec sleep 30\n");
+    chmodSync(stuck, 0o755);
+    const crun = new Crun(
+      { binary: stuck, root: dir, logDir: dir, timeoutMs: 300 },
+      new Reaper(silentLogger),
+      silentLogger,
+    );
+    const t0 = Date.now();
+    await assert.rejects(
+      crun.kill("c1", 9, false),
+      (err) => err instanceof HakoError && err.code === Code.DeadlineExceeded,
+    );
+    assert.ok(Date.now() - t0 < 5000);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

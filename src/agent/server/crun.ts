@@ -13,7 +13,12 @@ export interface CrunOptions {
   root: string;
   /** Directory for per-call log files. */
   logDir: string;
+  /** Bound on one crun call, in ms (CRUN_TIMEOUT_MS by default). */
+  timeoutMs?: number;
 }
+
+/** Bound on one crun call, in ms: every verb hako uses returns in well under a second even under TCG. */
+export const CRUN_TIMEOUT_MS = 60_000;
 
 export interface CrunStdio {
   /** fds for the child's 0, 1, 2; -1 means /dev/null. */
@@ -94,13 +99,30 @@ export class Crun {
       if (output.length < 65536) output += d.toString();
     });
     // 'exit', not 'close': the container keeps the stdio we passed open long after crun is gone.
+    // No crun verb waits on the container: one that has not exited after CRUN_TIMEOUT_MS is stuck; it is killed so
+    // that the RPC answers and nothing waits on it forever.
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, this.opts.timeoutMs ?? CRUN_TIMEOUT_MS);
     const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once("error", (err) =>
         reject(new HakoError(Code.Internal, `cannot run ${this.opts.binary}: ${err.message}`, { cause: err })),
       );
       child.once("exit", (c, s) => resolve([c, s]));
-    });
+    }).finally(() => clearTimeout(timer));
     this.reaper.noteExited(child.pid);
+    if (timedOut) {
+      await rm(logFile, { force: true });
+      throw new HakoError(
+        Code.DeadlineExceeded,
+        `crun ${args[0]} did not finish within ${this.opts.timeoutMs ?? CRUN_TIMEOUT_MS} ms`,
+        {
+          fields: { args },
+        },
+      );
+    }
     if (code === 0) {
       // Only a failure's log is read; removing a success's is not waited for (two fewer trips on the start path).
       rm(logFile, { force: true }).catch(() => {});
