@@ -12,13 +12,13 @@ import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir } from "../../src/runtime/layout.js";
 import {
   type Containerd,
-  type CtrResult,
   HAKO_RUNTIME,
   processesMatching,
   runCommand,
   startContainerdWithBusybox,
   stopAndAssertClean,
 } from "../helpers/containerd.js";
+import { eventually } from "../helpers/waiting.js";
 
 const PREFIX = "lc-";
 
@@ -28,15 +28,6 @@ const ours = (address: string, id = PREFIX) =>
     `qemu-system-x86_64 .*-name sandbox-${id}|virtiofsd.*shared/${id}|containerd-shim-hako-v2 .*${address}.* -id ${id}`,
   );
 const ourProcesses = (address: string, id = PREFIX) => processesMatching(ours(address, id));
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(200);
-  }
-}
 
 describe("shim lifecycle through containerd", () => {
   let containerd: Containerd;
@@ -48,27 +39,18 @@ describe("shim lifecycle through containerd", () => {
 
   after(() => stopAndAssertClean(containerd, ours(containerd.address), `/${PREFIX}`));
 
-  /** ctr with its stdin from /dev/null, as in a script or a CI step. */
-  const ctrNullStdin = (args: string[], timeoutMs = 120_000): Promise<CtrResult> =>
-    runCommand(
-      "sh",
-      ["-c", 'exec "$@" </dev/null', "sh", "ctr", "--address", containerd.address, "-n", containerd.namespace, ...args],
-      { timeoutMs },
-    );
+  const ctrNullStdin = (args: string[], timeoutMs?: number) => containerd.ctrWithoutStdin(args, timeoutMs);
   const runArgs = (mode: "--rm" | "-d", id: string, extra: string[] = []) => {
     containerd.track(id);
     return ["run", mode, "--snapshotter", containerd.snapshotter, "--runtime", HAKO_RUNTIME, ...extra, image, id];
   };
-  const taskStatus = async (id: string): Promise<string | undefined> => {
-    const ls = await containerd.ctr(["task", "ls"]);
-    return new RegExp(`^${id}\\s+\\d+\\s+(\\w+)`, "m").exec(ls.stdout)?.[1];
-  };
+  const taskStatus = (id: string) => containerd.taskStatus(id);
 
   test("no shim is left when stdin is never opened (--rm, and detached + kill + delete)", async () => {
     const rm = await ctrNullStdin([...runArgs("--rm", `${PREFIX}null-rm`), "true"]);
     assert.equal(rm.code, 0, rm.stderr);
     assert.ok(
-      await until(() => ourProcesses(containerd.address, `${PREFIX}null-rm`).length === 0, 10_000),
+      await eventually(() => ourProcesses(containerd.address, `${PREFIX}null-rm`).length === 0, 10_000),
       "shim left",
     );
 
@@ -76,10 +58,10 @@ describe("shim lifecycle through containerd", () => {
     const d = await ctrNullStdin([...runArgs("-d", id), "sleep", "1000"]);
     assert.equal(d.code, 0, d.stderr);
     assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", id])).code, 0);
-    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 15_000), "task not stopped");
+    assert.ok(await eventually(async () => (await taskStatus(id)) === "STOPPED", 15_000), "task not stopped");
     assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
     assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
-    assert.ok(await until(() => ourProcesses(containerd.address, id).length === 0, 10_000), "shim left");
+    assert.ok(await eventually(() => ourProcesses(containerd.address, id).length === 0, 10_000), "shim left");
   });
 
   test("a containerd restart keeps pods running; an exit while it was down is reported once it is back", async () => {
@@ -96,7 +78,7 @@ describe("shim lifecycle through containerd", () => {
     assert.equal(await taskStatus(b), "STOPPED");
     const forwarded = async () =>
       /msg="event forwarded".*topic=\/tasks\/exit/.test((await readFile(containerd.logPath, "utf8")).slice(logOffset));
-    assert.ok(await until(forwarded, 15_000), "containerd never received b's /tasks/exit after its restart");
+    assert.ok(await eventually(forwarded, 15_000), "containerd never received b's /tasks/exit after its restart");
 
     const exec = await containerd.ctr(["task", "exec", "--exec-id", "e1", a, "sh", "-c", "echo after-restart"]);
     assert.equal(exec.code, 0, exec.stderr);
@@ -110,7 +92,7 @@ describe("shim lifecycle through containerd", () => {
     try {
       await sleep(500);
       assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", a])).code, 0);
-      assert.ok(await until(() => seen.includes("/tasks/exit") && seen.includes(a), 15_000), `events: ${seen}`);
+      assert.ok(await eventually(() => seen.includes("/tasks/exit") && seen.includes(a), 15_000), `events: ${seen}`);
     } finally {
       events.kill();
     }
@@ -119,7 +101,7 @@ describe("shim lifecycle through containerd", () => {
       assert.equal(del.code, 0, del.stderr);
       assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
     }
-    assert.ok(await until(() => ourProcesses(containerd.address, `${PREFIX}restart`).length === 0, 10_000));
+    assert.ok(await eventually(() => ourProcesses(containerd.address, `${PREFIX}restart`).length === 0, 10_000));
   });
 
   test("a process that cannot start is answered at once with crun's reason, and leaves nothing behind", async () => {
@@ -159,7 +141,7 @@ describe("shim lifecycle through containerd", () => {
     const ok = await containerd.ctr(["task", "exec", "--exec-id", "ok", id, "sh", "-c", "echo still-fine"]);
     assert.equal(ok.stdout, "still-fine\n", ok.stderr);
     assert.equal((await containerd.ctr(["task", "kill", "-s", "SIGKILL", id])).code, 0);
-    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 15_000));
+    assert.ok(await eventually(async () => (await taskStatus(id)) === "STOPPED", 15_000));
     assert.equal((await containerd.ctr(["task", "delete", id])).code, 0);
     assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
   });
@@ -197,8 +179,11 @@ describe("shim lifecycle through containerd", () => {
     assert.ok(pid, "the pod's shim runs");
     assert.ok((await leftovers(id)).length > 0, "the sandbox runs");
     process.kill(pid, "SIGKILL");
-    assert.ok(await until(async () => (await leftovers(id)).length === 0, 20_000), (await leftovers(id)).join("\n"));
-    assert.ok(await until(async () => (await taskStatus(id)) !== "RUNNING", 10_000), "task still RUNNING");
+    assert.ok(
+      await eventually(async () => (await leftovers(id)).length === 0, 20_000),
+      (await leftovers(id)).join("\n"),
+    );
+    assert.ok(await eventually(async () => (await taskStatus(id)) !== "RUNNING", 10_000), "task still RUNNING");
     await containerd.ctr(["task", "delete", id]);
     assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
     assert.ok(!existsSync(join(runDir(), id)), `state of ${id} is left`);
@@ -210,11 +195,14 @@ describe("shim lifecycle through containerd", () => {
     const daemon = processesMatching(new RegExp(`virtiofsd.*shared/${id} `))[0];
     assert.ok(daemon, "virtiofsd runs");
     process.kill(Number(daemon.split(" ")[0]), "SIGKILL");
-    assert.ok(await until(async () => (await taskStatus(id)) === "STOPPED", 20_000), "task not reported exited");
+    assert.ok(await eventually(async () => (await taskStatus(id)) === "STOPPED", 20_000), "task not reported exited");
     const del = await containerd.ctr(["task", "delete", id]);
     assert.equal(del.code, 0, del.stderr);
     assert.equal((await containerd.ctr(["container", "rm", id])).code, 0);
-    assert.ok(await until(async () => (await leftovers(id)).length === 0, 10_000), (await leftovers(id)).join("\n"));
-    assert.ok(await until(() => shimPid(id) === undefined, 10_000), "the shim is left");
+    assert.ok(
+      await eventually(async () => (await leftovers(id)).length === 0, 10_000),
+      (await leftovers(id)).join("\n"),
+    );
+    assert.ok(await eventually(() => shimPid(id) === undefined, 10_000), "the shim is left");
   });
 });

@@ -345,6 +345,18 @@ export class Containerd {
     return runCommand("ctr", full, options);
   }
 
+  /** `ctr` with its stdin from /dev/null, as in a script, a cron job or a CI step. */
+  ctrWithoutStdin(args: string[], timeoutMs = 120_000): Promise<CtrResult> {
+    const full = ["ctr", "--address", this.address, "--namespace", this.namespace, ...args];
+    return runCommand("sh", ["-c", 'exec "$@" </dev/null', "sh", ...full], { timeoutMs });
+  }
+
+  /** A task's status as `ctr task ls` shows it (RUNNING, STOPPED, …), undefined when it is not listed. */
+  async taskStatus(id: string): Promise<string | undefined> {
+    const ls = await this.ctr(["task", "ls"]);
+    return new RegExp(`^${id}\\s+\\d+\\s+(\\w+)`, "m").exec(ls.stdout)?.[1];
+  }
+
   /** Builds (cached) and imports the busybox image as `hako.local/busybox:latest`; returns the reference. */
   async importBusybox(namespace?: string): Promise<string> {
     return this.importImage((await buildBusyboxImage()).path, BUSYBOX_IMAGE_REF, namespace);

@@ -18,6 +18,16 @@ export async function waitFor(check: () => boolean, ms: number, what: string): P
   }
 }
 
+/** Polls check (sync or async) every 200 ms until it holds; false once ms have passed, for a message of one's own. */
+export async function eventually(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** Calls read until it returns null (end of stream) and returns all it gave as text. */
 export async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> {
   let out = "";
