@@ -65,7 +65,9 @@ export class TaskService {
     if (t && p.pid > 0) await t.started.promise;
     if (t) await t.relay.drained();
     this.events.publish({ type: "exit", containerId: c.id, id: p.isInit ? c.id : p.execId, pid: p.pid, exit });
-    await this.events.flush();
+    // Wait answers after the event went out, but not later than 10 s: a containerd that cannot take events (down,
+    // restarting) gets them from the queue later, and Wait must not hang on it.
+    await this.events.flush(10_000);
     t?.reported.resolve(exit);
   }
 
