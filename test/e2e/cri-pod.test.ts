@@ -14,7 +14,9 @@ import { BUSYBOX_IMAGE_REF } from "../helpers/busybox-image.js";
 import { processesMatching } from "../helpers/containerd.js";
 import type { ContainerConfig, CriClient, PodSandboxConfig } from "../helpers/cri-client.js";
 import { CriNode, podLogFiles, writeHakoConfig } from "../helpers/cri-node.js";
+import { CriStream, STATUS, STDIN, STDOUT } from "../helpers/cri-stream.js";
 import { hostProcesses } from "../helpers/processes.js";
+import { within } from "../helpers/waiting.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
 const MiB = 1024 * 1024;
@@ -187,6 +189,24 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     assert.deepEqual((await node.cri.listContainers(pod)).map((c) => c.id).sort(), [side, web].sort());
     assert.equal(await execText(node.cri, side, "wget -qO- http://127.0.0.1:8080/"), "pod-web-ok");
     assert.equal(vmPids(pod).length, 1);
+
+    // Streaming, as `kubectl exec -it` and `kubectl attach -it` reach it: a TTY in the guest, stdin in, output back.
+    const tty = await startContainer(pod, podConfig, container("tty", "exec sh", { stdin: true, tty: true }));
+    const exec = await CriStream.open(
+      node.net.hostPath,
+      await node.cri.exec({ containerId: tty, cmd: ["sh"], tty: true, stdin: true, stdout: true }),
+    );
+    exec.send(STDIN, "echo tty-$((6*7)); tty; exit 3\n");
+    await within(60_000, "the exec stream to close", exec.closed);
+    assert.match(exec.text(STDOUT), /\r\ntty-42\r\n\/dev\/pts\/\d+\r\n/);
+    assert.match(exec.text(STATUS), /"reason":"NonZeroExitCode".*"message":"3"/);
+    const attach = await CriStream.open(
+      node.net.hostPath,
+      await node.cri.attach({ containerId: tty, tty: true, stdin: true, stdout: true }),
+    );
+    attach.send(STDIN, "echo attached-$((2*21))\n");
+    await attach.waitFor(STDOUT, /attached-42/);
+    attach.close();
 
     // Stop and remove: no VM, share daemon, mount, state, pod network namespace or host cgroup is left.
     const netnsPath = spec.linux?.namespaces?.find((n) => n.type === "network")?.path ?? "";
