@@ -51,6 +51,8 @@ export interface GuestAgentOptions {
 
 export class GuestAgent {
   private readonly containers = new Map<string, GuestContainer>();
+  /** Names the console sockets crun hands terminals over (one per process started with a terminal). */
+  private ttySeq = 0;
   /** Ids whose CreateContainer is in flight: a second create for the same id must not race the first. */
   private readonly creating = new Set<string>();
   private sandboxStorages: GuestStorage[] = [];
@@ -67,6 +69,7 @@ export class GuestAgent {
     mkdirSync(`${opts.stateDir}/containers`, { recursive: true });
     mkdirSync(`${opts.stateDir}/crun`, { recursive: true });
     mkdirSync(`${opts.stateDir}/log`, { recursive: true });
+    mkdirSync(`${opts.stateDir}/tty`, { recursive: true });
     this.crun = new Crun(
       { binary: opts.crunBinary, root: `${opts.stateDir}/crun`, logDir: `${opts.stateDir}/log` },
       opts.reaper,
@@ -172,7 +175,7 @@ export class GuestAgent {
       writeFileSync(`${bundle}/config.json`, JSON.stringify(spec));
       const terminal = spec.process?.terminal === true;
       const uid = spec.process?.user?.uid ?? 0;
-      const started = await this.spawnProcess(bundle, "init", terminal, uid, (fds, consoleSocket) =>
+      const started = await this.spawnProcess(terminal, uid, (fds, consoleSocket) =>
         this.crun.create(id, bundle, `${bundle}/init.pid`, { fds }, consoleSocket),
       );
       stdio = started.stdio;
@@ -215,7 +218,7 @@ export class GuestAgent {
     let started: { pid: number; stdio: ProcessStdio };
     try {
       const uid = proc.user?.uid ?? 0;
-      started = await this.spawnProcess(c.bundle, `exec-${execId}`, proc.terminal === true, uid, (fds, cs) =>
+      started = await this.spawnProcess(proc.terminal === true, uid, (fds, cs) =>
         this.crun.exec(id, procFile, pidFile, { fds }, cs),
       );
     } catch (err) {
@@ -431,14 +434,14 @@ export class GuestAgent {
 
   /** Runs a crun verb that starts a process, with pipes or a console socket, and returns its pid and stdio. */
   private async spawnProcess(
-    bundle: string,
-    name: string,
     terminal: boolean,
     uid: number,
     run: (fds: [number, number, number], consoleSocket?: string) => Promise<number>,
   ): Promise<{ pid: number; stdio: ProcessStdio }> {
     if (terminal) {
-      const socket = new ConsoleSocket(`${bundle}/${name}.sock`);
+      // Not beside the bundle: a socket path is limited to 107 bytes, and CRI's 64-character container and exec ids
+      // in `<stateDir>/containers/<id>/exec-<id>.sock` go past that.
+      const socket = new ConsoleSocket(`${this.opts.stateDir}/tty/${this.ttySeq++}.sock`);
       // The terminal goes to the process's user the moment crun passes its master, while crun still runs (an exec
       // is started when crun returns): as near as hako gets to runc doing it before the process runs.
       const master = socket.master(CRUN_CONSOLE_TIMEOUT_MS).then((fd) => {
