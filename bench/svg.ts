@@ -123,6 +123,7 @@ export function renderSvg(r: BenchResult): string {
   ];
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
+    `<title>hako start latency by kind of start, and host memory per idle pod against the pod count</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     ...body,
     "</svg>",
