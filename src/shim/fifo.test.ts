@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError } from "../common/errors.js";
-import { openFifoReader, openFifoWriter } from "./fifo.js";
+import { endOfWriters, openFifoReader, openFifoWriter } from "./fifo.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hako-fifo-"));
 let seq = 0;
@@ -59,6 +59,23 @@ describe("fifo", () => {
     closeSync(w);
     await sleep(50);
     assert.equal(await readAll(reader), "early\n");
+  });
+
+  test("endOfWriters ends a reader that never saw a writer; buffered bytes come first", async () => {
+    const empty = fifo();
+    const r1 = await openFifoReader(empty);
+    const t1 = readAll(r1);
+    endOfWriters(empty);
+    assert.equal(await t1, "");
+    const full = fifo();
+    const r2 = await openFifoReader(full);
+    // A writer that is still open when the client's close is announced: bytes it wrote are still read.
+    const w = openSync(full, constants.O_WRONLY | constants.O_NONBLOCK);
+    writeSync(w, "kept\n");
+    closeSync(w);
+    endOfWriters(full);
+    assert.equal(await readAll(r2), "kept\n");
+    endOfWriters(join(dir, "missing"));
   });
 
   test("a writer completes when the reader appears, and data passes", async () => {

@@ -79,3 +79,16 @@ export async function openFifoWriter(path: string, options: FifoOpenOptions = {}
     wait = Math.min(wait * 2, MAX_RETRY_MS);
   }
 }
+
+/**
+ * Lets a reader of `path` see end of file once it has read what is buffered, even if no writer ever opened the
+ * fifo (a client that closed stdin without writing; Linux shows end of file only after a writer came and went):
+ * opens and closes a write end. Never blocks; does nothing when nobody reads the fifo any more.
+ */
+export function endOfWriters(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    // ENXIO: no reader left; ENOENT: the fifo is gone. Either way no one waits for its end.
+  }
+}

@@ -5,7 +5,7 @@ import type { Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../common/log.js";
 import type { Sandbox } from "../runtime/sandbox.js";
-import { openFifoReader, openFifoWriter } from "./fifo.js";
+import { endOfWriters, openFifoReader, openFifoWriter } from "./fifo.js";
 
 const CHUNK = 128 * 1024;
 
@@ -35,11 +35,12 @@ export class StdioRelay {
   private readonly opening = new AbortController();
   private readonly outputs: Promise<void>[] = [];
   private stdinDone: Promise<void> = Promise.resolve();
+  private started = false;
   private readonly sinks: { stdout?: Promise<Socket>; stderr?: Promise<Socket>; stdin?: Promise<Socket> } = {};
 
   constructor(
     private readonly process: ProcessRef,
-    stdio: StdioPaths,
+    private readonly stdio: StdioPaths,
     private readonly io: ProcessIo,
     private readonly log: Logger,
   ) {
@@ -64,6 +65,7 @@ export class StdioRelay {
 
   /** Starts relaying; call once the process runs in the guest. */
   start(): void {
+    this.started = true;
     const { containerId, execId } = this.process;
     if (this.sinks.stdout) {
       this.outputs.push(this.pump(this.sinks.stdout, (max) => this.io.readStdout(containerId, execId, max), "stdout"));
@@ -132,6 +134,12 @@ export class StdioRelay {
    * relay reads on to end of file (bounded wait) before the guest's stdin is closed.
    */
   async closeStdin(): Promise<void> {
+    // The client's end is closed: the reader reaches end of file after the buffered bytes, even if the client never
+    // opened it (stdin from /dev/null).
+    if (this.stdio.stdin) endOfWriters(this.stdio.stdin);
+    // ctr sends CloseIO as soon as its input ends, which for a short input is before Start: the relay, once
+    // started, reads the buffered input to that end of file and then closes the guest's stdin itself.
+    if (!this.started && this.sinks.stdin) return;
     await Promise.race([this.stdinDone, sleep(5000)]);
     this.stdin?.destroy();
     await this.io.closeStdin(this.process.containerId, this.process.execId).catch(() => {});

@@ -135,6 +135,15 @@ describe("shim lifecycle through containerd", () => {
     assert.match(tty.stdout + tty.stderr, /\/no\/such\/cmd/);
     assert.ok(tty.ms < 15_000, `-t: answered after ${tty.ms} ms`);
 
+    // An init that cannot start fails its `ctr run` (at Create: crun checks the cwd at `crun create`) and leaves
+    // neither its sandbox nor its shim.
+    const initId = `${PREFIX}initfail`;
+    const init = await ctrNullStdin([...runArgs("--rm", initId, ["--cwd", "/nonexistent"]), "true"], 60_000);
+    assert.notEqual(init.code, 0, init.stdout);
+    assert.match(init.stderr, /\/nonexistent/);
+    assert.ok(await eventually(() => ourProcesses(containerd.address, initId).length === 0, 15_000), "init: shim left");
+    await containerd.ctr(["container", "rm", initId]);
+
     // Nothing half-made: the container holds its init only, and a good exec still runs.
     const ps = await containerd.ctr(["task", "ps", id]);
     assert.equal(ps.stdout.trim().split("\n").length, 2, ps.stdout);
