@@ -136,3 +136,12 @@ test("net.* sysctls leave the spec (crun refuses them without a netns) and are r
   assert.deepEqual(guestSpec("c1", spec).linux?.sysctl, { "kernel.msgmax": "8192" });
   assert.deepEqual(netSysctls(spec), [["net.ipv4.ip_unprivileged_port_start", "0"]]);
 });
+
+test("blockIO's host device lists go; an empty blockIO goes; a group weight stays", () => {
+  const spec = base();
+  const lists = { weightDevice: [], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] };
+  spec.linux = { ...spec.linux, resources: { blockIO: lists } };
+  assert.equal(guestSpec("c1", spec).linux?.resources?.blockIO, undefined);
+  spec.linux.resources = { blockIO: { ...lists, weight: 300 } };
+  assert.deepEqual(guestSpec("c1", spec).linux?.resources?.blockIO, { weight: 300 });
+});

@@ -28,6 +28,15 @@ export interface PodNamespaces {
 /** Namespace types a container joins from its pod when its host spec gives a path for them. */
 const POD_SHARED = new Set(["ipc", "uts", "pid"]);
 
+/** blockIO's lists keyed by host block device numbers. */
+const DEVICE_LISTS = [
+  "weightDevice",
+  "throttleReadBpsDevice",
+  "throttleWriteBpsDevice",
+  "throttleReadIOPSDevice",
+  "throttleWriteIOPSDevice",
+] as const;
+
 export function guestSpec(containerId: string, spec: OciSpec, pod?: PodNamespaces): OciSpec {
   if (!spec.ociVersion) throw new HakoError(Code.InvalidArgument, `container ${containerId}: spec has no ociVersion`);
   if (!spec.root?.path) throw new HakoError(Code.InvalidArgument, `container ${containerId}: spec has no root.path`);
@@ -67,6 +76,13 @@ export function guestSpec(containerId: string, spec: OciSpec, pod?: PodNamespace
   delete linux.mountLabel;
   // Host device rules refer to host majors/minors.
   delete linux.devices;
+  // So do blockIO's per-device weights and throttles (docker sends the lists even empty, and crun then opens io.max,
+  // which a guest kernel without the io controller lacks); a weight for the whole group stays.
+  const bio = linux.resources?.blockIO;
+  if (bio) {
+    for (const k of DEVICE_LISTS) delete bio[k];
+    if (bio.weight === undefined && bio.leafWeight === undefined) delete linux.resources?.blockIO;
+  }
   return out;
 }
 
