@@ -6,7 +6,7 @@ import { closeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { Code, HakoError, invalidArgument } from "../common/errors.js";
 import type { RuntimeContext } from "./context.js";
-import { openPty, sendConsole } from "./pty.js";
+import { makeRaw, openPty, sendConsole } from "./pty.js";
 import { fifoPaths } from "./stand-in.js";
 import { ioDir } from "./state-store.js";
 
@@ -57,6 +57,7 @@ export function spawnStandIn(
   let pty: ReturnType<typeof openPty> | undefined;
   if (consoleSocket) {
     pty = openPty();
+    makeRaw(pty.slave);
     try {
       sendConsole(consoleSocket, pty.master, pty.path);
     } finally {

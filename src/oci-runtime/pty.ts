@@ -11,6 +11,8 @@ const TIOCGPTN = 0x80045430;
 const TIOCSPTLCK = 0x40045431;
 const TIOCSCTTY = 0x540e;
 const TIOCGWINSZ = 0x5413;
+const TCGETS = 0x5401;
+const TCSETS = 0x5402;
 
 export interface HostPty {
   master: number;
@@ -56,4 +58,20 @@ export function windowSize(fd: number): { rows: number; cols: number } | undefin
   const ws = Buffer.alloc(8);
   if ((load().ioctl(fd, TIOCGWINSZ, "void *", ws) as number) !== 0) return undefined;
   return { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) };
+}
+
+/**
+ * cfmakeraw on the terminal `fd` (struct termios: c_iflag, c_oflag, c_cflag, c_lflag at offsets 0-12): no input
+ * translation, no output processing (OPOST off: Node's setRawMode keeps ONLCR, which would turn the guest's "\r\n"
+ * into "\r\r\n"), no echo, no signals, 8-bit characters.
+ */
+export function makeRaw(fd: number): void {
+  const t = Buffer.alloc(64);
+  const l = load();
+  if ((l.ioctl(fd, TCGETS, "void *", t) as number) !== 0) throw fail("ioctl TCGETS", `fd ${fd}`);
+  t.writeUInt32LE(t.readUInt32LE(0) & ~(0o1 | 0o2 | 0o10 | 0o40 | 0o100 | 0o200 | 0o400 | 0o2000), 0);
+  t.writeUInt32LE(t.readUInt32LE(4) & ~0o1, 4);
+  t.writeUInt32LE((t.readUInt32LE(8) & ~(0o60 | 0o400)) | 0o60, 8);
+  t.writeUInt32LE(t.readUInt32LE(12) & ~(0o10 | 0o100 | 0o2 | 0o1 | 0o100000), 12);
+  if ((l.ioctl(fd, TCSETS, "void *", t) as number) !== 0) throw fail("ioctl TCSETS", `fd ${fd}`);
 }

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import type { Logger } from "../common/log.js";
 import { openFifoReader, openFifoWriter } from "../shim/fifo.js";
 import { connectDaemon, type DaemonConnection } from "./daemon-client.js";
-import { takeControllingTerminal, windowSize } from "./pty.js";
+import { makeRaw, takeControllingTerminal, windowSize } from "./pty.js";
 
 /** Signals forwarded to the guest process (SIGKILL and SIGSTOP cannot be caught; SIGCHLD is the stand-in's own). */
 const FORWARDED: NodeJS.Signals[] = [
@@ -103,7 +103,7 @@ function forwardSignals(daemon: DaemonConnection, o: StandInOptions, log: Logger
       .catch((err) => log.warn("cannot forward a signal", { signal, err }));
   for (const sig of FORWARDED) process.on(sig, () => send(osConstants.signals[sig]));
   if (!o.tty || !process.stdin.isTTY) return;
-  (process.stdin as NodeJS.ReadStream).setRawMode(true);
+  makeRaw(0);
   takeControllingTerminal();
   const resize = () => {
     const ws = windowSize(0);

@@ -69,34 +69,24 @@ describe("podman run with hako-runtime", () => {
     assert.match(r.stdout, /\/dev\/pts\/\d+/);
   });
 
-  test("-e, -w, -u, -v read/write and -m 64m in one container", async () => {
+  test("-e, -w, -u, -v read/write, -m 64m, --cpus, --hostname and --read-only in one container", async () => {
     const vol = mkdtempSync("/tmp/hako-podman-vol-");
     try {
       writeFileSync(join(vol, "in"), "from-host\n");
       const script = [
-        'echo "env=$GREETING cwd=$(pwd) ids=$(id -u):$(id -g)"',
+        'echo "env=$GREETING cwd=$(pwd) ids=$(id -u):$(id -g) host=$(hostname)"',
         "cat /data/in",
         "echo from-guest > /data/out",
-        'cat "/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/memory.max"',
+        'cg="/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)"',
+        'cat "$cg/memory.max" "$cg/cpu.max"',
+        "touch /not-here 2>/dev/null && echo root-writable || echo root-read-only",
       ].join("; ");
-      const r = await run([
-        "-e",
-        "GREETING=hi",
-        "-w",
-        "/tmp",
-        "-u",
-        "0:0",
-        "-v",
-        `${vol}:/data`,
-        "-m",
-        "64m",
-        BUSYBOX,
-        "sh",
-        "-c",
-        script,
-      ]);
+      const flags = ["-e", "GREETING=hi", "-w", "/tmp", "-u", "0:0", "-v", `${vol}:/data`, "-m", "64m"];
+      flags.push("--cpus", "1.5", "--hostname", "hk1", "--read-only");
+      const r = await run([...flags, BUSYBOX, "sh", "-c", script]);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `env=hi cwd=/tmp ids=0:0\nfrom-host\n${64 * 1024 * 1024}\n`);
+      const expected = ["env=hi cwd=/tmp ids=0:0 host=hk1", "from-host", String(64 * 1024 * 1024), "150000 100000"];
+      assert.equal(r.stdout, `${[...expected, "root-read-only"].join("\n")}\n`);
       assert.equal(readFileSync(join(vol, "out"), "utf8"), "from-guest\n");
       const u = await run(["-u", "1000:1000", BUSYBOX, "id", "-u"]);
       assert.equal(u.stdout.trim(), "1000", u.stderr);

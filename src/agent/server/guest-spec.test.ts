@@ -137,11 +137,11 @@ test("net.* sysctls leave the spec (crun refuses them without a netns) and are r
   assert.deepEqual(netSysctls(spec), [["net.ipv4.ip_unprivileged_port_start", "0"]]);
 });
 
-test("blockIO's host device lists go; an empty blockIO goes; a group weight stays", () => {
+test("blockIO's host device lists go; an empty blockIO or a weight of 0 goes; a group weight stays", () => {
   const spec = base();
   const lists = { weightDevice: [], throttleReadBpsDevice: [{ major: 8, minor: 0, rate: 1 }] };
-  spec.linux = { ...spec.linux, resources: { blockIO: lists } };
-  assert.equal(guestSpec("c1", spec).linux?.resources?.blockIO, undefined);
+  spec.linux = { ...spec.linux, resources: { blockIO: { ...lists, weight: 0 } } };
+  assert.equal(guestSpec("c1", spec).linux?.resources?.blockIO, undefined, "docker's {weight: 0} asks for nothing");
   spec.linux.resources = { blockIO: { ...lists, weight: 300 } };
   assert.deepEqual(guestSpec("c1", spec).linux?.resources?.blockIO, { weight: 300 });
 });

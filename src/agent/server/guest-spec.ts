@@ -76,11 +76,14 @@ export function guestSpec(containerId: string, spec: OciSpec, pod?: PodNamespace
   delete linux.mountLabel;
   // Host device rules refer to host majors/minors.
   delete linux.devices;
-  // So do blockIO's per-device weights and throttles (docker sends the lists even empty, and crun then opens io.max,
-  // which a guest kernel without the io controller lacks); a weight for the whole group stays.
+  // So do blockIO's per-device weights and throttles. A weight of 0 is outside the spec's 10-1000 and means "not
+  // set" to docker, which always sends `blockIO: {weight: 0}`; crun would still write the io controller's files,
+  // which a guest kernel without that controller lacks. A group weight that was really asked for stays.
   const bio = linux.resources?.blockIO;
   if (bio) {
     for (const k of DEVICE_LISTS) delete bio[k];
+    if (bio.weight === 0) delete bio.weight;
+    if (bio.leafWeight === 0) delete bio.leafWeight;
     if (bio.weight === undefined && bio.leafWeight === undefined) delete linux.resources?.blockIO;
   }
   return out;
