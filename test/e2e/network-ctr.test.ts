@@ -79,18 +79,24 @@ describe("pod networking through containerd and CNI", () => {
     }
   });
 
+  let execSeq = 0;
   const exec = (id: string, execId: string, cmd: string) =>
-    containerd.ctr(["task", "exec", "--exec-id", execId, id, "sh", "-c", cmd], { timeoutMs: 60_000 });
+    containerd.ctr(["task", "exec", "--exec-id", `${execId}-${++execSeq}`, id, "sh", "-c", cmd], { timeoutMs: 60_000 });
   // busybox 1.35's wget crashes with -T: time limits come from timeout(1) instead.
   const hostGet = (url: string) => net.inHost(["timeout", "20", "busybox", "wget", "-q", "-O", "-", url]);
 
-  test("a pod shows CNI's address, MAC and default route; HTTP both ways, pod to pod, 32 MiB intact", async () => {
+  test("a pod shows CNI's address, MAC, default route and its DNS files; HTTP both ways, pod to pod, 32 MiB intact", async () => {
+    // httpd first (it forks into the background), then the random payload, which takes a while under TCG.
     const serve =
-      "mkdir -p /www && echo hello-from-pod-a > /www/index.html && " +
-      `head -c ${32 * MiB} /dev/urandom > /www/big && sha256sum /www/big | cut -d' ' -f1 > /www/big.sha && ` +
-      "exec httpd -f -p 80 -h /www";
+      "mkdir -p /www && echo hello-from-pod-a > /www/index.html && httpd -p 80 -h /www && " +
+      `head -c ${32 * MiB} /dev/urandom > /www/big.tmp && sha256sum /www/big.tmp | cut -d' ' -f1 > /www/big.sha && ` +
+      "mv /www/big.tmp /www/big && exec sleep 100000";
+    // DNS and hosts as CRI gives them: files the spec bind-mounts over /etc/resolv.conf and /etc/hosts.
+    writeFileSync(join(hostDir, "resolv.conf"), `nameserver ${net.gateway}\nsearch pods.test\n`);
+    writeFileSync(join(hostDir, "hosts"), `127.0.0.1 localhost\n${podA.ip} pod-a\n`);
+    const etc = (f: string) => ["--mount", `type=bind,src=${join(hostDir, f)},dst=/etc/${f},options=rbind:ro`];
     const started = await containerd.runDetached(HAKO_RUNTIME, image, "net-a", ["sh", "-c", serve], {
-      extra: ["--with-ns", `network:${podA.path}`],
+      extra: ["--with-ns", `network:${podA.path}`, ...etc("resolv.conf"), ...etc("hosts")],
       timeoutMs: 120_000,
     });
     assert.equal(started.code, 0, started.stderr);
@@ -101,6 +107,11 @@ describe("pod networking through containerd and CNI", () => {
     assert.match(addr.stdout, new RegExp(`link/ether ${podA.mac}`));
     assert.match(addr.stdout, new RegExp(`default via ${net.gateway.replaceAll(".", "\\.")} dev eth0`));
     assert.match((await exec("net-a", "lo", "ip -o link show lo")).stdout, /[<,]UP[,>]/);
+    const etcFiles = await exec("net-a", "etc", "cat /etc/resolv.conf /etc/hosts");
+    assert.equal(
+      etcFiles.stdout,
+      `nameserver ${net.gateway}\nsearch pods.test\n127.0.0.1 localhost\n${podA.ip} pod-a\n`,
+    );
 
     // From the test's host namespace to the container's httpd (the guest may still be writing /www/big).
     const hello = await until(() => {
@@ -111,7 +122,13 @@ describe("pod networking through containerd and CNI", () => {
       }
     }, 60_000);
     assert.ok(hello, "the pod's httpd never answered from the host namespace");
-    assert.ok(await until(async () => (await exec("net-a", "sha", "cat /www/big.sha")).code === 0, 60_000));
+    let last = "";
+    const payloadReady = async () => {
+      const r = await exec("net-a", "sha", "ls -l /www");
+      last = `${r.code} ${r.stdout}${r.stderr}`;
+      return r.code === 0 && / big$/m.test(r.stdout);
+    };
+    assert.ok(await until(payloadReady, 180_000), `the payload was not written: ${last}`);
     const guestSha = (await exec("net-a", "sha2", "cat /www/big.sha")).stdout.trim();
     const big = hostGet(`http://${podA.ip}/big`);
     assert.equal(big.length, 32 * MiB);
