@@ -1,7 +1,21 @@
-// The guest's own figures: details for the host, hotplugged CPU/memory onlining, and the Prometheus text of
-// GetMetrics (written by hand: a few gauges do not justify a metrics library in the guest bundle).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+// The guest's own figures and utilities: details for the host, hotplugged CPU/memory onlining, the Prometheus text
+// of GetMetrics (written by hand: a few gauges do not justify a metrics library in the guest bundle), the clock,
+// the CRNG reseed and CopyFile's writes.
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { loadavg, release } from "node:os";
+import { dirname } from "node:path";
+import { Code, HakoError } from "../../common/errors.js";
+import { setRealtime } from "../../sys/process.js";
+import { reseedRandom } from "../../sys/random.js";
 import type { GuestDetails } from "../api/agent-api.js";
 import { GUEST_INFO_METRIC } from "../api/conventions.js";
 import { parseKeyed } from "./cgroup.js";
@@ -83,5 +97,29 @@ function readFileSyncSafe(path: string): string | undefined {
     return readFileSync(path, "utf8");
   } catch {
     return undefined;
+  }
+}
+
+export function setGuestDateTime(date: Date): void {
+  setRealtime(date);
+}
+
+/** Mixes host randomness into the guest pool and reseeds the CRNG (a clone of a VM template needs its own). */
+export function reseedRandomDev(data: Uint8Array): void {
+  if (data.length === 0) throw new HakoError(Code.InvalidArgument, "ReseedRandomDev: no data");
+  reseedRandom(data);
+}
+
+/** Writes part of a file (offset) and creates its directory; the last chunk sets the mode. */
+export function copyFile(path: string, data: Uint8Array, mode: number, offset = 0): void {
+  if (!path.startsWith("/") || path.split("/").includes("..")) {
+    throw new HakoError(Code.InvalidArgument, `copy file: path must be absolute and plain: "${path}"`);
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const fd = openSync(path, offset === 0 ? "w" : "r+", mode & 0o7777 || 0o644);
+  try {
+    writeSync(fd, data, 0, data.length, offset);
+  } finally {
+    closeSync(fd);
   }
 }
