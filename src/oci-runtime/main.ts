@@ -55,6 +55,8 @@ global flags:
   --log-format FMT    text or json
   --debug             debug logging
   --systemd-cgroup    accepted: the guest places the container in its own cgroup
+  --rootless VALUE, --criu PATH
+                      accepted and ignored (runc's; nothing of them applies in a VM)
   --version, -v       print the version
 `;
 }
