@@ -2,6 +2,7 @@
 // of Kata 3.x), so a Kata file loads unchanged; a key with no `set`, or marked `notActedOn`, is accepted and reported
 // as ignored. Keys marked `hako: true` exist only in hako. Each hypervisor has its own table ([hypervisor.qemu]).
 import { availableParallelism } from "node:os";
+import { invalidArgument } from "../common/errors.js";
 import type {
   AccelChoice,
   AgentChannelChoice,
@@ -318,6 +319,7 @@ export function compileAnnotationRegex(source: string): RegExp {
   try {
     return new RegExp(source);
   } catch (err) {
-    throw new Error(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
+    // applyValue (parse.ts) prefixes the key and the file: "hypervisor.qemu.enable_annotations in /etc/…: …".
+    throw invalidArgument(`invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message}`);
   }
 }

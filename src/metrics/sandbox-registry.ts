@@ -2,6 +2,7 @@
 // the figures the agent reports from inside the guest. Every sample carries `sandbox_id`, so the expositions of
 // many sandboxes can be concatenated by `hako monitor`.
 import { Counter, Gauge, Registry } from "prom-client";
+import { Code, HakoError } from "../common/errors.js";
 import { childrenOf, type ProcStats, procStats } from "./proc-stats.js";
 import { addLabel, mergeExpositions } from "./prom-text.js";
 
@@ -132,8 +133,12 @@ export class SandboxMetrics {
       `# HELP hako_guest_metrics_up 1 when the agent answered GetMetrics\n# TYPE hako_guest_metrics_up gauge\nhako_guest_metrics_up ${v}\n`;
     let timer: NodeJS.Timeout | undefined;
     try {
+      const ms = this.options.guestTimeoutMs ?? 3_000;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), this.options.guestTimeoutMs ?? 3_000);
+        timer = setTimeout(
+          () => reject(new HakoError(Code.DeadlineExceeded, `guest metrics: no answer within ${ms} ms`)),
+          ms,
+        );
       });
       const text = await Promise.race([fetch(), timeout]);
       return `${up(1)}${text}`;

@@ -1,6 +1,7 @@
 // Whether a pod's shim is alive and serving: a connect alone is not enough (the kernel accepts connections on a
 // listening socket even while its process is stuck), so the Task service must answer a Connect call in time.
 import { connect } from "node:net";
+import { Code, HakoError } from "../common/errors.js";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { createClient, TtrpcClient } from "../ttrpc/index.js";
 
@@ -13,7 +14,10 @@ export async function shimServes(socket: string, id: string, timeoutMs = PROBE_T
   const client = new TtrpcClient(conn, { defaultTimeoutMs: timeoutMs });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("connect timed out")), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new HakoError(Code.DeadlineExceeded, `connect to ${socket} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       conn.once("connect", () => {
         clearTimeout(timer);
         resolve();

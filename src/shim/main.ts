@@ -6,7 +6,7 @@ import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { HakoError } from "../common/errors.js";
+import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Logger, type LogSink, stderrSink } from "../common/log.js";
 import { DeleteResponseSchema, Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { cleanupSandbox, isAlive } from "../runtime/cleanup.js";
@@ -88,8 +88,9 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
     env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? "16" },
   });
   const ready = child.stdio[READY_FD];
-  if (!ready) throw new Error("internal: no readiness pipe to the shim");
+  if (!ready) throw new HakoError(Code.Internal, "internal: no readiness pipe to the shim");
   let stuck: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const answer = await new Promise<string>((resolve) => {
     let text = "";
     ready.on("data", (d: Buffer) => {
@@ -99,13 +100,18 @@ async function start(args: ShimArgs, argv: string[]): Promise<void> {
     child.once("exit", (code, signal) => resolve(text || `error: shim exited during start (${code ?? signal})`));
     // serve only reads the bundle's spec and listens before it answers: one that has not answered is stuck.
     stuck = setTimeout(() => {
+      timedOut = true;
       child.kill("SIGKILL");
       resolve(`error: the shim did not answer within ${SERVE_READY_TIMEOUT_MS} ms`);
     }, SERVE_READY_TIMEOUT_MS);
   });
   clearTimeout(stuck);
   if (logFd !== undefined) closeSync(logFd);
-  if (!answer.startsWith("ready")) throw new Error(answer.replace(/^error: /, "").trim() || "shim failed to start");
+  if (!answer.startsWith("ready")) {
+    // serve's reason comes back as text only; its code stays in serve's own log.
+    const code = timedOut ? Code.DeadlineExceeded : Code.Internal;
+    throw new HakoError(code, answer.replace(/^error: /, "").trim() || "shim failed to start");
+  }
   child.unref();
   await writeAddressFile(args.bundle, `unix://${socket}`);
   process.stdout.write(`unix://${socket}`);
