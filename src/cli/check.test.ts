@@ -1,12 +1,19 @@
-// Unit specs for `hako check`: PVM and TCG detection, missing assets and tools, forced accelerators, bad config.
+// Unit specs for `hako check`: PVM and TCG detection, missing assets and tools, forced accelerators, bad config and
+// the command's failure. The rules get facts (src/cli/check/*.ts), so every spec runs, whatever host runs it.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { after, mock, test } from "node:test";
+import { Code, HakoError } from "../common/errors.js";
+import { defaultConfig } from "../config/defaults.js";
+import { acceleratorItems } from "./check/accelerator.js";
+import { assetItems } from "./check/assets.js";
+import { checkCommand } from "./check/command.js";
+import { deviceItems } from "./check/devices.js";
 import { runChecks } from "./check/run.js";
-import { onPath } from "./host-facts.js";
+import { toolItems } from "./check/tools.js";
+import type { AssetsFacts } from "./host-facts.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hako-check-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,87 +24,119 @@ function config(name: string, body: string): string {
   return path;
 }
 
-const isPvmHost = existsSync("/sys/module/kvm_pvm");
+const PVM_REASON =
+  "/dev/kvm is provided by kvm_pvm (PVM), which runs only PVM-enabled guest kernels, not standard ones";
 
-test("on a PVM host, /dev/kvm is reported as PVM and TCG is chosen", {
-  skip: !isPvmHost && "not a PVM host",
-}, async () => {
-  const report = await runChecks();
-  const kvm = report.items.find((i) => i.id === "kvm");
+test("on a PVM host, /dev/kvm is reported as PVM and TCG is chosen", () => {
+  const { items, accel } = acceleratorItems(defaultConfig(), { usable: "tcg", reason: PVM_REASON });
+  const kvm = items.find((i) => i.id === "kvm");
   assert.equal(kvm?.status, "warn");
   assert.match(kvm?.detail ?? "", /PVM/);
-  assert.equal(report.accelerator, "tcg");
-  assert.equal(report.items.find((i) => i.id === "accelerator")?.status, "warn");
+  assert.match(kvm?.fix ?? "", /hardware KVM/);
+  assert.equal(accel, "tcg");
+  assert.equal(items.find((i) => i.id === "accelerator")?.status, "warn");
 });
 
-const ready = existsSync("/var/lib/hako/manifest.json") && onPath("containerd-shim-hako-v2") !== undefined;
-test("with the guest assets built and the shim installed, the host passes", {
-  skip: !ready && "set-up not done",
-}, async () => {
-  const report = await runChecks();
-  const failed = report.items.filter((i) => i.status === "fail");
-  assert.deepEqual(failed, []);
-  assert.equal(report.ok, true);
-});
-
-test("a missing kernel and QEMU fail, each naming the fix", async () => {
-  const path = config(
-    "missing.toml",
-    '[hypervisor.qemu]\npath = "/nonexistent/qemu-system-x86_64"\nkernel = "/nonexistent/vmlinux"\n' +
-      'valid_hypervisor_paths = ["/nonexistent/*"]\nvalid_kernel_paths = ["/nonexistent/*"]\n',
+test("assets matching the manifest pass; a differing one fails and an unlisted one warns", () => {
+  const facts: AssetsFacts = {
+    manifestPath: "/assets/manifest.json",
+    manifestFound: true,
+    kernelRelease: "6.1.0",
+    kernelOrigin: "hako's own kernel",
+    assets: [
+      { role: "kernel", path: "/assets/vmlinux", exists: true, manifest: "match" },
+      { role: "initrd", path: "/assets/initrd", exists: true, manifest: "match" },
+    ],
+  };
+  const ok = assetItems(facts);
+  assert.deepEqual(
+    ok.map((i) => [i.id, i.status]),
+    [
+      ["asset-kernel", "ok"],
+      ["asset-initrd", "ok"],
+      ["guest-kernel-origin", "ok"],
+    ],
   );
-  const report = await runChecks({ configPath: path });
-  assert.equal(report.ok, false);
-  const qemu = report.items.find((i) => i.id === "qemu");
+  assert.match(ok[2]?.detail ?? "", /^hako's own kernel, release 6\.1\.0$/);
+  const off = assetItems({
+    ...facts,
+    assets: [
+      { role: "kernel", path: "/assets/vmlinux", exists: true, manifest: "mismatch" },
+      { role: "initrd", path: "/assets/initrd", exists: true, manifest: "unlisted" },
+    ],
+  });
+  assert.equal(off[0]?.status, "fail");
+  assert.match(off[0]?.detail ?? "", /differs from \/assets\/manifest\.json/);
+  assert.equal(off[1]?.status, "warn");
+  assert.match(off[2]?.detail ?? "", /the kernel file itself does not match/);
+});
+
+test("a missing kernel and QEMU fail, each naming the fix", () => {
+  const cfg = defaultConfig();
+  cfg.hypervisor.qemu.path = "/nonexistent/qemu-system-x86_64";
+  const qemu = toolItems(cfg, { qemu: undefined, virtiofsd: "virtiofsd 7.2" }).find((i) => i.id === "qemu");
   assert.equal(qemu?.status, "fail");
   assert.match(qemu?.detail ?? "", /\/nonexistent\/qemu-system-x86_64/);
   assert.match(qemu?.fix ?? "", /qemu-system-x86/);
-  const kernel = report.items.find((i) => i.id === "asset-kernel");
+  const kernel = assetItems({
+    manifestPath: "/nonexistent/manifest.json",
+    manifestFound: false,
+    assets: [{ role: "kernel", path: "/nonexistent/vmlinux", exists: false, manifest: "no-manifest" }],
+  }).find((i) => i.id === "asset-kernel");
   assert.equal(kernel?.status, "fail");
+  assert.match(kernel?.detail ?? "", /\/nonexistent\/vmlinux does not exist/);
   assert.match(kernel?.fix ?? "", /hako image build/);
 });
 
-test("forcing kvm where only TCG works fails; hardware KVM is ok", async () => {
-  const forced = config("kvm.toml", '[hypervisor.qemu]\naccel = "kvm"\n');
-  const tcgOnly = await runChecks({
-    configPath: forced,
-    probe: () => ({ usable: "tcg", reason: "/dev/kvm does not exist" }),
-  });
+test("forcing kvm where only TCG works fails; hardware KVM is ok", () => {
+  const forced = defaultConfig();
+  forced.hypervisor.qemu.accel = "kvm";
+  const tcgOnly = acceleratorItems(forced, { usable: "tcg", reason: "/dev/kvm does not exist" });
   assert.equal(tcgOnly.items.find((i) => i.id === "accelerator")?.status, "fail");
-  assert.equal(tcgOnly.ok, false);
-  const hw = await runChecks({ probe: () => ({ usable: "kvm", reason: "hardware KVM via kvm_intel (vmx)" }) });
-  assert.equal(hw.accelerator, "kvm");
+  const hw = acceleratorItems(defaultConfig(), { usable: "kvm", reason: "hardware KVM via kvm_intel (vmx)" });
+  assert.equal(hw.accel, "kvm");
   assert.equal(hw.items.find((i) => i.id === "kvm")?.status, "ok");
   assert.equal(hw.items.find((i) => i.id === "accelerator")?.status, "ok");
 });
 
-test("a host without /dev/net/tun gets a warning, not a failure: sandboxes run without it", async () => {
-  const dev = mkdtempSync(join(dir, "dev-"));
-  const report = await runChecks({ devRoot: dev });
-  const tun = report.items.find((i) => i.id === "tun");
+test("a host without /dev/net/tun gets a warning, not a failure: sandboxes run without it", () => {
+  const tun = deviceItems(defaultConfig(), { vhostVsock: true, vhostNet: true, tun: false }).find(
+    (i) => i.id === "tun",
+  );
   assert.equal(tun?.status, "warn");
   assert.match(tun?.detail ?? "", /sandboxes run without it/);
   assert.equal(tun?.fix, "modprobe tun");
 });
 
+// The one spec through runChecks: a config that does not load stops the checks before any host fact is read.
 test("an invalid config file is one failed item naming the file", async () => {
   const bad = config("bad.toml", "[hypervisor.qemu]\nno_such_key = 1\n");
   const report = await runChecks({ configPath: bad });
   assert.equal(report.ok, false);
-  assert.equal(report.items[0]?.id, "config");
+  assert.deepEqual(
+    report.items.map((i) => [i.id, i.status]),
+    [["config", "fail"]],
+  );
   assert.match(report.items[0]?.detail ?? "", /bad\.toml/);
 });
 
-test("`hako check --json` exits non-zero when a check fails", () => {
-  const path = config(
-    "cli.toml",
-    '[hypervisor.qemu]\nkernel = "/nonexistent/vmlinux"\nvalid_kernel_paths = ["/nonexistent/*"]\n',
-  );
-  const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "check", "--json", "--config", path], {
-    encoding: "utf8",
+test("`hako check --json` prints the report and fails with FailedPrecondition naming the failed checks", async () => {
+  const bad = config("cli.toml", "[hypervisor.qemu]\nno_such_key = 1\n");
+  const out: string[] = [];
+  const write = mock.method(process.stdout, "write", (chunk: string) => {
+    out.push(chunk);
+    return true;
   });
-  assert.equal(r.status, 1, r.stderr);
-  const report = JSON.parse(r.stdout) as { ok: boolean; items: { id: string; status: string }[] };
+  try {
+    await assert.rejects(
+      checkCommand().parseAsync(["--json", "--config", bad], { from: "user" }),
+      (err: unknown) =>
+        err instanceof HakoError && err.code === Code.FailedPrecondition && /failed checks: config$/.test(err.message),
+    );
+  } finally {
+    write.mock.restore();
+  }
+  const report = JSON.parse(out.join("")) as { ok: boolean; items: { id: string; status: string }[] };
   assert.equal(report.ok, false);
-  assert.equal(report.items.find((i) => i.id === "asset-kernel")?.status, "fail");
+  assert.equal(report.items[0]?.id, "config");
 });
