@@ -88,7 +88,9 @@ export const exec: Verb = {
     const detach = bool(args, "detach");
     const consoleSocket = str(args, "console-socket");
     checkTerminal(tty, consoleSocket, detach);
-    const execId = `exec-${randomBytes(6).toString("hex")}`;
+    // Short: the guest agent names a terminal exec's console socket after the container and exec ids, and a 64-hex
+    // container id (podman's, docker's) leaves 11 characters for the exec id within sun_path's 108 bytes.
+    const execId = randomBytes(4).toString("hex");
     const io = await makeProcessIo(ctx, id, execId, tty);
     const d = await connectDaemon(s.daemonSocket);
     const spec1 = createMessage(AnySchema, {
