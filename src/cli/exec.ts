@@ -9,6 +9,7 @@ import { connect, type Socket } from "node:net";
 import { Command } from "@commander-js/extra-typings";
 import { Code, HakoError } from "../common/errors.js";
 import { debugConsolePath } from "../runtime/layout.js";
+import { positiveInteger } from "./option-values.js";
 import { findSandbox } from "./sandboxes.js";
 
 function open(path: string): Promise<Socket> {
@@ -106,7 +107,7 @@ export function execCommand() {
       .description("run a command in a sandbox's guest through its debug console (debug_console_enabled)")
       .argument("<sandbox>", "sandbox id or unique prefix")
       .argument("[command...]", "command and arguments; without one, attach to the console's shell")
-      .option("-t, --timeout <ms>", "how long a command may run", "30000")
+      .option("-t, --timeout <ms>", "how long a command may run", positiveInteger, 30_000)
       // Everything after the sandbox id is the guest command's, options included (`hako exec SB ls -l`).
       .passThroughOptions()
       .action(async (id, command, opts) => {
@@ -124,7 +125,7 @@ export function execCommand() {
           );
         }
         if (command.length === 0) return attach(path);
-        const r = await runOnConsole(path, shellJoin(command), Number(opts.timeout));
+        const r = await runOnConsole(path, shellJoin(command), opts.timeout);
         process.stdout.write(r.output);
         process.exitCode = r.exitCode;
       })

@@ -4,6 +4,7 @@ import { createReadStream, existsSync, statSync } from "node:fs";
 import { Command } from "@commander-js/extra-typings";
 import { notFound } from "../common/errors.js";
 import { isAlive } from "../runtime/cleanup.js";
+import { nonNegativeInteger } from "./option-values.js";
 import { findSandbox } from "./sandboxes.js";
 
 function copyRange(path: string, start: number, end: number): Promise<void> {
@@ -38,13 +39,13 @@ export function logsCommand() {
     .description("print a sandbox's guest console log")
     .argument("<sandbox>", "sandbox id or unique prefix")
     .option("-f, --follow", "keep printing new output while the sandbox runs", false)
-    .option("--tail-bytes <n>", "print only the last n bytes first")
+    .option("--tail-bytes <n>", "print only the last n bytes first", nonNegativeInteger)
     .action(async (id, opts) => {
       const { state } = await findSandbox(id);
       if (!state.vm) throw notFound(`sandbox ${state.id} has no VM recorded yet`);
       await printConsoleLog(state.vm.consoleLog, {
         follow: opts.follow,
-        ...(opts.tailBytes === undefined ? {} : { tailBytes: Number(opts.tailBytes) }),
+        ...(opts.tailBytes === undefined ? {} : { tailBytes: opts.tailBytes }),
         alive: () => isAlive(state.ownerPid),
       });
     });

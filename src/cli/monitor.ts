@@ -10,6 +10,7 @@ import { fetchMetrics } from "../metrics/fetch.js";
 import { mergeExpositions } from "../metrics/prom-text.js";
 import { SandboxMetrics } from "../metrics/sandbox-registry.js";
 import { serveMetrics } from "../metrics/server.js";
+import { positiveInteger } from "./option-values.js";
 import { listSandboxes, type SandboxEntry } from "./sandboxes.js";
 
 export interface MonitorOptions {
@@ -98,10 +99,10 @@ export function monitorCommand() {
   return new Command("monitor")
     .description("serve Prometheus metrics of every sandbox on this host")
     .option("--listen <host:port>", "address to listen on", "127.0.0.1:8090")
-    .option("--scrape-timeout <ms>", "how long to wait for one sandbox's metrics", "3000")
+    .option("--scrape-timeout <ms>", "how long to wait for one sandbox's metrics", positiveInteger, 3_000)
     .action(async (opts) => {
       const { host, port } = parseListen(opts.listen);
-      const monitor = await startMonitor({ host, port, scrapeTimeoutMs: Number(opts.scrapeTimeout) });
+      const monitor = await startMonitor({ host, port, scrapeTimeoutMs: opts.scrapeTimeout });
       await new Promise<void>((resolve) => {
         for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void monitor.close().then(resolve));
       });
