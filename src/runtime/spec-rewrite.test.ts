@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { OciSpec } from "../oci/spec.js";
-import { rewriteSpecForGuest } from "./spec-rewrite.js";
+import { mapMountsIntoShare } from "./spec-rewrite.js";
 
 const hostSpec = (): OciSpec => ({
   ociVersion: "1.0.2",
@@ -21,7 +21,7 @@ const hostSpec = (): OciSpec => ({
 });
 
 test("rootfs and bind sources move under the guest share; the rest is left for the agent's guest rules", () => {
-  const { spec, binds, dropped } = rewriteSpecForGuest("c1", hostSpec());
+  const { spec, binds, dropped } = mapMountsIntoShare("c1", hostSpec());
   assert.deepEqual(spec.root, { path: "/run/kata-containers/shared/containers/c1/rootfs", readonly: true });
   assert.deepEqual(binds, [{ source: "/srv/data", sharedPath: "c1/mounts/1-data", readonly: true }]);
   assert.equal(spec.mounts?.[1]?.source, "/run/kata-containers/shared/containers/c1/mounts/1-data");
@@ -42,12 +42,12 @@ test("rootfs and bind sources move under the guest share; the rest is left for t
 test("the host spec is left untouched", () => {
   const host = hostSpec();
   const before = structuredClone(host);
-  rewriteSpecForGuest("c1", host);
+  mapMountsIntoShare("c1", host);
   assert.deepEqual(host, before);
 });
 
 test("a spec without a process is refused with a clear error", () => {
   const spec = hostSpec();
   delete spec.process;
-  assert.throws(() => rewriteSpecForGuest("c9", spec), /container c9: the OCI spec has no process/);
+  assert.throws(() => mapMountsIntoShare("c9", spec), /container c9: the OCI spec has no process/);
 });

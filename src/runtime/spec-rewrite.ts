@@ -1,6 +1,6 @@
-// Rewrites where a container's files are: the rootfs and bind-mount sources move under the share the guest mounts,
-// and a host shm bind (CRI's pod shm) becomes the pod's shm in the guest, which all containers of the pod share. Pure: the host bind mounts it asks for are returned, not
-// performed. What else is host-specific (namespace paths, cgroup path, LSM labels, hooks, devices) the agent replaces
+// The host half of fitting a container's spec to the guest: where its files are. The rootfs and bind-mount sources
+// move under the share the guest mounts, and a host shm bind (CRI's pod shm) becomes the pod's shm in the guest,
+// which all containers of the pod share. Pure: the host bind mounts it asks for are returned, not performed. What else is host-specific (namespace paths, cgroup path, LSM labels, hooks, devices) the agent replaces
 // in the guest (src/agent/server/guest-spec.ts), whoever sent the spec.
 import { basename, join } from "node:path";
 import { GUEST_SANDBOX_SHM, GUEST_SHARED_DIR, guestRootfs } from "../agent/api/guest-contract.js";
@@ -24,7 +24,11 @@ export interface RewriteResult {
 
 const isBind = (m: OciMount) => m.type === "bind" || (m.options ?? []).some((o) => o === "bind" || o === "rbind");
 
-export function rewriteSpecForGuest(containerId: string, host: OciSpec): RewriteResult {
+/**
+ * The spec with its rootfs and bind sources under the share, the host binds that make them so, and what was dropped
+ * (the guest half is guestSpec in src/agent/server/guest-spec.ts). Throws InvalidArgument for a spec without a process.
+ */
+export function mapMountsIntoShare(containerId: string, host: OciSpec): RewriteResult {
   if (!host.process) throw invalidArgument(`container ${containerId}: the OCI spec has no process`);
   const spec = structuredClone(host);
   const binds: HostBind[] = [];

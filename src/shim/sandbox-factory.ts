@@ -4,7 +4,7 @@
 import { systemCgroups } from "../cgroups/host-cgroups.js";
 import type { Logger } from "../common/log.js";
 import { applyAnnotations, loadConfig, sandboxSizing } from "../config/index.js";
-import { serveSandboxMetrics } from "../metrics/attach.js";
+import { serveSandboxMetrics } from "../metrics/serve-sandbox-metrics.js";
 import { networkModel } from "../network/models.js";
 import { sandboxBackend } from "../runtime/backend.js";
 import { Sandbox } from "../runtime/sandbox.js";

@@ -12,7 +12,7 @@ import type { SandboxPaths } from "../layout.js";
 import { ContainerProcess, type ExitInfo } from "../process.js";
 import { mountContainerFiles, releaseContainerFiles } from "../resource/share-mounts.js";
 import type { PersistedContainer } from "../sandbox-state.js";
-import { rewriteSpecForGuest } from "../spec-rewrite.js";
+import { mapMountsIntoShare } from "../spec-rewrite.js";
 
 /** Exit status reported for processes whose VM died under them (as if SIGKILLed). */
 export const VM_DIED_STATUS = 128 + 9;
@@ -70,7 +70,7 @@ export class ContainerManager {
       throw new HakoError(Code.AlreadyExists, `container ${opts.id} already exists in sandbox ${this.d.sandboxId}`);
     }
     const log = this.d.log.child({ container: opts.id });
-    const { spec, binds, dropped } = rewriteSpecForGuest(opts.id, opts.spec);
+    const { spec, binds, dropped } = mapMountsIntoShare(opts.id, opts.spec);
     if (dropped.length > 0) log.debug("spec fields not carried into the guest", { dropped });
     if (this.d.disableGuestSeccomp && spec.linux?.seccomp) {
       delete spec.linux.seccomp;
