@@ -7,6 +7,7 @@ import { test } from "node:test";
 import { Code, HakoError } from "../../common/errors.js";
 import { silentLogger } from "../../common/log.js";
 import { Crun, lastCrunMessage } from "./crun.js";
+import { crunErrorCode } from "./crun-errors.js";
 import { Reaper } from "./reaper.js";
 
 test("the last message of crun's JSON log is the error", () => {
@@ -40,4 +41,13 @@ test("a crun call that hangs is killed after its bound and answers DeadlineExcee
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("crun's message text maps to a code by the one table; anything else is Internal", () => {
+  assert.equal(crunErrorCode("container `c1` does not exist"), Code.NotFound);
+  assert.equal(crunErrorCode("open executable: No such file or directory"), Code.NotFound);
+  assert.equal(crunErrorCode("container `c1` already exists"), Code.AlreadyExists);
+  assert.equal(crunErrorCode("open executable: Permission denied"), Code.PermissionDenied);
+  assert.equal(crunErrorCode("the container `c1` is not running"), Code.FailedPrecondition);
+  assert.equal(crunErrorCode("mount `proc` to `/proc`: Operation not permitted"), Code.Internal);
 });

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
+import { crunErrorCode } from "./crun-errors.js";
 import type { Reaper } from "./reaper.js";
 
 export interface CrunOptions {
@@ -152,18 +153,8 @@ export function lastCrunMessage(logText: string): string | undefined {
   return last;
 }
 
-function crunErrorCode(message: string): Code {
-  if (/does not exist|not found|No such file/i.test(message)) return Code.NotFound;
-  if (/already exists/i.test(message)) return Code.AlreadyExists;
-  if (/permission denied/i.test(message)) return Code.PermissionDenied;
-  if (/not (running|paused|stopped)|is (running|paused|stopped)|invalid state/i.test(message)) {
-    return Code.FailedPrecondition;
-  }
-  return Code.Internal;
-}
-
 function readPid(pidFile: string): number {
-  // A few bytes on tmpfs: read at once rather than through the thread pool (see GuestAgent.create).
+  // A few bytes on tmpfs: read at once rather than through the thread pool (see GuestContainers.create).
   const text = readFileSync(pidFile, "utf8");
   const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) throw new HakoError(Code.Internal, `bad pid file ${pidFile}: ${text}`);
