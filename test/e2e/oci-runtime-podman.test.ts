@@ -107,6 +107,10 @@ describe("podman run with hako-runtime", () => {
     assert.equal(e.code, 5);
     assert.equal(e.stdout, "from-exec\n");
     assert.match(e.stderr, /exec-err/);
+    const tty = `${["podman", ...podman.globals()].join(" ")} exec -t ${name} sh -c 'tty; exit 6'`;
+    const t = await podman.raw(["script", "-qec", tty, "/dev/null"]);
+    assert.equal(t.code, 6, t.stderr);
+    assert.match(t.stdout, /^\/dev\/pts\/\d+\r\n$/);
     const killed = await podman.run(["exec", name, "sh", "-c", "kill -9 $$"]);
     assert.equal(killed.code, 137, "a SIGKILLed exec reports 128+9");
 
