@@ -15,12 +15,13 @@ fi
 # sources (interop and known-bytes tests against real Go peers), socat/iproute2/kmod/util-linux (tests and tools),
 # linux-source-6.1 and what building it needs (hako's own guest kernel; `hako image build --kernel-package` uses
 # Debian's kernel package instead), podman and docker.io (hako-runtime's end-to-end tests drive them),
+# catatonit (podman's --init bind-mounts it into the container as PID 1; docker's --init uses docker.io's docker-init),
 # python3-yaml (the deploy/ manifests' check; build-essential's gcc also builds the CRI tests' static pause binary).
 PACKAGES=(qemu-system-x86 qemu-utils containerd crun runc busybox-static e2fsprogs cpio lz4 socat iproute2 kmod
   util-linux bsdextrautils golang-go golang-github-containerd-ttrpc-dev golang-google-protobuf-dev
   golang-github-gogo-protobuf-dev golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
   containernetworking-plugins curl xz-utils linux-source-6.1 build-essential bc flex bison libelf-dev libssl-dev
-  podman docker.io python3-yaml)
+  podman catatonit docker.io python3-yaml)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
