@@ -10,6 +10,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { DEFAULT_ROOT } from "../../src/oci-runtime/context.js";
+import { daemonSocketPath } from "../../src/oci-runtime/pod.js";
 import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { type CtrResult, killShims, removeInstanceDir, runCommand } from "./containerd.js";
@@ -74,16 +76,34 @@ export function callShapes(calls: readonly RuntimeCall[]): string[] {
   return [...shapes].sort();
 }
 
+/**
+ * The pod daemon sockets the engine's `create`s used (pod = container: the engines send no CRI annotations), from
+ * each call's `--root` (or hako-runtime's default root).
+ */
+export function daemonSocketsOf(calls: readonly RuntimeCall[]): string[] {
+  return calls
+    .filter((c) => c.argv.includes("create"))
+    .map(({ argv }) => {
+      const i = argv.indexOf("--root");
+      const eq = argv.find((a) => a.startsWith("--root="));
+      const root = i >= 0 ? (argv[i + 1] as string) : (eq?.slice("--root=".length) ?? DEFAULT_ROOT);
+      return daemonSocketPath(root, argv[argv.length - 1] as string);
+    });
+}
+
 /** Container ids the engine created through hako-runtime (the last argument of each `create`). */
 export function createdIds(calls: readonly RuntimeCall[]): string[] {
   return calls.filter((c) => c.argv.includes("create")).map((c) => c.argv[c.argv.length - 1] as string);
 }
 
 /**
- * Asserts that nothing of `ids` is left: no hako-runtime stand-in or daemon, no QEMU, no sandbox state or share
- * under hako's run directory, no mount there.
+ * Asserts that nothing of the engine's containers is left: no hako-runtime stand-in or daemon, no QEMU, no sandbox
+ * state or share under hako's run directory, no mount there, no pod daemon socket.
  */
-export async function assertNothingLeft(ids: readonly string[]): Promise<void> {
+export async function assertNothingLeft(calls: readonly RuntimeCall[]): Promise<void> {
+  const ids = createdIds(calls);
+  const sockets = daemonSocketsOf(calls).filter((s) => existsSync(s));
+  assert.deepEqual(sockets, [], "pod daemon sockets are left");
   const left = hostProcesses().filter(
     (p) => ids.some((id) => p.argv.includes(id) || p.cmd.includes(`sandbox-${id} `)) && p.pid !== process.pid,
   );

@@ -1,5 +1,6 @@
 // `hako-runtime delete [--force] ID`: deletes the container in its VM; the last container of a pod takes the VM and
 // the pod's daemon with it. Nothing of the container is left when it returns: state directory, fifos, stand-in.
+import { rm } from "node:fs/promises";
 import { Code, failedPrecondition, HakoError } from "../../common/errors.js";
 import { bool, containerId } from "../args.js";
 import type { RuntimeContext } from "../context.js";
@@ -16,7 +17,8 @@ type PodRef = Pick<ContainerStateV1, "id" | "podId" | "daemonSocket" | "daemonPi
 
 /**
  * Stops the pod's daemon (and so its VM) when no container but `s.id` still belongs to the pod, and waits until the
- * daemon is gone; a daemon that does not go is stopped by signal, and a VM it left behind is cleaned up.
+ * daemon is gone; a daemon that does not go is stopped by signal, and a VM it left behind is cleaned up. The daemon's
+ * socket is removed last: a daemon stopped by signal (or one that died) leaves it, as only a clean exit removes it.
  */
 export async function shutdownIfLast(ctx: RuntimeContext, s: PodRef): Promise<void> {
   for (const other of await listIds(ctx.root)) {
@@ -34,6 +36,7 @@ export async function shutdownIfLast(ctx: RuntimeContext, s: PodRef): Promise<vo
   }
   if (!(await waitGone(s.daemonPid, words, 15_000))) await stopProcess(s.daemonPid, words, 10_000, ctx.log);
   await cleanupPodLeftovers(s.podId, ctx.log);
+  await rm(s.daemonSocket, { force: true });
 }
 
 async function killAndWait(ctx: RuntimeContext, s: ContainerStateV1): Promise<void> {
