@@ -9,6 +9,7 @@ import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { createClient, socketAnswers, TtrpcClient, type TypedClient } from "../ttrpc/index.js";
 import type { RuntimeContext } from "./context.js";
 import { daemonSocketPath } from "./pod.js";
+import { startLockPath, withStartLock } from "./start-lock.js";
 
 export type TaskClient = TypedClient<typeof Task>;
 
@@ -47,20 +48,28 @@ export async function connectDaemon(socket: string, timeoutMs = 5000): Promise<D
   };
 }
 
-/** The pod's daemon, started now if it is not running: its connection, socket and host pid. */
+/** How long a `create` waits for another one that is starting the same pod's daemon (a VM boot), in ms. */
+const START_LOCK_WAIT_MS = 120_000;
+
+/**
+ * The pod's daemon, started now if it is not running: its connection, socket and host pid. The check and the start
+ * hold the pod's start lock, so that two `create`s of one pod start one daemon.
+ */
 export async function ensureDaemon(
   ctx: RuntimeContext,
   podId: string,
 ): Promise<DaemonConnection & { socket: string; pid: number }> {
   const socket = daemonSocketPath(ctx.root, podId);
-  if (!(await socketAnswers(socket))) await startDaemon(ctx, podId, socket);
+  await mkdir(dirname(socket), { recursive: true });
+  await withStartLock(startLockPath(socket), START_LOCK_WAIT_MS, async () => {
+    if (!(await socketAnswers(socket))) await startDaemon(ctx, podId, socket);
+  });
   const d = await connectDaemon(socket);
   const { shimPid } = await d.task.connect({ id: podId });
   return { ...d, socket, pid: shimPid };
 }
 
 async function startDaemon(ctx: RuntimeContext, podId: string, socket: string): Promise<void> {
-  await mkdir(dirname(socket), { recursive: true });
   await rm(socket, { force: true });
   const args = [...process.execArgv, process.argv[1] as string, "--root", ctx.root];
   if (ctx.logPath) args.push("--log", ctx.logPath, "--log-format", ctx.logFormat);

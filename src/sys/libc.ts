@@ -35,6 +35,7 @@ export interface Libc {
   fcntl: Fn;
   prctl: Fn;
   clockSettime: Fn;
+  flock: Fn;
 }
 
 let libc: Libc | undefined;
@@ -75,6 +76,7 @@ export function load(): Libc {
     fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
     prctl: lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
     clockSettime: lib.func("int clock_settime(int clk, void *ts)"),
+    flock: lib.func("int flock(int fd, int operation)"),
   };
   return libc;
 }

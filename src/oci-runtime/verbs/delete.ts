@@ -6,6 +6,7 @@ import { bool, containerId } from "../args.js";
 import type { RuntimeContext } from "../context.js";
 import { connectDaemon } from "../daemon-client.js";
 import { cleanupPodLeftovers, stopProcess, waitGone } from "../lifetimes.js";
+import { removeStartLock } from "../start-lock.js";
 import { type ContainerStateV1, listIds, readState, removeContainerDir } from "../state-store.js";
 import { currentStatus } from "../task-status.js";
 import type { Verb } from "../verb.js";
@@ -18,7 +19,8 @@ type PodRef = Pick<ContainerStateV1, "id" | "podId" | "daemonSocket" | "daemonPi
 /**
  * Stops the pod's daemon (and so its VM) when no container but `s.id` still belongs to the pod, and waits until the
  * daemon is gone; a daemon that does not go is stopped by signal, and a VM it left behind is cleaned up. The daemon's
- * socket is removed last: a daemon stopped by signal (or one that died) leaves it, as only a clean exit removes it.
+ * socket and its start lock are removed last: a daemon stopped by signal (or one that died) leaves its socket, as
+ * only a clean exit removes it.
  */
 export async function shutdownIfLast(ctx: RuntimeContext, s: PodRef): Promise<void> {
   for (const other of await listIds(ctx.root)) {
@@ -37,6 +39,7 @@ export async function shutdownIfLast(ctx: RuntimeContext, s: PodRef): Promise<vo
   if (!(await waitGone(s.daemonPid, words, 15_000))) await stopProcess(s.daemonPid, words, 10_000, ctx.log);
   await cleanupPodLeftovers(s.podId, ctx.log);
   await rm(s.daemonSocket, { force: true });
+  await removeStartLock(s.daemonSocket, 30_000);
 }
 
 async function killAndWait(ctx: RuntimeContext, s: ContainerStateV1): Promise<void> {
