@@ -54,6 +54,12 @@ describe("podman run with hako-runtime", () => {
     assert.match(r.stdout, /^\/run\/podman-init -- sh -c /);
   });
 
+  test("podman's default network: the VM is wired to podman's netns, the container sees eth0 with podman's address", async () => {
+    const r = await podman.run(["run", "--rm", BUSYBOX, "sh", "-c", "ip -o -4 addr show eth0"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /eth0\s+inet 10\.88\.\d+\.\d+\/16/, `podman's subnet is 10.88.0.0/16: ${r.stdout}`);
+  });
+
   test("-i: stdin reaches the process, and its end too", async () => {
     const r = await run(["-i", BUSYBOX, "sh", "-c", "cat; echo END"], "line one\nline two\n");
     assert.equal(r.code, 0, r.stderr);
