@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_ROOT } from "../../src/oci-runtime/context.js";
 import { daemonSocketPath } from "../../src/oci-runtime/pod.js";
+import { startLockPath } from "../../src/oci-runtime/start-lock.js";
 import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { type CtrResult, killShims, removeInstanceDir, runCommand } from "./containerd.js";
@@ -98,12 +99,12 @@ export function createdIds(calls: readonly RuntimeCall[]): string[] {
 
 /**
  * Asserts that nothing of the engine's containers is left: no hako-runtime stand-in or daemon, no QEMU, no sandbox
- * state or share under hako's run directory, no mount there, no pod daemon socket.
+ * state or share under hako's run directory, no mount there, no pod daemon socket or start lock.
  */
 export async function assertNothingLeft(calls: readonly RuntimeCall[]): Promise<void> {
   const ids = createdIds(calls);
-  const sockets = daemonSocketsOf(calls).filter((s) => existsSync(s));
-  assert.deepEqual(sockets, [], "pod daemon sockets are left");
+  const sockets = daemonSocketsOf(calls).flatMap((s) => [s, startLockPath(s)].filter((p) => existsSync(p)));
+  assert.deepEqual(sockets, [], "pod daemon sockets or start locks are left");
   const left = hostProcesses().filter(
     (p) => ids.some((id) => p.argv.includes(id) || p.cmd.includes(`sandbox-${id} `)) && p.pid !== process.pid,
   );
