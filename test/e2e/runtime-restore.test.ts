@@ -3,12 +3,11 @@
 // file, execs in the running container and reads the output, sees the container's exit, and stops it all, leaving
 // nothing (processes, mounts, directories). One boot.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { ProcessStatus } from "../../src/agent/api/process-status.js";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
@@ -18,10 +17,10 @@ import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { busyboxRootfs, processSpec } from "../fixtures/runtime-guest.js";
+import { startStaleOwner } from "../fixtures/stale-owner.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
 import { readAll, within } from "../helpers/waiting.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-restore-e2e-"));
 // Everything goes under this root (runRoot here, HAKO_RUN_DIR for the owner); the real /run/hako is never touched.
 const runRoot = join(work, "run");
@@ -48,35 +47,8 @@ after(async () => {
 
 /** Starts the owner (test/fixtures/runtime-stale-owner.ts) and waits for its "ready". */
 async function startOwner(rootfs: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(repo, "test/fixtures/runtime-stale-owner.ts"), id, rootfs],
-    { cwd: repo, env: { ...process.env, HAKO_RUN_DIR: runRoot }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = await startStaleOwner(id, rootfs, runRoot);
   children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr?.on("data", (b: Buffer) => {
-    stderr += b.toString();
-  });
-  await within(
-    120_000,
-    "the owner's sandbox",
-    new Promise<void>((done, fail) => {
-      const poll = setInterval(() => {
-        if (stdout.includes(`ready ${id}\n`)) {
-          clearInterval(poll);
-          done();
-        } else if (child.exitCode !== null) {
-          clearInterval(poll);
-          fail(new Error(`owner exited ${child.exitCode}: ${stderr}`));
-        }
-      }, 50);
-    }),
-  );
   return child;
 }
 

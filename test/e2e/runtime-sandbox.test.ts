@@ -3,12 +3,11 @@
 // running container, and one is left behind by an owner that dies. Three boots in all; after each, nothing of that
 // sandbox may be left (processes, mounts, sockets, directories).
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { VmExit } from "../../src/hypervisor/hypervisor.js";
@@ -20,10 +19,10 @@ import type { ExitInfo } from "../../src/runtime/process.js";
 import { Sandbox, type SandboxEvents } from "../../src/runtime/sandbox.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { bindRootfs, busyboxRootfs, containerSpec, processSpec } from "../fixtures/runtime-guest.js";
+import { startStaleOwner } from "../fixtures/stale-owner.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
 import { readAll, waitFor, within } from "../helpers/waiting.js";
 
-const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-runtime-e2e-"));
 // Everything the runtime keeps on the host goes under this root, given as the runRoot option here and as
 // HAKO_RUN_DIR to the stale owner; the real /run/hako is never touched.
@@ -242,35 +241,8 @@ describe("stale state left by a dead owner", { timeout: 180_000 }, () => {
   test("findStaleSandboxes finds it; cleanupSandbox kills its QEMU and virtiofsd and removes everything", async () => {
     ids.push(id);
     const rootfs = busyboxRootfs(join(work, "rootfs-stale"));
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(repo, "test/fixtures/runtime-stale-owner.ts"), id, rootfs],
-      { cwd: repo, env: { ...process.env, HAKO_RUN_DIR: runRoot }, stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = await startStaleOwner(id, rootfs, runRoot);
     children.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on("data", (b: Buffer) => {
-      stderr += b.toString();
-    });
-    await within(
-      120_000,
-      "the owner's sandbox",
-      new Promise<void>((resolve, reject) => {
-        const poll = setInterval(() => {
-          if (stdout.includes(`ready ${id}\n`)) {
-            clearInterval(poll);
-            resolve();
-          } else if (child.exitCode !== null) {
-            clearInterval(poll);
-            reject(new Error(`owner exited ${child.exitCode}: ${stderr}`));
-          }
-        }, 50);
-      }),
-    );
     const state = await readSandboxState(join(runRoot, id, "sandbox.json"));
     assert.ok(state?.vm, "the owner persisted its VM");
     assert.equal(state.ownerPid, child.pid);
