@@ -1,9 +1,13 @@
 // VM templates end to end: `initTemplate` boots and saves a template VM of the built guest image; two sandboxes
 // started through the runtime with `[factory] enable_template` are restored from it (no boot), get the virtio-fs
-// share hot-plugged, and must still be two different machines: their own random stream, hostname, clock (set from
-// the host), tmpfs and share directory. A configuration whose kernel parameters differ does not use the template.
-// Commands run in the guests through the debug console (debug_console_enabled, part of the template).
+// share and their pod's NIC hot-plugged, and must still be two different machines: their own random stream,
+// hostname, clock (set from the host), tmpfs, share directory and NIC (the pod link's MAC, answering HTTP on the
+// pod's address). Clone A's pod is wired with tcfilter, clone B's with macvtap. A configuration whose kernel
+// parameters differ does not use the template. Commands run in the guests through the debug console
+// (debug_console_enabled, part of the template). Network safety: the pods' namespaces and the CNI bridge they hang
+// off live in namespaces this file creates (cni-network.ts); traffic goes only between them; all are deleted.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,13 +16,16 @@ import { GUEST_SHARED_DIR } from "../../src/agent/api/guest-contract.js";
 import { runOnConsole } from "../../src/cli/exec.js";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
-import type { HakoConfig } from "../../src/config/types.js";
+import type { HakoConfig, InternetworkingModel } from "../../src/config/types.js";
 import { destroyTemplates, factoryStatus, initTemplate } from "../../src/factory/factory.js";
+import { defaultDeviceDir } from "../../src/network/macvtap-model.js";
+import { networkModel } from "../../src/network/models.js";
 import { sandboxBackend } from "../../src/runtime/backend.js";
 import { cleanupSandbox } from "../../src/runtime/cleanup.js";
 import { unmountAll } from "../../src/runtime/host-mounts.js";
 import { debugConsolePath } from "../../src/runtime/layout.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
+import { CniNetwork, type Pod } from "../helpers/cni-network.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
 
 const work = mkdtempSync(join(tmpdir(), "hako-factory-e2e-"));
@@ -29,6 +36,8 @@ const logger: Logger = createLogger({ level: "info", sink: logSink });
 const ids = [`tpa${process.pid}`, `tpb${process.pid}`, `tpc${process.pid}`];
 const sandboxes = new Map<string, Sandbox>();
 let config: HakoConfig;
+const net = new CniNetwork("tmpl", "10.99.62.0/24");
+const pods: Pod[] = [];
 
 /** A config file with the base config's assets (HAKO_CONFIG or the system's), templates on, the debug console on. */
 function writeConfig(name: string, extraKernelParams = ""): HakoConfig {
@@ -53,9 +62,15 @@ function writeConfig(name: string, extraKernelParams = ""): HakoConfig {
   return loadConfig({ path, logger });
 }
 
-async function start(id: string, cfg: HakoConfig): Promise<Sandbox> {
+/** Starts sandbox `id`; with `pod`, its VM gets the pod netns's eth0 through `model`. */
+async function start(id: string, cfg: HakoConfig, pod?: { pod: Pod; model: InternetworkingModel }): Promise<Sandbox> {
   const h = cfg.hypervisor.qemu;
+  const network = pod && {
+    model: networkModel(pod.model),
+    spec: { ociVersion: "1.0.2", linux: { namespaces: [{ type: "network", path: pod.pod.path }] } },
+  };
   const s = await Sandbox.create({
+    ...(network ? { network } : {}),
     id,
     namespace: "factory-e2e",
     backend: sandboxBackend(cfg),
@@ -82,8 +97,14 @@ function startKind(id: string): unknown {
   return logSink.entries().find((e) => e.msg === "qemu started" && e.sandbox === id)?.start;
 }
 
+/** Link names in a pod netns, to show that hako's tap or macvtap is gone after the stop. */
+const podLinks = (pod: Pod) =>
+  (JSON.parse(net.inPod(pod, ["ip", "-json", "link", "show"])) as { ifname: string }[]).map((l) => l.ifname).sort();
+
 before(() => {
   config = writeConfig("template.toml");
+  net.create();
+  pods.push(net.addPod("a"), net.addPod("b"));
 });
 
 after(async () => {
@@ -93,6 +114,7 @@ after(async () => {
     await cleanupSandbox(id, logger, runRoot).catch(() => {});
   }
   destroyTemplates(config);
+  net.destroy();
   await unmountAll(work);
   rmSync(work, { recursive: true, force: true });
   for (const e of logSink.entries()) if (e.level === "error") process.stderr.write(`${JSON.stringify(e)}\n`);
@@ -112,8 +134,10 @@ describe("VM templates", { timeout: 600_000 }, () => {
     assert.deepEqual(readdirSync(templatePath), [r.info.key]);
   });
 
-  test("two clones are distinct machines with their own share, random stream, hostname, clock and tmpfs", async () => {
-    const [a, b] = [await start(ids[0] as string, config), await start(ids[1] as string, config)];
+  test("two clones are distinct machines with their own share, random stream, hostname, clock, tmpfs and NIC", async () => {
+    const [podA, podB] = pods as [Pod, Pod];
+    const a = await start(ids[0] as string, config, { pod: podA, model: "tcfilter" });
+    const b = await start(ids[1] as string, config, { pod: podB, model: "macvtap" });
     assert.equal(startKind(ids[0] as string), "clone");
     assert.equal(startKind(ids[1] as string), "clone");
 
@@ -142,6 +166,22 @@ describe("VM templates", { timeout: 600_000 }, () => {
       await guest(s, `echo written-by-${name} > ${GUEST_SHARED_DIR}/from-guest`);
       assert.equal(readFileSync(join(s.paths.sharedDir, "from-guest"), "utf8"), `written-by-${name}\n`);
     }
+
+    // Each clone's eth0 carries its own pod link's MAC and address, and answers on it from the CNI bridge's side.
+    assert.notEqual(podA.mac, podB.mac);
+    for (const [s, pod, name] of [
+      [a, podA, "a"],
+      [b, podB, "b"],
+    ] as const) {
+      assert.equal(await guest(s, "cat /sys/class/net/eth0/address"), pod.mac, `clone ${name}'s eth0 MAC`);
+      assert.match(await guest(s, "ip -o -4 addr show dev eth0"), new RegExp(`inet ${pod.ip.replaceAll(".", "\\.")}/`));
+      // setsid: out of the console shell's process group, which the console kills once the host disconnects.
+      const www = `mkdir -p /tmp/www && echo served-by-${name} > /tmp/www/index.html`;
+      await guest(s, `${www} && busybox setsid busybox httpd -p 80 -h /tmp/www`);
+      // busybox 1.35's wget crashes with -T: the time limit comes from timeout(1).
+      const got = net.inHost(["timeout", "20", "busybox", "wget", "-q", "-O", "-", `http://${pod.ip}/index.html`]);
+      assert.equal(got.toString(), `served-by-${name}\n`);
+    }
   });
 
   test("a configuration with other kernel parameters does not use the template: it boots, saying why", async () => {
@@ -158,6 +198,9 @@ describe("VM templates", { timeout: 600_000 }, () => {
   });
 
   test("stopping the clones and destroying the templates leaves nothing behind", async () => {
+    const [podA, podB] = pods as [Pod, Pod];
+    assert.ok(podLinks(podA).includes("tap0_hako"), "clone A's tap is there while it runs");
+    assert.ok(podLinks(podB).includes("mvtap0_hako"), "clone B's macvtap is there while it runs");
     for (const [id, s] of sandboxes) {
       await s.stop();
       sandboxes.delete(id);
@@ -172,7 +215,16 @@ describe("VM templates", { timeout: 600_000 }, () => {
       [],
       "clone RAM files left in /dev/shm",
     );
+    for (const pod of pods) assert.deepEqual(podLinks(pod), ["eth0", "lo"], `${pod.name}: hako's devices left`);
+    const nodes = existsSync(defaultDeviceDir) ? readdirSync(defaultDeviceDir) : [];
+    assert.deepEqual(
+      nodes.filter((n) => n.includes(net.tag)),
+      [],
+      "macvtap device nodes left",
+    );
     destroyTemplates(config);
     assert.ok(!existsSync(templatePath));
+    net.destroy();
+    assert.ok(!execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`hako-${net.tag}-`), "netns left");
   });
 });

@@ -167,7 +167,7 @@ export class QemuHypervisor implements Hypervisor {
               log,
               ...(mode.kind === "clone" ? { fromTemplate: mode.key } : {}),
             });
-            if (clone) await clone.finish(vm, share.device);
+            if (clone) await clone.finish(vm, share.device, log);
             for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
             log.info("qemu started", { pid: vm.pid, ms: Date.now() - startedAt, start: mode.kind });
             return vm;
@@ -181,7 +181,7 @@ export class QemuHypervisor implements Hypervisor {
           }
         };
         try {
-          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log);
+          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log, req.devices?.length ?? 0);
           if (mode.kind === "clone") {
             try {
               return await launch(mode);

@@ -1,41 +1,57 @@
 // Starting a sandbox's VM from a VM template (`[factory] enable_template`; template.ts says what a template holds):
-// whether this VM may (same key, a machine and share that can be hot-plugged, no NICs yet), the clone's plan (the
-// template's devices, RAM from a private copy of the template's, `-incoming defer`), and the steps once QMP answers
-// (restore, drop the copy's name, hot-plug the share). A failed restore is a TemplateRestoreError: the driver then
-// boots the VM instead.
+// whether this VM may (same key, q35, a share that can be hot-plugged, enough PCIe root ports for the share, the
+// NICs and the block devices), the clone's plan (the template's devices, RAM from a private copy of the template's,
+// `-incoming defer`), and the steps once QMP answers (restore, drop the copy's name, hot-plug the share and the NICs:
+// clone-devices.ts). A failed restore or hot-plug is a TemplateRestoreError: the driver then boots the VM instead.
 import { rmSync } from "node:fs";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { FactoryConfig } from "../../config/types.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
+import { clonePorts, plugCloneDevices } from "./clone-devices.js";
 import type { QemuPlan } from "./cmdline/build.js";
 import type { QemuVm } from "./qemu-vm.js";
-import { copyTemplateMemory, findTemplate, hotplugVirtioFs, restoreTemplateState, templateInputs } from "./template.js";
+import { copyTemplateMemory, findTemplate, restoreTemplateState, templateInputs } from "./template.js";
 
 export type StartMode = { kind: "cold" } | { kind: "clone"; dir: string; key: string };
 
 /** A clone whose restore failed: the driver cleans it up and boots the VM instead. */
 export class TemplateRestoreError extends HakoError {}
 
-/** Why this VM cannot come from a template at all (whatever templates exist), or undefined. */
-export function templateUnsuitable(plan: QemuPlan): string | undefined {
-  if (plan.machine !== "q35") return `machine ${plan.machine} has no PCIe root port to hot-plug the share into`;
+/**
+ * Why this VM cannot come from a template at all (whatever templates exist), or undefined. A clone hot-plugs its
+ * share and NICs into PCIe root ports (a cold boot puts NICs on the root bus), and `blockDevices` more are
+ * hot-plugged after the start either way, so all of them must fit in pcie_root_port.
+ */
+export function templateUnsuitable(plan: QemuPlan, blockDevices = 0): string | undefined {
+  if (plan.machine !== "q35") {
+    return `machine ${plan.machine} has no PCIe root ports to hot-plug a clone's devices into (templates need q35)`;
+  }
   if (plan.share.kind === "virtio-9p") return "shared_fs = virtio-9p cannot be hot-plugged (use virtio-fs)";
-  if (plan.nics.length > 0) return "NICs are not hot-plugged into clones yet";
-  if (plan.share.kind === "virtio-fs" && plan.pcieRootPorts < 1)
-    return "pcie_root_port = 0 leaves no port for the share";
+  const ports = clonePorts(plan) + blockDevices;
+  if (ports > plan.pcieRootPorts) {
+    const share = plan.share.kind === "virtio-fs" ? "the share, " : "";
+    return (
+      `pcie_root_port = ${plan.pcieRootPorts} is too few for a clone: ${share}${plan.nics.length} NIC(s) and ` +
+      `${blockDevices} block device(s) need ${ports} (raise pcie_root_port, then hako factory init)`
+    );
+  }
   return undefined;
 }
 
-/** Cold unless templates are enabled and one matches this plan; says why not (warning) when enabled. */
+/**
+ * Cold unless templates are enabled and one matches this plan; says why not (warning) when enabled.
+ * `blockDevices`: how many block devices the start hot-plugs after the VM runs.
+ */
 export function chooseStart(
   factory: FactoryConfig | undefined,
   plan: QemuPlan,
   qemuBinary: string,
   log: Logger,
+  blockDevices = 0,
 ): StartMode {
   if (!factory?.enableTemplate) return { kind: "cold" };
-  const unsuitable = templateUnsuitable(plan);
+  const unsuitable = templateUnsuitable(plan, blockDevices);
   const found = unsuitable ? undefined : findTemplate(factory.templatePath, templateInputs(plan, qemuBinary));
   if (found?.ok) return { kind: "clone", dir: found.dir, key: found.info.key };
   log.warn("VM template not used: booting the VM", { reason: unsuitable ?? (found?.ok ? "" : found?.reason) });
@@ -47,8 +63,8 @@ export const cloneMemoryPath = (id: string) => `/dev/shm/hako-clone-${id}.mem`;
 
 export interface ClonePlan {
   plan: QemuPlan;
-  /** Restores the template into the started QEMU and hot-plugs the share; throws TemplateRestoreError. */
-  finish(vm: QemuVm, share: ShareDevice): Promise<void>;
+  /** Restores the template into the started QEMU and hot-plugs the share and NICs; throws TemplateRestoreError. */
+  finish(vm: QemuVm, share: ShareDevice, log: Logger): Promise<void>;
   /** Removes the RAM copy if it still has a name (idempotent). */
   discard(): void;
 }
@@ -63,17 +79,19 @@ export async function clonePlan(plan: QemuPlan, mode: { dir: string; key: string
     throw new TemplateRestoreError(Code.Internal, `copying the RAM of template ${mode.dir} failed`, { cause: err });
   }
   return {
-    plan: { ...plan, share: { kind: "none" }, memoryFile: memory, incoming: true },
+    // The template has neither share nor NIC: the command line must match its devices for the restore. QEMU still
+    // inherits the macvtap fds (the plan's NICs name them) and opens the taps by name once they are hot-plugged.
+    plan: { ...plan, share: { kind: "none" }, nics: [], memoryFile: memory, incoming: true },
     discard,
-    finish: async (vm, share) => {
+    finish: async (vm, share, log) => {
       try {
         await restoreTemplateState(vm.qmpControl(), mode.dir);
         // QEMU has the RAM mapped: the file need not outlive it (nothing to clean up if the VM dies).
         discard();
-        if (share.kind === "virtio-fs")
-          await hotplugVirtioFs(vm.qmpControl(), share.socketPath, vm.claimPort("the share"));
+        await plugCloneDevices(vm.qmpControl(), (what) => vm.claimPort(what), { share, nics: plan.nics }, log);
       } catch (err) {
-        throw new TemplateRestoreError(Code.Internal, `restoring template ${mode.dir} failed`, { cause: err });
+        const msg = `restoring template ${mode.dir} or hot-plugging the clone's devices failed`;
+        throw new TemplateRestoreError(Code.Internal, msg, { cause: err });
       }
     },
   };

@@ -1,5 +1,6 @@
 // Unit specs for VM template bookkeeping: the key, what changed between two templates, finding the template for a
-// plan (missing, made for other inputs, incomplete, usable), and which VMs can never start from one.
+// plan (missing, made for other inputs, incomplete, usable), and which VMs can never start from one (machine, share,
+// root ports for what a clone hot-plugs).
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -80,13 +81,19 @@ describe("VM templates", () => {
     assert.match(incomplete.reason, /is incomplete/);
   });
 
-  it("a VM with NICs, a 9p share, microvm or no root port for the share cannot come from a template", () => {
-    const plan = { machine: "q35", share: { kind: "virtio-fs", socketPath: "/s" }, nics: [], pcieRootPorts: 1 };
-    const unsuitable = (p: object) => templateUnsuitable({ ...plan, ...p } as unknown as QemuPlan);
+  it("a 9p share, microvm, or too few root ports for the share, NICs and block devices keep a VM from a template", () => {
+    const plan = { machine: "q35", share: { kind: "virtio-fs", socketPath: "/s" }, nics: [], pcieRootPorts: 2 };
+    const unsuitable = (p: object, blocks = 0) => templateUnsuitable({ ...plan, ...p } as unknown as QemuPlan, blocks);
     assert.equal(unsuitable({}), undefined);
-    assert.match(String(unsuitable({ nics: [{}] })), /NICs/);
+    assert.equal(unsuitable({ nics: [{}] }), undefined, "the share and one NIC fit in two ports");
+    assert.equal(unsuitable({ share: { kind: "none" }, nics: [{}, {}] }), undefined);
+    assert.match(
+      String(unsuitable({ nics: [{}, {}] })),
+      /pcie_root_port = 2 is too few for a clone: the share, 2 NIC\(s\) and 0 block device\(s\) need 3/,
+    );
+    assert.match(String(unsuitable({ nics: [{}] }, 1)), /1 NIC\(s\) and 1 block device\(s\) need 3/);
+    assert.match(String(unsuitable({ pcieRootPorts: 0 })), /pcie_root_port = 0 .* need 1/);
     assert.match(String(unsuitable({ share: { kind: "virtio-9p", path: "/d" } })), /virtio-9p/);
-    assert.match(String(unsuitable({ machine: "microvm" })), /microvm/);
-    assert.match(String(unsuitable({ pcieRootPorts: 0 })), /pcie_root_port/);
+    assert.match(String(unsuitable({ machine: "microvm" })), /microvm .*templates need q35/);
   });
 });

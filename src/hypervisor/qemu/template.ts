@@ -3,14 +3,13 @@
 // state (a migration stream with x-ignore-shared, so it holds no RAM). A sandbox then starts from a private copy of
 // that RAM file, mapped shared again, so that vhost-user daemons (virtiofsd) can map it: Kata's factory maps the
 // template copy-on-write (share=off) and therefore cannot combine templates with virtio-fs; hako can, at the price of
-// the copy. Per-sandbox devices (the virtio-fs share) are hot-plugged after the restore.
+// the copy. Per-sandbox devices (the virtio-fs share, NICs) are hot-plugged after the restore (clone-devices.ts).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { SHARE_TAG } from "../../agent/api/guest-contract.js";
 import { Code, HakoError } from "../../common/errors.js";
 import { canonicalJson } from "../../image/manifest.js";
 import type { QemuPlan } from "./cmdline/build.js";
@@ -212,40 +211,4 @@ export async function restoreTemplateState(qmp: QmpClient, dir: string, timeoutM
   // The template was stopped before its state was saved, so the clone comes up paused.
   const s = await qmp.execute<{ status: string }>("query-status");
   if (s.status !== "running") await qmp.execute("cont");
-}
-
-/**
- * Hot-plugs the virtio-fs share (virtiofsd's vhost-user socket) into PCIe root port `port`, then waits until the
- * guest driver has set the device up (virtio status DRIVER_OK), so that the agent's mount finds the tag.
- */
-export async function hotplugVirtioFs(
-  qmp: QmpClient,
-  socketPath: string,
-  port: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  await qmp.execute("chardev-add", {
-    id: "charvfs0",
-    backend: { type: "socket", data: { addr: { type: "unix", data: { path: socketPath } }, server: false } },
-  });
-  await qmp.execute("device_add", {
-    driver: "vhost-user-fs-pci",
-    id: "vfs0",
-    chardev: "charvfs0",
-    tag: SHARE_TAG,
-    bus: port,
-    "queue-size": 1024,
-  });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await qmp.execute<{ status?: { statuses?: string[] } | string[] }>("x-query-virtio-status", {
-      path: "/machine/peripheral/vfs0/virtio-backend",
-    });
-    const statuses = Array.isArray(s.status) ? s.status : (s.status?.statuses ?? []);
-    if (statuses.some((x) => x.includes("DRIVER_OK"))) return;
-    if (Date.now() > deadline) {
-      throw new HakoError(Code.DeadlineExceeded, `the guest did not set up the hot-plugged virtio-fs device in time`);
-    }
-    await sleep(5);
-  }
 }
