@@ -1,7 +1,8 @@
 // Pod networking: TCP throughput container → test host and round-trip latency, hako against runc in the same
 // network namespace set-up (a CNI bridge in a bench-made host namespace, one CNI pod namespace used by both), and the
-// start latency that wiring the pod's network adds to `ctr run --rm … true`. Network safety: every address is in
-// namespaces made here (test/helpers/cni-network.ts); they are deleted at the end.
+// start latency that wiring the pod's network adds to `ctr run --rm … true`, booted and restored from the VM template
+// (a clone gets the pod's NIC hot-plugged). Network safety: every address is in namespaces made here
+// (test/helpers/cni-network.ts); they are deleted at the end.
 
 import { CniNetwork, type Pod } from "../test/helpers/cni-network.js";
 import { HAKO_RUNTIME, RUNC_RUNTIME, runCommand } from "../test/helpers/containerd.js";
@@ -30,6 +31,11 @@ export interface NetworkResult {
     /** Medians from the shim's phases: wiring before the VM starts, and configuring the guest after CreateSandbox. */
     wireMs: number | null;
     guestConfigMs: number | null;
+    /** Median `ctr run --rm … true` in the CNI pod netns with the template config; null without a template. */
+    withNetworkTemplateMs: number | null;
+    /** How many of those runs the shim logged as restored from the template ("qemu started", start = clone). */
+    templateClones: number;
+    templateRuns: number;
   };
 }
 
@@ -112,6 +118,8 @@ export async function measureNetwork(ctx: BenchContext, payloadMiB = 32): Promis
     ctx.log("network: start latency with and without a pod network");
     const withNet: number[] = [];
     const without: number[] = [];
+    const withNetTemplate: number[] = [];
+    let clones = 0;
     const phases: Record<string, number>[] = [];
     for (let i = 0; i < ctx.runs; i++) {
       const id = `${ctx.tag}-netstart-${i}`;
@@ -126,6 +134,16 @@ export async function measureNetwork(ctx: BenchContext, payloadMiB = 32): Promis
         timeoutMs: 180_000,
       });
       if (b.code === 0) without.push(b.ms);
+      if (ctx.templateConfig) {
+        const tid = `${ctx.tag}-nettpl-${i}`;
+        const t = await ctx.containerd.run(HAKO_RUNTIME, ctx.image, tid, ["true"], {
+          extra: ["--runtime-config-path", ctx.templateConfig, "--with-ns", `network:${pod.path}`],
+          timeoutMs: 180_000,
+        });
+        if (t.code === 0) withNetTemplate.push(t.ms);
+        const started = (await ctx.containerd.shimLog(tid)).find((e) => e.msg === "qemu started");
+        if (started?.start === "clone") clones++;
+      }
     }
     const ph = medianPhases(phases);
     const w = median(withNet);
@@ -150,6 +168,9 @@ export async function measureNetwork(ctx: BenchContext, payloadMiB = 32): Promis
           addedMs: w === null || wo === null ? null : Math.round(w - wo),
           wireMs: ph?.["network-wired"] ?? null,
           guestConfigMs: guestConfig,
+          withNetworkTemplateMs: ctx.templateConfig ? round(median(withNetTemplate), 0) : null,
+          templateClones: clones,
+          templateRuns: ctx.templateConfig ? ctx.runs : 0,
         },
       },
     };

@@ -46,7 +46,16 @@ test("a section that could not run says why; the others still render", () => {
         hako: { throughputMBps: 40, rttMs: 1.2 },
         runc: { throughputMBps: 2000, rttMs: 0.05 },
         ratios: { throughputHakoOverRunc: 0.02, rttHakoOverRunc: 24 },
-        start: { withNetworkMs: 4600, withoutNetworkMs: 4400, addedMs: 200, wireMs: 60, guestConfigMs: 90 },
+        start: {
+          withNetworkMs: 4600,
+          withoutNetworkMs: 4400,
+          addedMs: 200,
+          wireMs: 60,
+          guestConfigMs: 90,
+          withNetworkTemplateMs: 1700,
+          templateClones: 3,
+          templateRuns: 3,
+        },
       },
     },
   };
@@ -58,5 +67,9 @@ test("a section that could not run says why; the others still render", () => {
   assert.match(md, /^\| agent-ready +\| 1500 +\| – +\| – +\|$/m, "phases from the shim's log, none from state");
   assert.match(md, /^\| TCP, container → host \(HTTP GETs of 64 MiB\) +\| 40 MB\/s +\| 2000 MB\/s +\| 0\.02× +\|$/m);
   assert.match(md, /^\| added by networking +\| 200 ms +\|$/m);
+  assert.match(
+    md,
+    /^\| in a CNI pod netns, VM restored from the template \(NIC hot-plugged; clones: 3 of 3\) +\| 1\.70 s +\|$/m,
+  );
   assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");
 });

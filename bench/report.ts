@@ -177,6 +177,14 @@ function networkTables(v: NetworkResult): string[] {
       ["`ctr run --rm … true` (hako, median)", "time"],
       [
         ["in a CNI pod netns (wired)", ms(s.withNetworkMs)],
+        ...(s.templateRuns > 0
+          ? [
+              [
+                `in a CNI pod netns, VM restored from the template (NIC hot-plugged; clones: ${s.templateClones} of ${s.templateRuns})`,
+                ms(s.withNetworkTemplateMs),
+              ],
+            ]
+          : []),
         ["in a fresh empty netns (no NIC)", ms(s.withoutNetworkMs)],
         ["added by networking", n(s.addedMs, "ms")],
         ["of which: wiring before the VM starts (phase network-wired)", n(s.wireMs, "ms")],
