@@ -1,19 +1,21 @@
 // Unit specs for VM template bookkeeping: the key, what changed between two templates, finding the template for a
-// plan (missing, made for other inputs, incomplete, usable), and which VMs can never start from one (machine, share,
-// root ports for what a clone hot-plugs).
+// plan (missing, made for other inputs, incomplete, usable), which VMs can never start from one (machine, share,
+// root ports for what a clone hot-plugs), and that a pod's NICs leave the key alone (they are hot-plugged per clone).
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { createLogger, memorySink } from "../../common/log.js";
 import type { QemuPlan } from "./cmdline/build.js";
-import { templateUnsuitable } from "./qemu-template-start.js";
+import { chooseStart, templateUnsuitable } from "./qemu-template-start.js";
 import {
   changedInputs,
   findTemplate,
   TEMPLATE_FORMAT,
   type TemplateInputs,
   templateDir,
+  templateInputs,
   templateKey,
 } from "./template.js";
 
@@ -95,5 +97,57 @@ describe("VM templates", () => {
     assert.match(String(unsuitable({ pcieRootPorts: 0 })), /pcie_root_port = 0 .* need 1/);
     assert.match(String(unsuitable({ share: { kind: "virtio-9p", path: "/d" } })), /virtio-9p/);
     assert.match(String(unsuitable({ machine: "microvm" })), /microvm .*templates need q35/);
+  });
+
+  it("a pod's NICs do not change the key: a networked sandbox clones the template its NIC-less twin would", () => {
+    const dir = mkdtempSync(join(root, "plan-"));
+    for (const f of ["qemu", "vmlinux", "initrd"]) writeFileSync(join(dir, f), f);
+    const plan: QemuPlan = {
+      id: "sb",
+      machine: "q35",
+      machineOptions: "",
+      accel: "tcg",
+      tcgTbSizeMiB: 64,
+      cpuFeatures: "",
+      vcpus: 1,
+      maxVcpus: 2,
+      memoryMiB: 2048,
+      maxMemoryMiB: 4096,
+      memorySlots: 10,
+      kernel: join(dir, "vmlinux"),
+      initrd: join(dir, "initrd"),
+      kernelParams: ["quiet"],
+      agent: { kind: "serial", socketPath: join(dir, "agent.sock") },
+      share: { kind: "virtio-fs", socketPath: join(dir, "vfs.sock") },
+      consoleLogPath: join(dir, "console.log"),
+      qmpSocketPath: join(dir, "qmp.sock"),
+      nics: [],
+      pcieRootPorts: 2,
+    };
+    const qemu = join(dir, "qemu");
+    const tplRoot = join(dir, "templates");
+    const inputs = templateInputs(plan, qemu);
+    const saved = templateDir(tplRoot, templateKey(inputs));
+    mkdirSync(saved, { recursive: true });
+    for (const f of ["memory", "state"]) writeFileSync(join(saved, f), "x");
+    const info = { format: TEMPLATE_FORMAT, key: templateKey(inputs), createdAt: new Date().toISOString(), inputs };
+    writeFileSync(join(saved, "template.json"), JSON.stringify(info));
+
+    const sink = memorySink();
+    const log = createLogger({ level: "info", sink });
+    const factory = { enableTemplate: true, templatePath: tplRoot, vmCacheNumber: 0 };
+    const nic = { id: "net0", tapName: "tap0_hako", mac: "02:00:00:00:00:01", mtu: 1500, vhost: false };
+    const networked = { ...plan, nics: [nic] };
+    assert.equal(templateKey(templateInputs(networked, qemu)), templateKey(inputs));
+    assert.deepEqual(chooseStart(factory, networked, qemu, log), {
+      kind: "clone",
+      dir: saved,
+      key: templateKey(inputs),
+    });
+    assert.deepEqual(chooseStart({ ...factory, enableTemplate: false }, networked, qemu, log), { kind: "cold" });
+    // A second NIC (or a block device) does not fit beside the share in two root ports: booted, saying why.
+    assert.deepEqual(chooseStart(factory, networked, qemu, log, 1), { kind: "cold" });
+    const warning = sink.entries().find((e) => e.msg === "VM template not used: booting the VM");
+    assert.match(String(warning?.reason), /pcie_root_port = 2 is too few for a clone/);
   });
 });
