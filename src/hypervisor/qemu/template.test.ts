@@ -20,12 +20,10 @@ import {
 } from "./template.js";
 
 const file = (path: string) => ({ path, size: 1, mtimeMs: 2, ino: 3 });
-const inputs: TemplateInputs = {
-  format: TEMPLATE_FORMAT,
-  qemu: file("/usr/bin/qemu"),
+/** The VM's shape, the same in the inputs below and in the plan of the NIC spec. */
+const sizing = {
   machine: "q35",
   machineOptions: "",
-  firmware: null,
   accel: "tcg",
   tcgTbSizeMiB: 64,
   cpuFeatures: "",
@@ -34,6 +32,12 @@ const inputs: TemplateInputs = {
   memoryMiB: 2048,
   maxMemoryMiB: 4096,
   memorySlots: 10,
+} as const;
+const inputs: TemplateInputs = {
+  format: TEMPLATE_FORMAT,
+  qemu: file("/usr/bin/qemu"),
+  ...sizing,
+  firmware: null,
   kernel: file("/k"),
   initrd: file("/i"),
   kernelParams: ["quiet"],
@@ -104,16 +108,7 @@ describe("VM templates", () => {
     for (const f of ["qemu", "vmlinux", "initrd"]) writeFileSync(join(dir, f), f);
     const plan: QemuPlan = {
       id: "sb",
-      machine: "q35",
-      machineOptions: "",
-      accel: "tcg",
-      tcgTbSizeMiB: 64,
-      cpuFeatures: "",
-      vcpus: 1,
-      maxVcpus: 2,
-      memoryMiB: 2048,
-      maxMemoryMiB: 4096,
-      memorySlots: 10,
+      ...sizing,
       kernel: join(dir, "vmlinux"),
       initrd: join(dir, "initrd"),
       kernelParams: ["quiet"],
