@@ -296,6 +296,21 @@ describe("container lifecycle", () => {
     assert.deepEqual(warnings(h), []);
   });
 
+  test("the sandbox's own container, deleted last, is left to the VM's stop; others are removed from the guest", async () => {
+    const h = await sandbox();
+    const own = h.sandbox.id;
+    await create(h, own, ["true"]);
+    await create(h, "side", ["true"]);
+    await h.sandbox.delete(own, "");
+    assert.equal(h.agent.calls.filter((c) => c === "removeContainer").length, 1, "not last: removed in the guest");
+    await create(h, own, ["true"]);
+    await h.sandbox.delete("side", "");
+    assert.equal(h.agent.calls.filter((c) => c === "removeContainer").length, 2);
+    await h.sandbox.delete(own, "");
+    assert.equal(h.agent.calls.filter((c) => c === "removeContainer").length, 2, "last: no guest round trip");
+    assert.deepEqual((await state(h))?.containers, []);
+  });
+
   test("refusals: start twice, pause a created container, delete a running one, resume a running one", async () => {
     const h = await sandbox();
     await create(h, "run");

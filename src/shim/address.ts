@@ -3,8 +3,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { CRI_CONTAINER_TYPE, CRI_SANDBOX_ID } from "../oci/cri-annotations.js";
+import { readSpec } from "../oci/spec-file.js";
 import { runDir } from "../runtime/layout.js";
-import { readSpec } from "./task-translate.js";
 
 export function shimSocketPath(containerdAddress: string, namespace: string, podId: string): string {
   const hash = createHash("sha256").update(`${containerdAddress}\0${namespace}\0${podId}`).digest("hex");

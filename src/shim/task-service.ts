@@ -3,6 +3,7 @@
 // The first Create boots the sandbox (pod.ts); each process's fifos and relay are kept by the tracker.
 import { invalidArgument, unimplemented } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
+import { readSpec } from "../oci/spec-file.js";
 import type { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import type { Container } from "../runtime/container.js";
 import type { ContainerProcess, ExitInfo } from "../runtime/process.js";
@@ -17,7 +18,6 @@ import {
   metricsAny,
   mountsFromProto,
   processFromAny,
-  readSpec,
   resourcesFromAny,
   stateResponse,
   stdioOf,

@@ -1,14 +1,9 @@
-// containerd's Task requests and responses ⇄ hako's runtime and shim types. The service (task-service.ts) reads a
-// request's plain fields (ids, paths, flags) itself; whatever has a protobuf type of its own (Any, Mount, Timestamp,
-// Status, Metrics, runtime options) is converted here. Events are encoded in task-events.ts only.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Any, type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ContainerStats } from "../agent/api/agent-api.js";
 import { ProcessStatus } from "../agent/api/process-status.js";
-import { Code, HakoError, invalidArgument } from "../common/errors.js";
-import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
+import { invalidArgument } from "../common/errors.js";
+import type { OciLinuxResources, OciProcess } from "../oci/spec.js";
 import { MetricsSchema } from "../proto/gen/cgroups/v2/metrics_pb.js";
 import { OptionsSchema } from "../proto/gen/containerd/runtimeoptions/v1/options_pb.js";
 import type { Mount } from "../proto/gen/containerd/types/mount_pb.js";
@@ -65,22 +60,6 @@ export function stateResponse(c: Container, p: ContainerProcess, stdio: StdioPat
     execId,
     ...exitFields(p.exitInfo),
   };
-}
-
-/** The bundle's OCI spec (config.json). InvalidArgument naming the path if it is unreadable or not JSON. */
-export async function readSpec(bundle: string): Promise<OciSpec> {
-  const path = join(bundle, "config.json");
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new HakoError(Code.InvalidArgument, `cannot read the OCI spec ${path}`, { cause: err });
-  }
-  try {
-    return JSON.parse(text) as OciSpec;
-  } catch (err) {
-    throw invalidArgument(`the OCI spec ${path} is not valid JSON: ${(err as Error).message}`);
-  }
 }
 
 /** The config file named by the runtime options (`ctr --runtime-config-path`, CRI's ConfigPath), if any. */

@@ -33,9 +33,9 @@ export function listenOn(domain: number, addr: Buffer, backlog: number, what: st
   return fd;
 }
 
-/** A listening, non-blocking AF_UNIX stream socket bound to `path`. */
-export function listenUnix(path: string): number {
-  return listenOn(1, sockaddrUn(path), 4, path);
+/** A listening, non-blocking AF_UNIX stream socket bound to `path`, with room for `backlog` pending connections. */
+export function listenUnix(path: string, backlog = 4): number {
+  return listenOn(1, sockaddrUn(path), backlog, path);
 }
 
 /** accept4 on a non-blocking listener: the new fd, or -1 when nobody is waiting (EAGAIN). */

@@ -1,6 +1,6 @@
 // ttrpc server: raw or protobuf-typed handlers, served over any Duplex or a unix socket.
 import { lstat, unlink } from "node:fs/promises";
-import { connect, createServer, type Server } from "node:net";
+import { createServer, type Server } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   create,
@@ -14,6 +14,7 @@ import {
 import { Code, errnoCode, HakoError } from "../common/errors.js";
 import { type Logger, silentLogger } from "../common/log.js";
 import { type CallContext, type RawHandler, ServerConnection } from "./server-connection.js";
+import { answers } from "./socket-probe.js";
 
 export type { CallContext, RawHandler } from "./server-connection.js";
 
@@ -105,6 +106,23 @@ export class TtrpcServer {
     this.listeners.push({ server, path });
   }
 
+  /**
+   * Serves the listening unix socket `fd` (bound to `path` by another process, which handed it over); `path` is
+   * removed at close() like a socket this server bound. Internal when the fd is not a listening socket.
+   */
+  async listenOnFd(fd: number, path: string): Promise<void> {
+    const server = createServer((socket) => void this.serve(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => reject(HakoError.from(err, Code.Internal, `cannot serve fd ${fd} (${path})`)));
+      server.listen({ fd }, () => {
+        server.removeAllListeners("error");
+        resolve();
+      });
+    });
+    server.on("error", (err) => this.log.error("ttrpc listener failed", { path, err }));
+    this.listeners.push({ server, path });
+  }
+
   /** Stops listening, removes the socket files and closes every connection. */
   async close(): Promise<void> {
     const listeners = this.listeners.splice(0);
@@ -150,18 +168,6 @@ async function removeStaleSocket(path: string): Promise<void> {
     throw new HakoError(Code.AlreadyExists, `cannot listen on ${path}: another process serves it`);
   await unlink(path).catch((err: unknown) => {
     if (errnoCode(err) !== "ENOENT") throw HakoError.from(err, Code.Internal, `cannot remove stale socket ${path}`);
-  });
-}
-
-/** Whether something accepts connections on the socket file at path. */
-export function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once("connect", () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once("error", () => resolve(false));
   });
 }
 

@@ -1,10 +1,12 @@
-// The guest side of pod networking: loopback up, the NIC the host wired found by its MAC and given the pod link's
-// name, addresses and MTU, routes and static ARP entries, and the listings the host may ask for. Done with the
-// guest's busybox `ip` and `arp` (busybox `ip neigh` cannot add entries; `arp -s` sets permanent IPv4 ones).
+// The guest side of pod networking: loopback up (an ioctl, src/sys/netdev.ts), the NIC the host wired found by its
+// MAC and given the pod link's name, addresses and MTU, routes and static ARP entries, and the listings the host may
+// ask for. The rest is done with the guest's busybox `ip` and `arp` (busybox `ip neigh` cannot add entries; `arp -s`
+// sets permanent IPv4 ones).
 import { execFile } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, HakoError, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
+import { setLinkUp } from "../../sys/netdev.js";
 import type { GuestInterface, GuestNeighbor, GuestRoute } from "../api/guest-network.js";
 import { type GuestLink, parseAddrLines, parseLinkLines, parseRouteLines, routeArgs } from "./ip-text.js";
 
@@ -21,12 +23,15 @@ export const runCommand: NetCommand = (argv) =>
   });
 
 export interface GuestNetworkOptions {
+  /** Sets a link up in the guest's network namespace (default: an ioctl, no process spawned). */
+  linkUp?: (name: string) => void;
   /** How long updateInterface waits for a NIC to appear (virtio_net probing after boot). Milliseconds. */
   nicWaitMs?: number;
 }
 
 export class GuestNetwork {
   private readonly nicWaitMs: number;
+  private readonly linkUp: (name: string) => void;
 
   constructor(
     private readonly log: Logger,
@@ -34,11 +39,12 @@ export class GuestNetwork {
     opts: GuestNetworkOptions = {},
   ) {
     this.nicWaitMs = opts.nicWaitMs ?? 5000;
+    this.linkUp = opts.linkUp ?? setLinkUp;
   }
 
   /** Every pod has lo up, NIC or not: containers of a pod talk over 127.0.0.1. */
   async loopbackUp(): Promise<void> {
-    await this.run(["ip", "link", "set", "dev", "lo", "up"]);
+    this.linkUp("lo");
   }
 
   private async links(): Promise<GuestLink[]> {

@@ -1,10 +1,10 @@
 // `hako-runtime create --bundle DIR --pid-file FILE [--console-socket SOCK] ID`: boots (or joins) the pod's VM through
 // its daemon, creates the container there (not started), starts the host stand-in of its process and writes the
 // stand-in's pid to --pid-file, as runc writes its container process's.
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Code, HakoError, invalidArgument } from "../../common/errors.js";
-import type { OciSpec } from "../../oci/spec.js";
+import { readSpec } from "../../oci/spec-file.js";
 import { bool, containerId, str } from "../args.js";
 import type { RuntimeContext } from "../context.js";
 import { ensureDaemon } from "../daemon-client.js";
@@ -19,15 +19,6 @@ export async function writePidFile(path: string, pid: number): Promise<void> {
   const tmp = `${path}.hako-${process.pid}.tmp`;
   await writeFile(tmp, String(pid));
   await rename(tmp, path);
-}
-
-async function readSpec(bundle: string): Promise<OciSpec> {
-  const path = resolve(bundle, "config.json");
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as OciSpec;
-  } catch (err) {
-    throw HakoError.from(err, Code.InvalidArgument, `cannot read the OCI spec ${path}`);
-  }
 }
 
 export const create: Verb = {

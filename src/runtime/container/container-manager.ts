@@ -238,7 +238,11 @@ export class ContainerManager {
       return { pid: p.pid, exit: p.exitInfo };
     }
     mustBeAbleTo(c.status, "delete", `container ${containerId}`);
-    if (!this.d.vmDead()) {
+    // The sandbox's own container, deleted last, is not removed from the guest: the VM goes with the pod (the
+    // Shutdown that follows stops it), so `crun delete` would cost a guest round trip for nothing. Kata's shim skips
+    // the sandbox container the same way (its deleteContainer removes only non-sandbox containers from the guest).
+    const vmGoesNext = containerId === this.d.sandboxId && this.containers.size === 1;
+    if (!this.d.vmDead() && !vmGoesNext) {
       await this.d.agent.removeContainer(containerId).catch((err) => {
         if (!(err instanceof HakoError && (err.code === Code.NotFound || err.code === Code.Unavailable))) throw err;
       });

@@ -42,8 +42,7 @@ export interface Booted {
  * hostname and MACs are per sandbox already (CreateSandbox, the NICs it is given).
  */
 async function giveCloneItsIdentity(agent: AgentApi, template: string, log: Logger): Promise<void> {
-  await agent.reseedRandomDev(randomBytes(512));
-  await agent.setGuestDateTime(new Date());
+  await Promise.all([agent.reseedRandomDev(randomBytes(512)), agent.setGuestDateTime(new Date())]);
   log.debug("clone of a VM template reseeded and its clock set", { template });
 }
 
@@ -97,14 +96,18 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     const agent = await backend.dialAgent(vm, log);
     undo.push({ what: "close the agent connection", run: async () => agent.close() });
     clock.mark("agent-ready");
-    if (vm.fromTemplate !== undefined) await giveCloneItsIdentity(agent, vm.fromTemplate, log);
-    await agent.createSandbox({
-      sandboxId: req.id,
-      hostname: req.hostname,
-      dns: dnsLines(network.guest.dns),
-      storages: prepared.guestStorages,
-      kernelModules: backend.kernelModules,
-    });
+    // A clone's identity and CreateSandbox go out together: the agent serves them in order of arrival, and no
+    // container runs before both are done, so waiting for one reply before sending the next only adds round trips.
+    await Promise.all([
+      vm.fromTemplate !== undefined ? giveCloneItsIdentity(agent, vm.fromTemplate, log) : undefined,
+      agent.createSandbox({
+        sandboxId: req.id,
+        hostname: req.hostname,
+        dns: dnsLines(network.guest.dns),
+        storages: prepared.guestStorages,
+        kernelModules: backend.kernelModules,
+      }),
+    ]);
     clock.mark("sandbox-created");
     if (network.guest.interfaces.length > 0) {
       await applyGuestNetwork(agent, network.guest, log);
