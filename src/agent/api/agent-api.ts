@@ -54,7 +54,29 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-export interface AgentApi {
+/**
+ * hako's own extension of the agent protocol (HakoPortForwardService, not Kata's): TCP connections from the host to
+ * 127.0.0.1:<port> in the guest, whose network namespace is the pod's. The shim serves CRI PortForward with them
+ * (src/port-forward/). A connection is named by the id openPort resolves with; closePort ends it.
+ */
+export interface GuestPorts {
+  /**
+   * Connects to 127.0.0.1:port in the guest; resolves with the connection's id.
+   * @throws HakoError Unavailable when nothing listens there (connection refused), InvalidArgument for a port
+   * outside 1-65535
+   */
+  openPort(port: number): Promise<number>;
+  /** Long-polls; resolves with 1..max bytes, or null once the guest side finished writing (or reset). */
+  readPort(id: number, max: number, opts?: CallOptions): Promise<Uint8Array | null>;
+  /** Resolves with data.length once the guest socket took the bytes. NotFound for an unknown id. */
+  writePort(id: number, data: Uint8Array): Promise<number>;
+  /** Half close: the guest side reads end of stream and may still write. */
+  closeWritePort(id: number): Promise<void>;
+  /** Closes the connection and forgets it; a pending readPort resolves null. An unknown id is not an error. */
+  closePort(id: number): Promise<void>;
+}
+
+export interface AgentApi extends GuestPorts {
   check(opts?: CallOptions): Promise<void>;
   version(): Promise<{ agentVersion: string; grpcVersion: string }>;
   createSandbox(req: CreateSandboxRequest): Promise<void>;

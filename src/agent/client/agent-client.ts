@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { Code, HakoError } from "../../common/errors.js";
 import { type Logger, silentLogger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
-import { AgentService } from "../../proto/gen/agent/agent_pb.js";
+import { AgentService, HakoPortForwardService } from "../../proto/gen/agent/agent_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../proto/gen/agent/health_pb.js";
 import { TtrpcClient } from "../../ttrpc/client.js";
 import { createClient, type TypedClient } from "../../ttrpc/typed-client.js";
@@ -48,6 +48,7 @@ export class AgentClient implements AgentApi {
   private readonly ttrpc: TtrpcClient;
   private readonly agent: TypedClient<typeof AgentService>;
   private readonly health: TypedClient<typeof Health>;
+  private readonly ports: TypedClient<typeof HakoPortForwardService>;
   private readonly controlTimeoutMs: number;
 
   constructor(stream: Duplex, opts: AgentClientOptions = {}) {
@@ -56,6 +57,7 @@ export class AgentClient implements AgentApi {
     });
     this.agent = createClient(AgentService, this.ttrpc);
     this.health = createClient(Health, this.ttrpc);
+    this.ports = createClient(HakoPortForwardService, this.ttrpc);
     this.closed = this.ttrpc.closed;
     this.controlTimeoutMs = opts.controlTimeoutMs ?? 120_000;
   }
@@ -279,6 +281,27 @@ export class AgentClient implements AgentApi {
 
   async listRoutes(): Promise<GuestRoute[]> {
     return (await this.agent.listRoutes({}, this.ctl())).routes.map(routeFromWire);
+  }
+
+  async openPort(port: number): Promise<number> {
+    return (await this.ports.openPort({ port }, this.ctl())).connectionId;
+  }
+
+  async readPort(id: number, max: number, opts?: CallOptions): Promise<Uint8Array | null> {
+    const r = await this.ports.readPort({ connectionId: id, len: max }, this.poll(opts));
+    return r.data.length === 0 ? null : r.data;
+  }
+
+  async writePort(id: number, data: Uint8Array): Promise<number> {
+    return (await this.ports.writePort({ connectionId: id, data }, this.ctl())).len;
+  }
+
+  async closeWritePort(id: number): Promise<void> {
+    await this.ports.closeWritePort({ connectionId: id }, this.ctl());
+  }
+
+  async closePort(id: number): Promise<void> {
+    await this.ports.closePort({ connectionId: id }, this.ctl());
   }
 
   close(): void {

@@ -1,6 +1,8 @@
 // An in-memory AgentApi for runtime unit tests. It keeps the agent's rules (status checks, error codes, pull
 // semantics of stdio, many waiters); its processes play a few programs by their first argument (fake-process.ts).
+// Its "guest" ports are the test host's loopback ports: the agent's own PortConnections, pointed at 127.0.0.1.
 import { Code, HakoError, notFound } from "../../common/errors.js";
+import { silentLogger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess } from "../../oci/spec.js";
 import type {
   AgentApi,
@@ -13,6 +15,7 @@ import type {
 } from "../api/agent-api.js";
 import type { GuestInterface, GuestNeighbor, GuestRoute } from "../api/guest-network.js";
 import { ProcessStatus } from "../api/process-status.js";
+import { PortConnections } from "../server/port-connections.js";
 import { FakeContainer, FakeProcess } from "./fake-process.js";
 
 export class FakeAgent implements AgentApi {
@@ -34,6 +37,8 @@ export class FakeAgent implements AgentApi {
   readonly interfaces = new Map<string, GuestInterface>();
   routes: GuestRoute[] = [];
   readonly neighbors: GuestNeighbor[] = [];
+  /** The port-forward connections open "in the guest" (to the test host's loopback). */
+  readonly ports = new PortConnections(silentLogger);
   private readonly oomQueue: string[] = [];
   private oomWaiters: ((id: string) => void)[] = [];
 
@@ -314,9 +319,35 @@ export class FakeAgent implements AgentApi {
     return this.routes.map((r) => ({ ...r }));
   }
 
+  async openPort(port: number): Promise<number> {
+    this.enter("openPort");
+    return this.ports.openPort(port);
+  }
+
+  async readPort(id: number, max: number, opts?: CallOptions): Promise<Uint8Array | null> {
+    this.enter("readPort");
+    return this.ports.readPort(id, max, opts);
+  }
+
+  async writePort(id: number, data: Uint8Array): Promise<number> {
+    this.enter("writePort");
+    return this.ports.writePort(id, data);
+  }
+
+  async closeWritePort(id: number): Promise<void> {
+    this.enter("closeWritePort");
+    return this.ports.closeWritePort(id);
+  }
+
+  async closePort(id: number): Promise<void> {
+    this.enter("closePort");
+    return this.ports.closePort(id);
+  }
+
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.ports.closeAll();
     this.closeNow();
   }
 

@@ -10,9 +10,10 @@ import { type AgentCmdline, parseCmdline } from "./cmdline.js";
 import { startDebugConsole } from "./debug-console.js";
 import { modprobe } from "./guest-sandbox.js";
 import { enableCgroupControllers, fatal, mountKernelFilesystems, writableEtc } from "./pid1.js";
+import { PortConnections } from "./port-connections.js";
 import { Reaper } from "./reaper.js";
-import { agentService, healthService } from "./rpc.js";
-import { AgentService, Health } from "./wire.js";
+import { agentService, healthService, portForwardService } from "./rpc.js";
+import { AgentService, HakoPortForwardService, Health } from "./wire.js";
 
 const STATE_DIR = "/run/hako";
 
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
   const server = new TtrpcServer({ logger: log });
   server.addService(Health, healthService());
   server.addService(AgentService, agentService(agent));
+  server.addService(HakoPortForwardService, portForwardService(new PortConnections(log.child({ subsystem: "ports" }))));
 
   const channel = await openChannel(cmdline, log);
   // Only where the host asked for it (debug_console_enabled gives the VM the port); never fails the agent.

@@ -3,7 +3,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, HakoError } from "../../common/errors.js";
 import type { ServiceImpl } from "../../ttrpc/server.js";
-import type { GuestStorage } from "../api/agent-api.js";
+import type { GuestPorts, GuestStorage } from "../api/agent-api.js";
 import { PROCESS_PID_FORMAT, SIGNAL_ALL_METADATA } from "../api/conventions.js";
 import {
   interfaceFromWire,
@@ -15,7 +15,7 @@ import {
 import { processFromProto, resourcesFromProto, specFromProto } from "../api/spec-from-wire.js";
 import type { GuestAgent } from "./agent.js";
 import { AGENT_VERSION } from "./guest-info.js";
-import type { AgentService, Health, Storage } from "./wire.js";
+import type { AgentService, HakoPortForwardService, Health, Storage } from "./wire.js";
 import { MAX_READ_BYTES } from "./wire.js";
 
 export function storageFromProto(s: Storage): GuestStorage {
@@ -184,6 +184,30 @@ export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService
     },
     async listRoutes() {
       return { routes: (await agent.network.listRoutes()).map(routeToWire) };
+    },
+  };
+}
+
+/** hako's port-forward extension: connection ids and bytes in and out, nothing to translate beyond that. */
+export function portForwardService(ports: GuestPorts): ServiceImpl<typeof HakoPortForwardService> {
+  return {
+    async openPort(req) {
+      return { connectionId: await ports.openPort(req.port) };
+    },
+    async readPort(req, ctx) {
+      const data = await ports.readPort(req.connectionId, readLength(req.len), { signal: ctx.signal });
+      return { data: data ?? new Uint8Array(0) };
+    },
+    async writePort(req) {
+      return { len: await ports.writePort(req.connectionId, req.data) };
+    },
+    async closeWritePort(req) {
+      await ports.closeWritePort(req.connectionId);
+      return {};
+    },
+    async closePort(req) {
+      await ports.closePort(req.connectionId);
+      return {};
     },
   };
 }

@@ -1,5 +1,10 @@
 // The generated agent protocol types the server speaks, gathered in one place.
-export { AgentService, StatsContainerResponseSchema, type Storage } from "../../proto/gen/agent/agent_pb.js";
+export {
+  AgentService,
+  HakoPortForwardService,
+  StatsContainerResponseSchema,
+  type Storage,
+} from "../../proto/gen/agent/agent_pb.js";
 export { Health } from "../../proto/gen/agent/health_pb.js";
 
 /** Most stdio bytes one ReadStdout/ReadStderr answer carries (ttrpc frames stop at 4 MiB). */
