@@ -8,6 +8,7 @@ import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/log.js";
 import { cleanupStaleVm } from "../hypervisor/registry.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
+import { removePortForward } from "../port-forward/pod-port-forward.js";
 import { type HostMounts, systemHostMounts } from "./host-mounts.js";
 import { runDir, sandboxPaths } from "./layout.js";
 import { readSandboxState, scanSandboxStates, writeSandboxState } from "./sandbox-state.js";
@@ -58,7 +59,11 @@ export async function cleanupSandbox(
       log.error("cannot remove the sandbox's host cgroups", { err, record: paths.cgroupsRecord }),
     );
   }
-  // The record stays when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile.
+  // The records stay when this fails, so a later clean-up tries again; the rest is cleaned up meanwhile. The
+  // port-forward rule first: it lives in the pod netns, which unwiring does not remove but CNI may soon.
+  await removePortForward(paths.portForwardRecord, log).catch((err) =>
+    log.error("cannot remove the port-forward rule", { err, record: paths.portForwardRecord }),
+  );
   await unwirePodNetwork(paths.networkRecord, log).catch((err) =>
     log.error("cannot unwire the pod network", { err, record: paths.networkRecord }),
   );

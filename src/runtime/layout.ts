@@ -27,6 +27,8 @@ export interface SandboxPaths {
   networkRecord: string;
   /** The host cgroups made for the sandbox's processes (cgroups/sandbox-cgroups.ts); outside stateDir too. */
   cgroupsRecord: string;
+  /** The port forwarding's listener port and netns (port-forward/pod-port-forward.ts); outside stateDir too. */
+  portForwardRecord: string;
 }
 
 export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
@@ -37,6 +39,7 @@ export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
     stateFile: join(stateDir, "sandbox.json"),
     networkRecord: join(root, "network", `${sandboxId}.json`),
     cgroupsRecord: join(root, "cgroups", `${sandboxId}.json`),
+    portForwardRecord: join(root, "port-forward", `${sandboxId}.json`),
   };
 }
 

@@ -12,6 +12,7 @@ import { Code, HakoError } from "../common/errors.js";
 import { createLogger, memorySink } from "../common/log.js";
 import { FakeNetworkModel } from "../network/fake-network-model.js";
 import type { OciSpec } from "../oci/spec.js";
+import type { PortForwardRequest, PortForwardStarter } from "../port-forward/pod-port-forward.js";
 import { cleanupSandbox } from "./cleanup.js";
 import { fakeBackend } from "./fake-backend.js";
 import { FakeHostMounts } from "./fake-host-mounts.js";
@@ -27,7 +28,24 @@ const podSpec = (namespaces: { type: string; path?: string }[]): OciSpec => ({
   linux: { namespaces },
 });
 
-function boot(id: string, model: FakeNetworkModel, spec: OciSpec, over: Parameters<typeof fakeBackend>[1] = {}) {
+/** A port-forward starter that records what it was asked for and when it was stopped. */
+function fakePortForward() {
+  const started: PortForwardRequest[] = [];
+  let stops = 0;
+  const start: PortForwardStarter = async (req) => {
+    started.push(req);
+    return { port: 40123, stop: async () => void stops++ };
+  };
+  return { start, started, stops: () => stops };
+}
+
+function boot(
+  id: string,
+  model: FakeNetworkModel,
+  spec: OciSpec,
+  over: Parameters<typeof fakeBackend>[1] = {},
+  portForward: PortForwardStarter = fakePortForward().start,
+) {
   const { backend, made } = fakeBackend(runRoot, over);
   const created = Sandbox.create({
     id,
@@ -39,7 +57,7 @@ function boot(id: string, model: FakeNetworkModel, spec: OciSpec, over: Paramete
     memoryMiB: 256,
     runRoot,
     mounts: new FakeHostMounts(),
-    network: { model, spec },
+    network: { model, spec, portForward },
   });
   return { created, made };
 }
@@ -64,6 +82,19 @@ describe("sandbox network phase", () => {
     assert.ok(!existsSync(sandbox.paths.networkRecord));
   });
 
+  test("a pod with a netns gets port forwarding for it, with the agent as the guest side, stopped at stop", async () => {
+    const pf = fakePortForward();
+    const spec = podSpec([{ type: "network", path: "/var/run/netns/pod-pf" }]);
+    const { created, made } = boot("net6", new FakeNetworkModel(), spec, {}, pf.start);
+    const sandbox = await created;
+    assert.equal(pf.started.length, 1);
+    assert.equal(pf.started[0]?.netns, "/var/run/netns/pod-pf");
+    assert.equal(pf.started[0]?.guest, made.agents[0]);
+    assert.equal(pf.started[0]?.recordPath, sandbox.paths.portForwardRecord);
+    await sandbox.stop();
+    assert.equal(pf.stops(), 1);
+  });
+
   test("a boot step failing after the wiring unwires", async () => {
     const model = new FakeNetworkModel();
     const { created } = boot("net2", model, podSpec([{ type: "network", path: "/var/run/netns/pod-b" }]), {
@@ -78,8 +109,10 @@ describe("sandbox network phase", () => {
 
   test("an empty netns gives a VM without NICs and touches no model", async () => {
     const model = new FakeNetworkModel();
-    const { created, made } = boot("net3", model, podSpec([{ type: "network" }]));
+    const pf = fakePortForward();
+    const { created, made } = boot("net3", model, podSpec([{ type: "network" }]), {}, pf.start);
     const sandbox = await created;
+    assert.deepEqual(pf.started, [], "no netns: no port forwarding");
     assert.equal(made.requests[0]?.network, undefined);
     assert.ok(!(made.agents[0] as FakeAgent).calls.includes("updateInterface"));
     await sandbox.stop();
@@ -100,13 +133,17 @@ describe("sandbox network phase", () => {
     assert.deepEqual(model.calls, []);
   });
 
-  test("the clean-up of a dead owner's sandbox unwires from the record", async () => {
+  test("the clean-up of a dead owner's sandbox unwires and drops port forwarding from the records", async () => {
     const record = join(runRoot, "network", "net5.json");
     mkdirSync(join(runRoot, "network"), { recursive: true });
     // The namespace is gone already (CNI deleted it): unwiring is then just dropping the record.
     const endpoints = [{ link: "eth0", tap: "tap0_hako", kind: "tap", mac: "02:00:00:00:00:05", mtu: 1500 }];
     writeFileSync(record, JSON.stringify({ model: "tcfilter", netns: "/var/run/netns/hako-gone-net5", endpoints }));
+    const pfRecord = join(runRoot, "port-forward", "net5.json");
+    mkdirSync(join(runRoot, "port-forward"), { recursive: true });
+    writeFileSync(pfRecord, JSON.stringify({ netns: "/var/run/netns/hako-gone-net5", port: 40123 }));
     await cleanupSandbox("net5", createLogger({ level: "error", sink: memorySink() }), runRoot, new FakeHostMounts());
     assert.ok(!existsSync(record));
+    assert.ok(!existsSync(pfRecord), "the port-forward record goes too (its rule went with the netns)");
   });
 });

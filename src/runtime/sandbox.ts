@@ -14,6 +14,12 @@ import { watchNewLinks } from "../network/link-watch.js";
 import type { NetworkModel } from "../network/network-model.js";
 import { unwirePodNetwork } from "../network/pod-network.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../oci/spec.js";
+import {
+  type PodPortForward,
+  type PortForwardStarter,
+  restorePodPortForward,
+  startPodPortForward,
+} from "../port-forward/pod-port-forward.js";
 import type { SandboxBackend } from "./backend.js";
 import { ContainerManager, type CreateContainerOptions } from "./container/container-manager.js";
 import type { Container } from "./container.js";
@@ -46,8 +52,11 @@ export interface SandboxOptions {
   vcpus: number;
   memoryMiB: number;
   hostname?: string;
-  /** The pod network: the model that wires it and the sandbox spec that names the netns. Absent: no NIC. */
-  network?: { model: NetworkModel; spec: OciSpec };
+  /**
+   * The pod network: the model that wires it and the sandbox spec that names the netns. Absent: no NIC. A pod with
+   * a netns also gets port forwarding for CRI PortForward (`portForward`: startPodPortForward unless a test fakes it).
+   */
+  network?: { model: NetworkModel; spec: OciSpec; portForward?: PortForwardStarter };
   /** Alternative root for state, for tests. */
   runRoot?: string;
   /** The host mount table; the system's by default, a fake in unit tests. */
@@ -171,6 +180,12 @@ export class Sandbox {
       );
       sandbox.onStop(() => watch.stop());
     }
+    if (network.netns !== "") {
+      const start = options.network?.portForward ?? startPodPortForward;
+      sandbox.keepPortForward(
+        await start({ netns: network.netns, guest: agent, recordPath: paths.portForwardRecord }, log),
+      );
+    }
     sandbox.supervisor.start();
     await sandbox.persist();
     log.info("sandbox ready", { phases: clock.phases, vmPid: vm.pid, accelerator: vm.accelerator });
@@ -199,6 +214,12 @@ export class Sandbox {
     };
     const sandbox = new Sandbox(state.id, sandboxOptions, paths, log, vm, agent, clock, size);
     sandbox.manager.adopt(state.containers, state.leftoverMounts ?? []);
+    sandbox.keepPortForward(
+      await restorePodPortForward({ guest: agent, recordPath: paths.portForwardRecord }, log).catch((err) => {
+        log.error("cannot restore port forwarding", { err, record: paths.portForwardRecord });
+        return undefined;
+      }),
+    );
     sandbox.supervisor.start();
     clock.mark("restored");
     await sandbox.persist();
@@ -308,6 +329,14 @@ export class Sandbox {
   /** Deletes an exec, or the container itself when execId is "". Returns the exit the caller reports. */
   delete(containerId: string, execId: string): Promise<{ pid: number; exit: ExitInfo | undefined }> {
     return this.manager.delete(containerId, execId);
+  }
+
+  /** Stops the pod's port forwarding first thing at stop; a failure is logged (the record stays for clean-up). */
+  private keepPortForward(forward: PodPortForward | undefined): void {
+    if (!forward) return;
+    this.onStop(() =>
+      forward.stop().catch((err) => this.log.error("cannot remove port forwarding", { err, port: forward.port })),
+    );
   }
 
   /** Runs fn first thing when the sandbox stops (servers bound to it, …). */

@@ -32,6 +32,10 @@ export interface Libc {
   socketpair: Fn;
   connect: Fn;
   getsockopt: Fn;
+  /** getsockopt with a byte buffer for the value (struct results: SO_ORIGINAL_DST's sockaddr_in). */
+  getsockoptBytes: Fn;
+  getsockname: Fn;
+  setns: Fn;
   fcntl: Fn;
   prctl: Fn;
   clockSettime: Fn;
@@ -73,6 +77,9 @@ export function load(): Libc {
     socketpair: lib.func("int socketpair(int domain, int type, int protocol, _Out_ int *fds)"),
     connect: lib.func("int connect(int fd, void *addr, uint32_t len)"),
     getsockopt: lib.func("int getsockopt(int fd, int level, int name, _Out_ int *value, _Inout_ uint32_t *len)"),
+    getsockoptBytes: lib.func("getsockopt", "int", ["int", "int", "int", "void *", "void *"]),
+    getsockname: lib.func("int getsockname(int fd, void *addr, void *len)"),
+    setns: lib.func("int setns(int fd, int nstype)"),
     fcntl: lib.func("int fcntl(int fd, int cmd, ...)"),
     prctl: lib.func("int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)"),
     clockSettime: lib.func("int clock_settime(int clk, void *ts)"),

@@ -1,6 +1,6 @@
 // End to end as kubelet drives hako: containerd 1.6's CRI plugin, a runtime handler `hako`, CNI (bridge +
 // host-local) inside a network namespace this test made. One pod = one VM, so the checks share few pods: pod A
-// (static sizing, two containers and a third added and removed later), pod B (static sizing off: the VM grows for
+// (static sizing, two containers and a third added and removed later, exec/attach/port-forward streams), pod B (static sizing off: the VM grows for
 // the sum of its containers).
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -14,7 +14,7 @@ import { BUSYBOX_IMAGE_REF } from "../helpers/busybox-image.js";
 import { processesMatching } from "../helpers/containerd.js";
 import type { ContainerConfig, CriClient, PodSandboxConfig } from "../helpers/cri-client.js";
 import { CriNode, podLogFiles, writeHakoConfig } from "../helpers/cri-node.js";
-import { CriStream, STATUS, STDIN, STDOUT } from "../helpers/cri-stream.js";
+import { CriStream, PORT_DATA, PORT_ERROR, STATUS, STDIN, STDOUT } from "../helpers/cri-stream.js";
 import { hostProcesses } from "../helpers/processes.js";
 import { within } from "../helpers/waiting.js";
 
@@ -137,7 +137,8 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     const side = await startContainer(
       pod,
       podConfig,
-      container("side", "echo from-side > /dev/shm/side; exec sleep 100000"),
+      // An echo server on 9090 for port-forward (busybox nc: -ll keeps listening, -e runs cat per connection).
+      container("side", "echo from-side > /dev/shm/side; nc -ll -p 9090 -e cat & exec sleep 100000"),
     );
     assert.equal(vmPids(pod).length, 1, "containers join the pod's VM");
 
@@ -162,6 +163,34 @@ describe("pods through containerd's CRI plugin and the hako handler", () => {
     // The pod address answers from the node's namespace (the test's), through CNI's bridge and the guest NIC.
     const curl = await node.inNode("curl", ["-sS", "-m", "10", `http://${status.network?.ip}:8080/`]);
     assert.equal(curl.stdout.trim(), "pod-web-ok", curl.stderr);
+
+    // CRI PortForward (kubectl port-forward): containerd dials localhost:<port> in the pod netns, where hako's
+    // forwarder takes the connection to that port in the guest. An HTTP request in, web's answer out; the server
+    // closing its end closes the stream.
+    const forward = (port: number) =>
+      node.cri.portForward(pod, [port]).then((url) => CriStream.open(node.net.hostPath, url));
+    const http = await forward(8080);
+    http.send(PORT_DATA, "GET / HTTP/1.0\r\n\r\n");
+    await within(60_000, "the port-forward stream to 8080 to close", http.closed);
+    assert.match(http.portText(PORT_DATA), /^HTTP\/1\.[01] 200 [\s\S]*\r\n\r\npod-web-ok\n$/);
+    assert.equal(http.portText(PORT_ERROR), "");
+    // Both ways, in turns, on one connection: side's echo server answers each line while the stream stays open.
+    const echo = await forward(9090);
+    echo.send(PORT_DATA, "ping-1\n");
+    await echo.waitFor(PORT_DATA, /ping-1\n$/);
+    echo.send(PORT_DATA, "ping-2\n");
+    await echo.waitFor(PORT_DATA, /ping-1\nping-2\n$/);
+    echo.close();
+    // Nothing listens on 8081 in the guest: the request ends with an error on its error channel, not a hang.
+    const refused = await forward(8081);
+    refused.send(PORT_DATA, "anyone?");
+    await within(60_000, "the port-forward stream to 8081 to close", refused.closed);
+    assert.match(refused.portText(PORT_ERROR), /error forwarding port 8081/);
+    assert.equal(refused.portText(PORT_DATA), "");
+    // The REDIRECT that made it work is hako's one rule in the pod netns (removed with the pod, below).
+    const podNetns = spec.linux?.namespaces?.find((n) => n.type === "network")?.path ?? "";
+    const nat = execFileSync("nsenter", [`--net=${podNetns}`, "iptables", "-w", "-t", "nat", "-S", "OUTPUT"]);
+    assert.equal(nat.toString().match(/--comment "hako port-forward"/g)?.length, 1, nat.toString());
 
     // containerd writes the CRI log file from the container's stdout and stderr.
     const logDir = podConfig.logDirectory ?? "";

@@ -1,7 +1,9 @@
-// The client side of containerd's CRI streaming server (what `kubectl exec -it` / `attach` reach through kubelet):
-// a WebSocket with the "v4.channel.k8s.io" subprotocol, each binary message prefixed by its channel (0 stdin,
-// 1 stdout, 2 stderr, 3 the final status as JSON, 4 terminal resize). The server listens on 127.0.0.1 inside the
-// CRI node's network namespace, so the bytes go through `socat` run there (network safety: nothing leaves it).
+// The client side of containerd's CRI streaming server (what `kubectl exec -it` / `attach` / `port-forward` reach
+// through kubelet): a WebSocket with the "v4.channel.k8s.io" subprotocol, each binary message prefixed by its channel
+// (exec and attach: 0 stdin, 1 stdout, 2 stderr, 3 the final status as JSON, 4 terminal resize; port-forward, per
+// requested port: 0 data both ways and 1 errors, each opened by the port as 2 bytes little-endian). The server
+// listens on 127.0.0.1 inside the CRI node's network namespace, so the bytes go through `socat` run there (network
+// safety: nothing leaves it).
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 
@@ -9,6 +11,9 @@ export const STDIN = 0;
 export const STDOUT = 1;
 export const STDERR = 2;
 export const STATUS = 3;
+/** Port-forward channels of the first requested port. */
+export const PORT_DATA = 0;
+export const PORT_ERROR = 1;
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -61,7 +66,7 @@ export class CriStream {
     );
   }
 
-  /** Opens `url` (an Exec or Attach answer) from inside the network namespace at `netnsPath`. */
+  /** Opens `url` (an Exec, Attach or PortForward answer) from inside the network namespace at `netnsPath`. */
   static open(netnsPath: string, url: string): Promise<CriStream> {
     const u = new URL(url);
     const relay = spawn("nsenter", [`--net=${netnsPath}`, "--", "socat", "-", `TCP:${u.hostname}:${u.port}`], {
@@ -81,6 +86,11 @@ export class CriStream {
   /** What a channel received so far, as text. */
   text(channel: number): string {
     return (this.received.get(channel) ?? Buffer.alloc(0)).toString();
+  }
+
+  /** What a port-forward channel received after its opening port number, as text. */
+  portText(channel: number): string {
+    return (this.received.get(channel) ?? Buffer.alloc(0)).subarray(2).toString();
   }
 
   /** Sends bytes on a channel (a masked binary frame, as a client must). */
