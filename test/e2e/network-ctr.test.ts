@@ -24,7 +24,7 @@ const MiB = 1024 * 1024;
 const ourProcesses = (address: string) =>
   new RegExp(`qemu-system-x86_64 .*-name sandbox-net-|virtiofsd.*shared/net-|containerd-shim-hako-v2 .*${address}`);
 
-/** What CNI left in a pod netns, to compare with after hako is gone: link names and qdiscs. */
+/** What CNI left in a pod netns, to compare with after hako is gone: link names, qdiscs, filters, nat rules. */
 function netnsShape(net: CniNetwork, pod: Pod) {
   const links = (JSON.parse(net.inPod(pod, ["ip", "-json", "link", "show"])) as { ifname: string }[]).map(
     (l) => l.ifname,
@@ -33,7 +33,8 @@ function netnsShape(net: CniNetwork, pod: Pod) {
     (q) => `${q.dev}:${q.kind}`,
   );
   const filters = net.inPod(pod, ["tc", "filter", "show", "dev", "eth0", "ingress"]).trim();
-  return { links: links.sort(), qdiscs: qdiscs.sort(), filters };
+  const nat = net.inPod(pod, ["iptables", "-w", "-t", "nat", "-S", "OUTPUT"]).trim();
+  return { links: links.sort(), qdiscs: qdiscs.sort(), filters, nat };
 }
 
 async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
@@ -148,8 +149,9 @@ describe("pod networking through containerd and CNI", () => {
     const peer = await exec("net-b", "peer", `timeout 20 wget -q -O - http://${podA.ip}/index.html`);
     assert.equal(peer.code, 0, peer.stderr);
     assert.equal(peer.stdout, "hello-from-pod-a\n");
-    // While running, pod A's netns carries hako's tap and redirects.
+    // While running, pod A's netns carries hako's tap and redirects, and the port-forward rule (docs/kubernetes.md).
     assert.match(net.inPod(podA, ["tc", "filter", "show", "dev", "eth0", "ingress"]), /mirred.*tap0_hako/);
+    assert.match(net.inPod(podA, ["iptables", "-w", "-t", "nat", "-S", "OUTPUT"]), /hako port-forward/);
   });
 
   test("after task delete the pod netns holds only what CNI made", async () => {
@@ -167,6 +169,8 @@ describe("pod networking through containerd and CNI", () => {
     assert.deepEqual(cniShapeA.links, ["eth0", "lo"]);
     assert.equal(cniShapeA.filters, "");
     assert.ok(!existsSync(join(runDir(), "network", "net-a.json")), "the network record is left");
+    assert.doesNotMatch(cniShapeA.nat, /hako/);
+    assert.ok(!existsSync(join(runDir(), "port-forward", "net-a.json")), "the port-forward record is left");
     assert.equal((await containerd.ctr(["container", "rm", "net-a"])).code, 0);
   });
 
@@ -178,8 +182,12 @@ describe("pod networking through containerd and CNI", () => {
     await until(async () => !/net-b\s+\d+\s+RUNNING/.test((await containerd.ctr(["task", "ls"])).stdout), 30_000);
     await containerd.ctr(["task", "delete", "-f", "net-b"], { timeoutMs: 60_000 });
     const record = join(runDir(), "network", "net-b.json");
-    // The record goes right after the devices: wait for both.
-    const clean = () => JSON.stringify(netnsShape(net, podB)) === JSON.stringify(cniShapeB) && !existsSync(record);
+    const forwardRecord = join(runDir(), "port-forward", "net-b.json");
+    // The records go right after the devices and the port-forward rule: wait for all.
+    const clean = () =>
+      JSON.stringify(netnsShape(net, podB)) === JSON.stringify(cniShapeB) &&
+      !existsSync(record) &&
+      !existsSync(forwardRecord);
     assert.ok(
       await until(clean, 30_000),
       `pod B's netns or record not cleaned: ${JSON.stringify(netnsShape(net, podB))}`,
