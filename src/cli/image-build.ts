@@ -26,6 +26,10 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
     .option("--extra-file <src:dest>", "copy a host file into the root image (repeatable)", collect, [] as string[])
     .option("--agent <file>", `agent bundle to install (default: ${DEFAULT_AGENT_BUNDLE})`)
     .option(
+      "--no-snapshot",
+      "do not boot the image to make the agent's V8 startup snapshot (the agent then starts from its bundle)",
+    )
+    .option(
       "--cache <dir>",
       "download and unpack cache (default $HAKO_CACHE_DIR, else /var/cache/hako as root, ~/.cache/hako otherwise)",
     )
@@ -40,6 +44,7 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
         ...(opts.modules === undefined ? {} : { modules: opts.modules.split(",") }),
         ...(opts.agent === undefined ? {} : { agent: opts.agent }),
         ...(opts.cache === undefined ? {} : { cacheDir: opts.cache }),
+        snapshot: opts.snapshot,
         log,
         progress: createProgress(log),
       });

@@ -10,3 +10,11 @@ export const DEFAULT_AGENT_BUNDLE = "dist/hako-agent.cjs";
 export function guestAgentPath(bundle: string): string {
   return `${GUEST_LIB_DIR}/hako-agent.${bundle.endsWith(".mjs") ? "mjs" : "cjs"}`;
 }
+
+/** Where the agent's startup snapshots live in the root, one per CPU key: `agent-<key>.blob` (init-scripts.ts). */
+export const GUEST_SNAPSHOT_DIR = `${GUEST_LIB_DIR}/snapshot`;
+
+/** A snapshot blob's path in the root, without the leading slash. */
+export function guestSnapshotPath(key: string): string {
+  return `${GUEST_SNAPSHOT_DIR}/agent-${key}.blob`;
+}

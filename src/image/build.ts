@@ -1,6 +1,7 @@
 // `hako image build` as a library call: resolves the inputs, skips the build when the manifest says nothing changed
 // (--if-changed), otherwise builds vmlinux, the tiny initrd, the DAX root image (and optionally the initrd-only
-// variant) into a scratch directory beside the assets and moves them into place, manifest last. Each step is its own
+// variant) into a scratch directory beside the assets and moves them into place, manifest last. The root image gets
+// the agent's startup snapshot, made in a boot of the fresh image (agent-snapshot.ts). Each step is its own
 // file: inputs.ts, stage-modules.ts, initrd-builder.ts, rootfs-builder.ts, install.ts.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,7 +63,7 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
       progress.step("writing the initrd");
       await writeInitrd(initrdTree(treeInput), join(work, ASSET_NAMES.initrd), inputs.epoch, inputs.initrdCompression);
 
-      const tree = await buildRootfs(r, treeInput, work, scratch, progress);
+      const { tree, snapshot } = await buildRootfs(r, treeInput, work, scratch, progress, log);
       if (inputs.initrdFull) {
         progress.step("writing the initrd-only variant");
         await writeInitrd(
@@ -73,7 +74,7 @@ export async function buildImage(o: BuildOptions = {}): Promise<BuildResult> {
         );
       }
 
-      const manifest = await installAssets(inputs, kernel, work, outputDir, progress);
+      const manifest = await installAssets(inputs, kernel, work, outputDir, progress, snapshot);
       progress.done(
         `guest image built in ${outputDir} (kernel ${kernel.release}: ${describeKernel(inputs.kernel)}, ${modules.length} modules)`,
       );

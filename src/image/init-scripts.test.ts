@@ -1,12 +1,12 @@
 // Unit specs for the guest's first scripts: valid busybox sh, and the behaviour the host relies on.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { guestAgentPath } from "./agent-bundle.js";
-import { initrdInit, rootInit } from "./init-scripts.js";
+import { initrdInit, rootInit, SNAPSHOT_DISK } from "./init-scripts.js";
 
 const ROOT_INIT = rootInit("/usr/lib/hako/hako-agent.cjs");
 
@@ -30,7 +30,7 @@ test("the initrd powers off on failure and switch_roots into the chosen init", (
   }
   assert.match(initrdInit("dax"), /-o dax,ro/);
   assert.match(initrdInit("full"), /mount -t tmpfs/);
-  assert.match(ROOT_INIT, /exec \/usr\/bin\/node \/usr\/lib\/hako\/hako-agent\.cjs "\$@"/);
+  assert.match(ROOT_INIT, /exec \/usr\/bin\/node \$flags \/usr\/lib\/hako\/hako-agent\.cjs "\$@"/);
 });
 
 test("hako.jitless=1 on the kernel command line makes the root init start node with --jitless", () => {
@@ -68,4 +68,86 @@ test("the initrd hands every module of /etc/hako/modules to one modprobe, by nam
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Runs the root init with node replaced by echo and the snapshot directory moved to `dir`; returns its output. */
+function runRootInit(dir: string, env: Record<string, string>): string {
+  const script = ROOT_INIT.replaceAll("/usr/bin/node", "echo node").replaceAll("/usr/lib/hako/snapshot", dir);
+  return execFileSync("busybox", ["sh", "-c", script.replace(/^#!.*\n/, "")], { encoding: "utf8", env }).trim();
+}
+
+test("the root init starts node from the snapshot made for this boot's CPU key, else warns and starts the bundle", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hako-snapshot-spec-"));
+  try {
+    const agent = "/usr/lib/hako/hako-agent.cjs";
+    // No snapshot directory (an image built without one): the bundle, no warning.
+    rmSync(dir, { recursive: true });
+    assert.equal(runRootInit(dir, { HAKO_CPU_KEY: "k1" }), `node ${agent}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "agent-k1.blob"), "blob");
+    assert.equal(
+      runRootInit(dir, { HAKO_CPU_KEY: "k1", HAKO_JITLESS: "1" }),
+      `node --jitless --no-expose-wasm --snapshot-blob ${dir}/agent-k1.blob`,
+    );
+    // Another CPU (a KVM host's -cpu host, another QEMU) or other node flags: another key, no blob for it.
+    const other = runRootInit(dir, { HAKO_CPU_KEY: "k2" }).split("\n");
+    assert.match(other[0] ?? "", /^hako-init: warning: the image has no agent startup snapshot .*\(key k2\)/);
+    assert.equal(other[1], `node ${agent}`);
+    assert.match(runRootInit(dir, {}), /\(key unknown\);.*\nnode \/usr\/lib/s);
+    // hako.snapshot=0 on the kernel command line: the bundle, quietly.
+    assert.equal(runRootInit(dir, { HAKO_CPU_KEY: "k1", HAKO_SNAPSHOT: "0" }), `node ${agent}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the snapshot build boot makes the blob, probes it with a fresh node, and writes key and blob as tar to the disk", () => {
+  const build = /if \[ "\$HAKO_SNAPSHOT" = build \]; then\n(.*?)\nfi\n/s.exec(ROOT_INIT)?.[1] ?? "";
+  assert.match(build, /node \$flags --snapshot-blob agent\.blob --build-snapshot \/usr\/lib\/hako\/hako-agent\.cjs &&/);
+  assert.match(
+    build,
+    /HAKO_SNAPSHOT_PROBE=1 \/usr\/bin\/node \$flags --snapshot-blob agent\.blob \| grep -qx "[^"]+" &&/,
+  );
+  assert.ok(build.includes(`tar -cf ${SNAPSHOT_DISK} key agent.blob &&`));
+  assert.match(build, /poweroff -f/);
+});
+
+test("the initrd's CPU key follows the first CPU's vendor, family, model and flags and node's --jitless, nothing else", () => {
+  const script = initrdInit("dax");
+  const fn = /cpu_key\(\) \{\n.*?\n\}\n/s.exec(script)?.[0] ?? "";
+  const dir = mkdtempSync(join(tmpdir(), "hako-cpukey-spec-"));
+  try {
+    const cpu = (flags: string, name = "AMD EPYC", mhz = "2000.000") =>
+      `processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: ${name}\ncpu MHz\t\t: ${mhz}\nflags\t\t: ${flags}\n\n`;
+    const key = (cpuinfo: string, jitless?: string) => {
+      const path = join(dir, "cpuinfo");
+      writeFileSync(path, cpuinfo);
+      const sh = `${fn.replace("/proc/cpuinfo", path)}cpu_key`;
+      return execFileSync("busybox", ["sh", "-c", sh], {
+        encoding: "utf8",
+        env: jitless ? { HAKO_JITLESS: jitless } : {},
+      }).trim();
+    };
+    const base = key(cpu("fpu sse4_2 avx2"));
+    assert.match(base, /^[0-9a-f]{32}$/);
+    assert.equal(key(cpu("fpu sse4_2 avx2", "Other name", "3000.1")), base, "model name or clock changed the key");
+    assert.equal(key(cpu("fpu sse4_2 avx2") + cpu("fpu")), base, "a second CPU changed the key");
+    assert.notEqual(key(cpu("fpu sse4_2")), base);
+    assert.notEqual(key(cpu("fpu sse4_2 avx2").replace("model\t\t: 1", "model\t\t: 2")), base);
+    assert.notEqual(key(cpu("fpu sse4_2 avx2"), "1"), base);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("hako.snapshot= on the kernel command line is exported to the root's init", () => {
+  const loop = /for arg in .*?\ndone\n/s.exec(initrdInit("dax"))?.[0] ?? "";
+  const value = (cmdline: string) =>
+    execFileSync("busybox", ["sh", "-c", `${loop.replace("$(cat /proc/cmdline)", cmdline)}echo "$HAKO_SNAPSHOT"`], {
+      encoding: "utf8",
+      env: {},
+    }).trim();
+  assert.equal(value("quiet hako.snapshot=build"), "build");
+  assert.equal(value("quiet hako.snapshot=0"), "0");
+  assert.equal(value("quiet"), "");
 });

@@ -1,7 +1,12 @@
 // The shell scripts that run first in the guest: the initrd's /init (load modules, mount the root, switch_root)
-// and the root's /sbin/init (exec the agent). Every initrd failure prints why on the console and powers off, so
-// the host sees the VM die instead of a silent hang.
+// and the root's /sbin/init (exec the agent, from its startup snapshot when the image has one for this CPU). Every
+// initrd failure prints why on the console and powers off, so the host sees the VM die instead of a silent hang.
 import { GUEST_PARAM } from "../agent/api/guest-contract.js";
+import { SNAPSHOT_PROBE_ENV, SNAPSHOT_PROBE_LINE } from "../agent/server/snapshot-entry.js";
+import { GUEST_SNAPSHOT_DIR } from "./agent-bundle.js";
+
+/** The disk the image build's snapshot boot writes its tar archive to: the only virtio-blk device it has. */
+export const SNAPSHOT_DISK = "/dev/vda";
 
 export type InitrdMode = "dax" | "full";
 
@@ -11,7 +16,8 @@ export function initrdInit(mode: InitrdMode): string {
 # hako initrd: loads the guest's kernel modules (/etc/hako/modules), then hands the machine
 # to the root filesystem's init. Kernel parameters: hako.root=DEV (default /dev/pmem0), hako.init=PATH,
 # hako.debug=1 (print each stage with the guest uptime, to see where boot time goes), hako.jitless=1 (exported to
-# the root's init as HAKO_JITLESS=1: the root has no /proc mounted to read it from).
+# the root's init as HAKO_JITLESS=1: the root has no /proc mounted to read it from), hako.snapshot=0|build (0: start
+# the agent from its bundle even where the image has a startup snapshot; build: the image build's snapshot boot).
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 debug=
 stage() {
@@ -23,6 +29,15 @@ fail() {
   poweroff -f
   sleep 5
   exit 1
+}
+# Which CPU and node flags this boot has, as a digest: V8 refuses a startup snapshot made with other CPU features or
+# flags (they are in the tag it checks), so the root's init picks the blob made under this key. The vendor, family
+# and model decide some of V8's CPU features beside the flags.
+cpu_key() {
+  {
+    awk '/^$/ { exit } /^(vendor_id|cpu family|model|flags)[ \t]*:/' /proc/cpuinfo
+    echo "jitless=\${HAKO_JITLESS:-0}"
+  } | md5sum | cut -d' ' -f1
 }
 mount -t proc proc /proc || fail "cannot mount /proc"
 mount -t sysfs sysfs /sys || fail "cannot mount /sys"
@@ -36,6 +51,7 @@ for arg in $(cat /proc/cmdline); do
     ${GUEST_PARAM.debug}=1) debug=1 ;;
     ${GUEST_PARAM.jitless}=1) export HAKO_JITLESS=1 ;;
     ${GUEST_PARAM.jitless}=0) unset HAKO_JITLESS ;;
+    ${GUEST_PARAM.snapshot}=*) export HAKO_SNAPSHOT="\${arg#${GUEST_PARAM.snapshot}=}" ;;
   esac
 done
 stage "started"
@@ -72,6 +88,10 @@ done
 `;
   const handover = `stage "root mounted"
 [ -x "/newroot$init" ] || fail "$init is missing from the new root filesystem"
+if [ "$HAKO_SNAPSHOT" = build ] || { [ "$HAKO_SNAPSHOT" != 0 ] && [ -d /newroot/${GUEST_SNAPSHOT_DIR} ]; }; then
+  HAKO_CPU_KEY=$(cpu_key)
+  export HAKO_CPU_KEY
+fi
 mount --move /dev /newroot/dev || fail "cannot move /dev into the new root"
 umount /sys
 umount /proc
@@ -84,13 +104,40 @@ exec switch_root /newroot "$init"
  * The root's /sbin/init: the agent (its absolute path in the guest) becomes PID 1 (node replaces the shell). Under
  * TCG (HAKO_JITLESS=1, from the initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8
  * generates. WebAssembly needs the JIT; turning it off too keeps V8 from warning on the console at every boot.
+ *
+ * With a startup snapshot for this boot's CPU key (HAKO_CPU_KEY, from the initrd) node starts from the snapshot
+ * instead of evaluating the bundle; without one (another CPU model: a KVM host's `-cpu host`, a QEMU whose `max`
+ * changed) it warns on the console and starts the bundle. HAKO_SNAPSHOT=build is the image build's boot: make the
+ * snapshot, check that a fresh node loads it, write it to SNAPSHOT_DISK as a tar archive and power off.
  */
 export function rootInit(agent: string): string {
+  const dir = `/${GUEST_SNAPSHOT_DIR}`;
   return `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
+flags=
 if [ "$HAKO_JITLESS" = 1 ]; then
-  exec /usr/bin/node --jitless --no-expose-wasm ${agent} "$@"
+  flags="--jitless --no-expose-wasm"
 fi
-exec /usr/bin/node ${agent} "$@"
+if [ "$HAKO_SNAPSHOT" = build ]; then
+  # The root is read-only: the snapshot is made on a tmpfs.
+  mount -t tmpfs -o mode=0755 tmpfs /tmp &&
+    cd /tmp &&
+    echo "$HAKO_CPU_KEY" >key &&
+    /usr/bin/node $flags --snapshot-blob agent.blob --build-snapshot ${agent} &&
+    ${SNAPSHOT_PROBE_ENV}=1 /usr/bin/node $flags --snapshot-blob agent.blob | grep -qx "${SNAPSHOT_PROBE_LINE}" &&
+    tar -cf ${SNAPSHOT_DISK} key agent.blob &&
+    sync
+  echo "hako-init: agent snapshot build ended with status $?"
+  poweroff -f
+  exit 1
+fi
+if [ "$HAKO_SNAPSHOT" != 0 ] && [ -d ${dir} ]; then
+  blob="${dir}/agent-$HAKO_CPU_KEY.blob"
+  if [ -n "$HAKO_CPU_KEY" ] && [ -f "$blob" ]; then
+    exec /usr/bin/node $flags --snapshot-blob "$blob" "$@"
+  fi
+  echo "hako-init: warning: the image has no agent startup snapshot for this CPU and node flags (key \${HAKO_CPU_KEY:-unknown}); starting the agent from its bundle"
+fi
+exec /usr/bin/node $flags ${agent} "$@"
 `;
 }

@@ -7,7 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Code, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
+import { loadConfig } from "../config/load.js";
+import type { HakoConfig } from "../config/types.js";
 import { DEFAULT_AGENT_BUNDLE, guestAgentPath } from "./agent-bundle.js";
+import { type SnapshotVm, snapshotInput, snapshotVm } from "./agent-snapshot.js";
 import { runText } from "./exec.js";
 import { type ExtraFile, type HostBinaries, whichBinary } from "./guest-tree.js";
 import { type KernelPackage, resolveKernelPackageCached } from "./kernel-package.js";
@@ -41,6 +44,13 @@ export interface BuildOptions {
   /** The hako checkout (for dist/ and node_modules/); found from this file by default. */
   projectDir?: string;
   initrdCompression?: "none" | "gzip";
+  /**
+   * Make the agent's V8 startup snapshot in a guest booted like the runtime boots it (default true; a CommonJS
+   * agent only: node cannot snapshot an ES module).
+   */
+  snapshot?: boolean;
+  /** The configuration whose QEMU section and accelerator the snapshot boot uses (default: loadConfig()). */
+  config?: HakoConfig;
   log?: Logger;
   progress?: Progress;
 }
@@ -104,6 +114,8 @@ export interface Resolved {
   nodeModules: string;
   extraFiles: ExtraFile[];
   kernel: { kind: "hako"; source: KernelSource } | { kind: "package"; pkg: KernelPackage };
+  /** The VM the agent's startup snapshot is made in; absent when the image gets none. */
+  snapshotVm?: SnapshotVm;
   inputs: ManifestInputs;
 }
 
@@ -157,6 +169,7 @@ export async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logg
   const koffi = stageKoffi(hostTree, nodeModules);
   for (const x of extraFiles) hostTree.file(x.dest, x.source);
 
+  const snapshot = o.snapshot !== false && !agent.endsWith(".mjs") ? snapshotVm(o.config ?? loadConfig()) : undefined;
   const epochEnv = Number(process.env.SOURCE_DATE_EPOCH);
   const inputs: ManifestInputs = {
     builder: BUILDER_VERSION,
@@ -180,7 +193,8 @@ export async function resolveInputs(o: BuildOptions, cacheDir: string, log: Logg
     initrdFull: o.initrdOnly ?? false,
     initrdCompression: o.initrdCompression ?? "none",
     epoch: Number.isInteger(epochEnv) && epochEnv > 0 ? epochEnv : DEFAULT_EPOCH,
+    snapshot: snapshot ? await snapshotInput(snapshot) : false,
   };
   log.debug("kernel resolved", { kernel: describeKernel(inputs.kernel) });
-  return { bins, agent, nodeModules, extraFiles, kernel, inputs };
+  return { bins, agent, nodeModules, extraFiles, kernel, ...(snapshot ? { snapshotVm: snapshot } : {}), inputs };
 }

@@ -2,7 +2,14 @@
 // manifest last, so a crash in between leaves a manifest that does not match, never a false one.
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ASSET_NAMES, assetRecord, MANIFEST_FILE, type Manifest, type ManifestInputs } from "./manifest.js";
+import {
+  ASSET_NAMES,
+  assetRecord,
+  MANIFEST_FILE,
+  type Manifest,
+  type ManifestInputs,
+  type SnapshotRecord,
+} from "./manifest.js";
 import type { Progress } from "./progress.js";
 import type { StagedKernel } from "./stage-modules.js";
 
@@ -13,6 +20,7 @@ export async function installAssets(
   work: string,
   outputDir: string,
   progress: Progress,
+  snapshot?: SnapshotRecord,
 ): Promise<Manifest> {
   const { modules } = kernel;
   progress.step("hashing the assets");
@@ -26,6 +34,7 @@ export async function installAssets(
     kernelRelease: kernel.release,
     modules: modules.map((m) => m.path),
     assets,
+    ...(snapshot ? { snapshot } : {}),
   };
   // Assets first, manifest last: a crash in between leaves a manifest that does not match, never a false one.
   rmSync(join(outputDir, MANIFEST_FILE), { force: true });

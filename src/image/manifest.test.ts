@@ -27,6 +27,7 @@ const inputs: ManifestInputs = {
   initrdFull: false,
   initrdCompression: "none",
   epoch: 1,
+  snapshot: false,
 };
 
 test("canonical JSON ignores key order", () => {
@@ -59,6 +60,26 @@ test("staleReason: up to date, changed inputs, modified or missing assets, missi
       "the kernel config fragment changed",
     );
     assert.equal(await staleReason(dir, m, { ...inputs, initrdFull: true }), "the initrd-only variant was not built");
+    // The snapshot is keyed by the VM it was made in: another accelerator or QEMU rebuilds the image.
+    const tcg = {
+      qemu: { path: "/usr/bin/qemu-system-x86_64", version: "QEMU 7.2" },
+      accel: "tcg",
+      cpu: "max",
+    } as const;
+    const snap: Manifest = { ...m, inputs: { ...inputs, snapshot: tcg } };
+    assert.equal(await staleReason(dir, snap, { ...inputs, snapshot: tcg }), undefined);
+    assert.equal(
+      await staleReason(dir, snap, { ...inputs, snapshot: { ...tcg, accel: "kvm", cpu: "host" } }),
+      "the agent snapshot's VM changed (tcg -cpu max, QEMU 7.2 -> kvm -cpu host, QEMU 7.2)",
+    );
+    assert.equal(
+      await staleReason(dir, snap, { ...inputs, snapshot: { ...tcg, qemu: { ...tcg.qemu, version: "QEMU 8.0" } } }),
+      "the agent snapshot's VM changed (tcg -cpu max, QEMU 7.2 -> tcg -cpu max, QEMU 8.0)",
+    );
+    assert.equal(
+      await staleReason(dir, snap, inputs),
+      "the agent snapshot's VM changed (tcg -cpu max, QEMU 7.2 -> none)",
+    );
     // An image that has the initrd-only variant satisfies a request without it.
     const full: Manifest = { ...m, inputs: { ...inputs, initrdFull: true }, assets: { ...assets } };
     assert.equal(await staleReason(dir, full, inputs), undefined);

@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
-export const BUILDER_VERSION = 4;
+export const BUILDER_VERSION = 5;
 export const MANIFEST_FILE = "manifest.json";
 
 export const ASSET_NAMES = {
@@ -33,6 +33,21 @@ export function describeKernel(k: KernelInput): string {
   return k.kind === "hako" ? `hako's own (${k.source} ${k.version})` : `Debian's ${k.package} ${k.version}`;
 }
 
+/**
+ * The VM the agent's startup snapshot is made in, as far as it decides the CPU the guest's V8 sees (V8 refuses a
+ * snapshot made under other CPU features): the QEMU binary, the accelerator and the `-cpu` value the runtime uses.
+ */
+export interface SnapshotInput {
+  qemu: HostBinaryInput;
+  accel: "tcg" | "kvm";
+  cpu: string;
+}
+
+/** One line for humans: `tcg -cpu max, QEMU emulator version 7.2.x` or `none`. */
+export function describeSnapshotVm(s: SnapshotInput | false): string {
+  return s ? `${s.accel} -cpu ${s.cpu}, ${s.qemu.version}` : "none";
+}
+
 export interface ManifestInputs {
   builder: number;
   kernel: KernelInput;
@@ -49,6 +64,16 @@ export interface ManifestInputs {
   initrdFull: boolean;
   initrdCompression: "none" | "gzip";
   epoch: number;
+  /** The agent's startup snapshot is made in this VM; false: no snapshot (asked for, or an ES module agent). */
+  snapshot: SnapshotInput | false;
+}
+
+/** The startup snapshot the root holds: its CPU key (the guest's digest of its CPU and node flags) and size. */
+export interface SnapshotRecord {
+  key: string;
+  /** The blob's path in the root. */
+  path: string;
+  size: number;
 }
 
 export interface AssetRecord {
@@ -63,6 +88,8 @@ export interface Manifest {
   /** Module files in load order, relative to /lib/modules/<release>/. */
   modules: string[];
   assets: Record<string, AssetRecord>;
+  /** Absent when the image has no snapshot (not asked for, or the snapshot boot failed: the build warned). */
+  snapshot?: SnapshotRecord;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -113,6 +140,10 @@ export async function staleReason(
     return hakoBoth && was.version === inputs.kernel.version
       ? "the kernel config fragment changed"
       : `the kernel changed (${before} -> ${describeKernel(inputs.kernel)})`;
+  }
+  const was = manifest.inputs.snapshot ?? false;
+  if (canonicalJson(was) !== canonicalJson(inputs.snapshot)) {
+    return `the agent snapshot's VM changed (${describeSnapshotVm(was)} -> ${describeSnapshotVm(inputs.snapshot)})`;
   }
   if (strip(manifest.inputs) !== strip(inputs)) return "inputs changed";
   if (inputs.initrdFull && !manifest.inputs.initrdFull) return "the initrd-only variant was not built";

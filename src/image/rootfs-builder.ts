@@ -1,11 +1,16 @@
 // The image build's root filesystem: the guest tree (busybox, node, crun, the agent, koffi, modules, image.json)
-// laid out in a staging directory, koffi checked to load from it, and the ext4 image made from it.
-import { join } from "node:path";
+// laid out in a staging directory, koffi checked to load from it, and the ext4 image made from it; then, for a
+// CommonJS agent, the image booted once to make the agent's startup snapshot, which is added and the image remade.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Logger } from "../common/log.js";
+import { guestSnapshotPath } from "./agent-bundle.js";
+import { makeAgentSnapshot } from "./agent-snapshot.js";
 import { makeExt4 } from "./ext4.js";
 import { type HostBinaries, rootTree, type StagedModule } from "./guest-tree.js";
 import type { Resolved } from "./inputs.js";
 import { GUEST_LIB_DIR, verifyKoffi } from "./koffi.js";
-import { ASSET_NAMES, canonicalJson } from "./manifest.js";
+import { ASSET_NAMES, canonicalJson, type SnapshotRecord } from "./manifest.js";
 import type { Progress } from "./progress.js";
 import { type FsTree, writeTree } from "./tree.js";
 
@@ -18,14 +23,25 @@ export interface TreeInput {
   modulesBuiltin: string;
 }
 
-/** Writes `work`/ASSET_NAMES.rootfs (staged under `scratch`/root) and returns the root's tree. */
+export interface BuiltRoot {
+  tree: FsTree;
+  /** The startup snapshot the root holds; absent when none was asked for or the snapshot boot failed. */
+  snapshot?: SnapshotRecord;
+}
+
+/**
+ * Writes `work`/ASSET_NAMES.rootfs (staged under `scratch`/root) and returns the root's tree. The snapshot boot
+ * needs the kernel and initrd already in `work`. A failed snapshot boot is not a failed build: the build warns and
+ * the image starts the agent from its bundle.
+ */
 export async function buildRootfs(
   r: Resolved,
   treeInput: TreeInput,
   work: string,
   scratch: string,
   progress: Progress,
-): Promise<FsTree> {
+  log: Logger,
+): Promise<BuiltRoot> {
   const { inputs } = r;
   const { modules } = treeInput;
   progress.step("laying out the root filesystem");
@@ -55,14 +71,50 @@ export async function buildRootfs(
   writeTree(tree, staging);
   progress.step("checking that koffi loads from the staged root");
   await verifyKoffi(r.bins.node, join(staging, GUEST_LIB_DIR));
+  const rootfs = join(work, ASSET_NAMES.rootfs);
+  const makeImage = () =>
+    makeExt4({
+      stagingDir: staging,
+      tree,
+      out: rootfs,
+      epoch: inputs.epoch,
+      // Paths of the inputs do not matter, their content does.
+      seed: canonicalJson([inputs.builder, inputs.kernel, inputs.modules, inputs.hostFilesSha256, inputs.epoch]),
+    });
   progress.step("making the ext4 root image");
-  await makeExt4({
-    stagingDir: staging,
-    tree,
-    out: join(work, ASSET_NAMES.rootfs),
-    epoch: inputs.epoch,
-    // Paths of the inputs do not matter, their content does.
-    seed: canonicalJson([inputs.builder, inputs.kernel, inputs.modules, inputs.hostFilesSha256, inputs.epoch]),
+  await makeImage();
+  if (!r.snapshotVm) return { tree };
+
+  progress.step(`booting the image to make the agent's startup snapshot (${r.snapshotVm.accel})`);
+  const started = Date.now();
+  let made: { key: string; blob: Buffer };
+  try {
+    made = await makeAgentSnapshot({
+      vm: r.snapshotVm,
+      kernel: join(work, ASSET_NAMES.kernel),
+      initrd: join(work, ASSET_NAMES.initrd),
+      rootfs,
+      dir: join(scratch, "snapshot"),
+      log,
+    });
+  } catch (err) {
+    progress.note("no agent startup snapshot: the agent will start from its bundle", {
+      reason: (err as Error).message,
+    });
+    return { tree };
+  }
+  const path = guestSnapshotPath(made.key);
+  const staged = join(staging, path);
+  mkdirSync(dirname(staged), { recursive: true });
+  writeFileSync(staged, made.blob);
+  tree.file(path, staged, 0o644);
+  progress.step("remaking the ext4 root image with the snapshot");
+  await makeImage();
+  log.info("agent startup snapshot made", {
+    subsystem: "image",
+    key: made.key,
+    bytes: made.blob.length,
+    ms: Date.now() - started,
   });
-  return tree;
+  return { tree, snapshot: { key: made.key, path: `/${path}`, size: made.blob.length } };
 }

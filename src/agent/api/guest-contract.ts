@@ -35,11 +35,14 @@ export const DEBUG_CONSOLE_VSOCK_PORT = 1026;
 /**
  * Kernel command-line parameters the guest reads: `debug` (1: verbose agent and initrd stages), `channel`
  * (serial|vsock: where the agent listens), `modules` (name[,name…]: extra modules the agent loads), `jitless`
- * (1: the guest's node runs with --jitless; read by the initrd's /init).
+ * (1: the guest's node runs with --jitless; read by the initrd's /init), `snapshot` (0: start the agent from its
+ * bundle even where the image has a startup snapshot for this CPU; `build`: the image build's boot, which makes the
+ * snapshot instead of starting the agent).
  */
 export const GUEST_PARAM = {
   debug: "hako.debug",
   channel: "hako.channel",
   modules: "hako.modules",
   jitless: "hako.jitless",
+  snapshot: "hako.snapshot",
 } as const;

@@ -1,5 +1,6 @@
 // hako-agent's entry point: PID 1 in the guest. Sets the machine up, then serves the agent API on the host channel
 // for as long as the VM lives. It never exits: a fatal error powers the VM off so that the host sees it die.
+// Module bodies only define things: the image build snapshots the heap after them (snapshot-entry.ts).
 import { readFileSync } from "node:fs";
 import { createLogger, type Logger, stderrSink } from "../../common/log.js";
 import { setChildSubreaper } from "../../sys/process.js";
@@ -13,6 +14,7 @@ import { enableCgroupControllers, fatal, mountKernelFilesystems, writableEtc } f
 import { PortConnections } from "./port-connections.js";
 import { Reaper } from "./reaper.js";
 import { agentService, healthService, portForwardService } from "./rpc.js";
+import { startAgent } from "./snapshot-entry.js";
 import { AgentService, HakoPortForwardService, Health } from "./wire.js";
 
 const STATE_DIR = "/run/hako";
@@ -100,7 +102,9 @@ function uptime(): number | undefined {
   }
 }
 
-main().catch((err: unknown) => {
-  const log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
-  fatal(log, "agent failed", err);
+startAgent(() => {
+  main().catch((err: unknown) => {
+    const log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
+    fatal(log, "agent failed", err);
+  });
 });
