@@ -3,6 +3,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { activeHypervisor, type HakoConfig, loadConfig } from "../config/index.js";
 import { probeAccelerator } from "../hypervisor/accel.js";
+import { describeSnapshotVm } from "../image/manifest.js";
 import { type AssetsFacts, assetFacts, cgroupLayout, containerdFacts, toolVersion } from "./host-facts.js";
 
 export interface EnvReport {
@@ -47,6 +48,14 @@ export async function collectEnv(configPath?: string): Promise<EnvReport> {
   };
 }
 
+/** The image's agent startup snapshot and the VM it was made for (`hako check` says whether it fits this host). */
+function agentSnapshot(a: AssetsFacts): string | undefined {
+  const s = a.snapshot;
+  if (!s) return undefined;
+  if (!s.vm) return "none";
+  return s.made ? `key ${s.made.key}, made for ${describeSnapshotVm(s.vm)}` : `none (the snapshot boot failed)`;
+}
+
 const tomlValue = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v));
 
 /** TOML-shaped sections; keys are hako's effective settings (camelCase), not the file's Kata key names. */
@@ -68,6 +77,7 @@ export function renderEnv(r: EnvReport): string {
     manifest: r.assets.manifestFound ? r.assets.manifestPath : `${r.assets.manifestPath} (missing)`,
     kernel_release: r.assets.kernelRelease,
     kernel_origin: r.assets.kernelOrigin,
+    agent_snapshot: agentSnapshot(r.assets),
   });
   for (const a of r.assets.assets) {
     section(`assets.${a.role}`, { path: a.path, exists: a.exists, size: a.size, manifest: a.manifest });

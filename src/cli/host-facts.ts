@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import { activeHypervisor, type HakoConfig } from "../config/index.js";
 import { hakoHandlers } from "../deploy/containerd-config.js";
 import { describeKernel, type KernelInput, MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
+import type { SnapshotFacts } from "./check/snapshot.js";
 
 const run = promisify(execFile);
 
@@ -49,6 +50,8 @@ export interface AssetsFacts {
   /** Which kernel the manifest says was built in: hako's own or a Debian package (describeKernel). */
   kernelOrigin?: string;
   assets: AssetFact[];
+  /** The manifest's record of the agent's startup snapshot (absent without a manifest). */
+  snapshot?: SnapshotFacts;
 }
 
 /** The assets the config will boot (the root image only in pmem mode), each checked against the manifest. */
@@ -82,6 +85,7 @@ export async function assetFacts(config: HakoConfig, verifyHashes = true): Promi
     ...(manifest ? { kernelRelease: manifest.kernelRelease } : {}),
     ...(origin ? { kernelOrigin: origin } : {}),
     assets: out,
+    ...(manifest ? { snapshot: { vm: manifest.inputs.snapshot, made: manifest.snapshot } } : {}),
   };
 }
 

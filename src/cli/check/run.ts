@@ -4,12 +4,14 @@
 import { HakoError } from "../../common/errors.js";
 import { activeHypervisor, type HakoConfig, loadConfig } from "../../config/index.js";
 import { type AccelProbe, probeAccelerator } from "../../hypervisor/accel.js";
+import { Cpu } from "../../hypervisor/qemu/cmdline/cpu.js";
 import { assetFacts, cgroupLayout, containerdFacts, ksmFacts } from "../host-facts.js";
 import { acceleratorItems } from "./accelerator.js";
 import { assetItems } from "./assets.js";
 import { deviceFacts, deviceItems } from "./devices.js";
 import { cgroupItem, containerdItems, ksmItem } from "./host.js";
 import { type CheckItem, type CheckReport, item } from "./item.js";
+import { snapshotItem } from "./snapshot.js";
 import { toolItems, toolVersions } from "./tools.js";
 
 export type { CheckItem, CheckReport, CheckStatus } from "./item.js";
@@ -64,6 +66,12 @@ export async function runChecks(options: CheckOptions = {}): Promise<CheckReport
   items.push(...deviceItems(config, deviceFacts(options.devRoot ?? "/dev")));
   items.push(...toolItems(config, versions));
   items.push(...assetItems(assets));
+  const snapshot = snapshotItem(assets.snapshot, {
+    accel: accel.accel,
+    cpu: new Cpu(accel.accel, config.hypervisor.qemu.cpuFeatures).args()[1] ?? "",
+    qemuVersion: versions.qemu,
+  });
+  if (snapshot) items.push(snapshot);
   items.push(cgroupItem(cgroupLayout()));
   items.push(ksmItem(ksmFacts(), activeHypervisor(config).sharedFs));
   items.push(...containerdItems(containerd));
