@@ -5,6 +5,13 @@ export const assetsDir = "/var/lib/hako";
 export const systemConfigPath = "/etc/hako/configuration.toml";
 /** `[factory] template_path` default (Kata's is /run/vc/vm/template). */
 export const DEFAULT_TEMPLATE_PATH = "/run/hako-factory/template";
+/**
+ * `default_memory` when a file does not set it (or sets 0), in MiB: the guest's own share, to which a pod's memory
+ * limits are added. Kata's configuration ships 2048; hako's default is smaller because every MiB of guest RAM costs
+ * the host a `struct page` (64 bytes per 4 KiB page, touched at boot): 2048 MiB left 71 MiB of guest RAM touched
+ * on the host after boot, 512 MiB 42 MiB (docs/benchmarks.md). A Kata file's `default_memory` is used as written.
+ */
+export const DEFAULT_MEMORY_MIB = 512;
 
 export function defaultConfig(): HakoConfig {
   return {
@@ -21,7 +28,7 @@ export function defaultConfig(): HakoConfig {
         kernelParams: [],
         defaultVcpus: 1,
         defaultMaxVcpus: 0,
-        defaultMemoryMiB: 2048,
+        defaultMemoryMiB: DEFAULT_MEMORY_MIB,
         defaultMaxMemoryMiB: 0,
         memorySlots: 10,
         sharedFs: "virtio-fs",

@@ -3,6 +3,7 @@
 // as ignored. Keys marked `hako: true` exist only in hako. Each hypervisor has its own table ([hypervisor.qemu]).
 import { availableParallelism } from "node:os";
 import { invalidArgument } from "../common/errors.js";
+import { DEFAULT_MEMORY_MIB } from "./defaults.js";
 import type {
   AccelChoice,
   AgentChannelChoice,
@@ -79,7 +80,7 @@ const hypervisorQemu: Record<string, KeySpec> = {
     c.hypervisor.qemu.defaultMaxVcpus = v;
   }),
   default_memory: uint((c, v) => {
-    c.hypervisor.qemu.defaultMemoryMiB = v === 0 ? 2048 : v;
+    c.hypervisor.qemu.defaultMemoryMiB = v === 0 ? DEFAULT_MEMORY_MIB : v;
   }),
   default_maxmemory: uint((c, v) => {
     c.hypervisor.qemu.defaultMaxMemoryMiB = v;

@@ -66,7 +66,7 @@ describe("parseConfig", () => {
     assert.equal(c.hypervisor.kind, "qemu");
     assert.deepEqual(c.ignoredKeys, []);
     assert.equal(c.hypervisor.qemu.defaultVcpus, 1);
-    assert.equal(c.hypervisor.qemu.defaultMemoryMiB, 2048);
+    assert.equal(c.hypervisor.qemu.defaultMemoryMiB, 512);
     assert.equal(c.hypervisor.qemu.sharedFs, "virtio-fs");
     assert.equal(c.runtime.internetworkingModel, "tcfilter");
   });

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { OciSpec } from "../oci/spec.js";
-import { defaultConfig } from "./defaults.js";
+import { DEFAULT_MEMORY_MIB, defaultConfig } from "./defaults.js";
 import { sandboxSizing } from "./sizing.js";
 
 const spec = (extra: Partial<OciSpec>): OciSpec => ({ ociVersion: "1.0.2", ...extra });
@@ -10,7 +10,7 @@ const MiB = 1024 * 1024;
 
 describe("sandboxSizing", () => {
   it("uses the defaults when nothing is asked", () => {
-    assert.deepEqual(sandboxSizing(defaultConfig(), spec({})), { vcpus: 1, memoryMiB: 2048 });
+    assert.deepEqual(sandboxSizing(defaultConfig(), spec({})), { vcpus: 1, memoryMiB: DEFAULT_MEMORY_MIB });
   });
   it("adds CRI sandbox annotations: ceil(quota/period) vCPUs and the memory limit", () => {
     const s = spec({
@@ -20,13 +20,13 @@ describe("sandboxSizing", () => {
         "io.kubernetes.cri.sandbox-memory": String(256 * MiB),
       },
     });
-    assert.deepEqual(sandboxSizing(defaultConfig(), s), { vcpus: 3, memoryMiB: 2048 + 256 });
+    assert.deepEqual(sandboxSizing(defaultConfig(), s), { vcpus: 3, memoryMiB: DEFAULT_MEMORY_MIB + 256 });
   });
   it("falls back to linux.resources", () => {
     const s = spec({
       linux: { resources: { cpu: { quota: 50000, period: 100000 }, memory: { limit: 100 * MiB + 1 } } },
     });
-    assert.deepEqual(sandboxSizing(defaultConfig(), s), { vcpus: 2, memoryMiB: 2048 + 101 });
+    assert.deepEqual(sandboxSizing(defaultConfig(), s), { vcpus: 2, memoryMiB: DEFAULT_MEMORY_MIB + 101 });
   });
   it("ignores unlimited quotas (-1) and caps at default_maxvcpus", () => {
     const c = defaultConfig();
@@ -40,6 +40,6 @@ describe("sandboxSizing", () => {
     const c = defaultConfig();
     c.runtime.staticSandboxResourceMgmt = false;
     const s = spec({ annotations: { "io.kubernetes.cri.sandbox-memory": String(512 * MiB) } });
-    assert.deepEqual(sandboxSizing(c, s), { vcpus: 1, memoryMiB: 2048 });
+    assert.deepEqual(sandboxSizing(c, s), { vcpus: 1, memoryMiB: DEFAULT_MEMORY_MIB });
   });
 });

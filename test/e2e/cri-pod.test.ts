@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { DEFAULT_MEMORY_MIB } from "../../src/config/defaults.js";
 import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { BUSYBOX_IMAGE_REF } from "../helpers/busybox-image.js";
@@ -20,9 +21,8 @@ import { within } from "../helpers/waiting.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
 const MiB = 1024 * 1024;
-/** The configuration's default_vcpus and default_memory (MiB) the sizing checks add to. */
+/** The configuration's default_vcpus (default_memory: the built-in default) the sizing checks add to. */
 const DEFAULT_VCPUS = 1;
-const DEFAULT_MEMORY_MIB = 2048;
 
 /** QEMU processes of one sandbox (`-name sandbox-<id>`). */
 const vmPids = (id: string) =>
