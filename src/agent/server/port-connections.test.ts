@@ -1,6 +1,7 @@
 // hako's port-forward extension end to end over a real ttrpc connection: AgentClient → HakoPortForwardService →
 // PortConnections → a TCP server on this host's loopback (standing in for the guest's): bytes both ways, half close,
-// a refused port as Unavailable, unknown ids, and a pending read ended by ClosePort.
+// a refused port as Unavailable, unknown ids, a pending read ended by ClosePort, and connections closed when the
+// agent connection that reads them ends.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
@@ -110,6 +111,25 @@ describe("HakoPortForwardService", () => {
       await new Promise((r) => (sockets[0]?.closed ? r(undefined) : sockets[0]?.once("close", r)));
       await assert.rejects(client.writePort(id, Buffer.from("x")), (err: HakoError) => err.code === Code.NotFound);
     } finally {
+      server.close();
+    }
+  });
+
+  it("closes a connection whose reader went away with its agent connection", async () => {
+    const { server, port, sockets } = await replyOnEndServer();
+    const other = await waitForAgent({ kind: "serial", path: join(dir, "agent.sock") }, { timeoutMs: 5000 });
+    try {
+      const id = await other.openPort(port);
+      const pending = other.readPort(id, 1024);
+      pending.catch(() => {});
+      for (let i = 0; i < 50 && sockets.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(ports.size, 1);
+      other.close(); // as a crashed shim's connection ends
+      for (let i = 0; i < 250 && !sockets[0]?.closed; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(sockets[0]?.closed, true, "the guest server sees its peer close");
+      assert.equal(ports.size, 0, "the guest connection went with the host's");
+    } finally {
+      other.close();
       server.close();
     }
   });

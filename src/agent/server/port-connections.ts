@@ -45,11 +45,22 @@ export class PortConnections implements GuestPorts {
     return id;
   }
 
+  /**
+   * A read whose signal aborts closes the connection: over ttrpc that happens when the host's connection to the
+   * agent is gone (a crashed shim), and then nobody is left to read or close it.
+   */
   async readPort(id: number, max: number, opts?: CallOptions): Promise<Uint8Array | null> {
     const c = this.connections.get(id);
     // Closed and forgotten (the socket closed after the guest side ended): that is its end of stream.
     if (!c) return null;
-    return c.reader.read(max, opts?.signal);
+    const signal = opts?.signal;
+    const abandon = () => void this.closePort(id);
+    signal?.addEventListener("abort", abandon, { once: true });
+    try {
+      return await c.reader.read(max, signal);
+    } finally {
+      signal?.removeEventListener("abort", abandon);
+    }
   }
 
   async writePort(id: number, data: Uint8Array): Promise<number> {
