@@ -1,7 +1,7 @@
 // The forwarder with the fake agent, whose "guest" ports are this host's loopback: a client of the forwarder reaches
 // a server through openPort/readPort/writePort, half closes travel both ways, a refused guest port resets the client
-// (containerd then reports an error), a large transfer arrives whole, and close() ends live connections and their
-// guest side.
+// (containerd then reports an error), a large transfer arrives whole, connections beyond the cap are reset, and
+// close() ends live connections and their guest side.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
@@ -85,6 +85,26 @@ describe("PortForwarder with the fake agent", () => {
     const r = await exchange(forwarder.port, "anyone?", false).ended;
     assert.equal(r.error, "ECONNRESET");
     assert.equal(r.data.length, 0);
+  });
+
+  it("resets connections beyond its cap while the others go on", async () => {
+    target = echo.port;
+    const capped = await PortForwarder.listen(undefined, {
+      guest: agent,
+      log: silentLogger,
+      targetPort: () => target,
+      maxConnections: 1,
+    });
+    try {
+      const first = exchange(capped.port, "one", false);
+      await once(first.socket, "data");
+      const second = await exchange(capped.port, "two", false).ended;
+      assert.equal(second.error, "ECONNRESET");
+      first.socket.end();
+      assert.equal((await first.ended).data.toString(), "ONE<eof>");
+    } finally {
+      await capped.close();
+    }
   });
 
   it("close() ends the live connections and their guest side", async () => {

@@ -12,7 +12,15 @@ export interface PortForwarderOptions {
   log: Logger;
   /** The guest port an accepted connection is for: SO_ORIGINAL_DST (the port before the REDIRECT) by default. */
   targetPort?: (socket: Socket) => number;
+  /** Connections forwarded at once; more are reset. Default MAX_CONNECTIONS. */
+  maxConnections?: number;
 }
+
+/**
+ * Each live connection keeps a ReadPort (and at times a WritePort) in flight on the pod's one agent connection,
+ * whose server runs at most 1024 calls at once (ttrpc/server.ts): this cap leaves room for every other call.
+ */
+export const MAX_CONNECTIONS = 256;
 
 /** How long close() waits for the live connections' guest side before it stops waiting (a dead agent). */
 const CLOSE_WAIT_MS = 2000;
@@ -67,6 +75,12 @@ export class PortForwarder {
 
   private accept(socket: Socket): void {
     const { log, guest } = this.opts;
+    const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
+    if (this.live.size >= max) {
+      log.warn("port-forward: too many connections at once; resetting a new one", { max });
+      socket.resetAndDestroy();
+      return;
+    }
     let port: number;
     try {
       port = (this.opts.targetPort ?? ((s: Socket) => originalDstPort(socketFd(s))))(socket);
