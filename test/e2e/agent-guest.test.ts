@@ -525,4 +525,27 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
     await agent.destroySandbox();
     await agent.check();
   });
+
+  test("DestroySandbox ends a container still running (killed, waited for) without removing it first", async () => {
+    // The probe's rootfs is still on the host's side of the share: mount the share again and run from it.
+    const share = { driver: "virtio-fs", source: SHARE_TAG, fstype: "virtiofs", options: [], mountPoint: SHARED };
+    await agent.createSandbox({
+      sandboxId: "sb2",
+      hostname: "hako-e2e",
+      dns: [],
+      storages: [share],
+      kernelModules: [],
+    });
+    await agent.createContainer({
+      containerId: "probe",
+      spec: containerSpec("probe", ["sleep", "1000"]),
+      storages: [],
+    });
+    await agent.startContainer("probe");
+    const exited = agent.waitProcess("probe", "");
+    await agent.destroySandbox();
+    assert.equal(await exited, 137);
+    await assert.rejects(agent.listProcesses("probe"), (err) => codeOf(err) === Code.NotFound);
+    await agent.check();
+  });
 });

@@ -55,7 +55,7 @@ export class GuestAgent {
   }
 
   async destroySandbox(): Promise<void> {
-    await this.containers.removeAll();
+    await this.containers.endAll();
     this.sandbox.destroy();
   }
 
