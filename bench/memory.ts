@@ -7,12 +7,14 @@ import { readSandboxState } from "../src/runtime/sandbox-state.js";
 import { HAKO_RUNTIME, RUNC_RUNTIME } from "../test/helpers/containerd.js";
 import type { BenchContext, Section } from "./context.js";
 import { notAvailable } from "./context.js";
-import { memoryOf, parentPid, processTrees, unmappedFileKiB } from "./proc-memory.js";
+import { memoryOf, parentPid, processTrees, tcgCacheKiB, unmappedFileKiB } from "./proc-memory.js";
 import { median, medianPhases, round } from "./stats.js";
 
 export interface SandboxMemory {
   id: string;
   totalMiB: number;
+  /** Of totalMiB: QEMU's TCG translation cache (0 under KVM, which has none). */
+  tcgMiB: number;
   processes: { pid: number; command: string; pssMiB: number }[];
 }
 
@@ -21,6 +23,8 @@ export interface PodCountMemory {
   pods: number;
   perPodMiB: number;
   totalMiB: number;
+  /** Of perPodMiB: QEMU's TCG translation cache, per pod (0 under KVM). */
+  tcgPerPodMiB?: number;
 }
 
 export interface MemoryResult {
@@ -50,6 +54,7 @@ async function hakoSandboxMemory(id: string): Promise<{ mem: SandboxMemory; phas
     mem: {
       id,
       totalMiB: mib(total),
+      tcgMiB: mib(state.vm ? tcgCacheKiB(state.vm.pid) : 0),
       processes: procs.map((p) => ({ pid: p.pid, command: p.command, pssMiB: mib(p.pssKiB) })),
     },
     phases: state.phases,
@@ -116,13 +121,20 @@ async function podsByCount(
     }
     await settle();
     let total = 0;
+    let tcg = 0;
     for (const id of ids) {
       const m = await hakoSandboxMemory(id);
       if (typeof m === "string") return m;
       total += m.mem.totalMiB;
+      tcg += m.mem.tcgMiB;
       if (count === POD_COUNTS[POD_COUNTS.length - 1]) allPhases.push(m.phases);
     }
-    out.push({ pods: count, perPodMiB: round(total / count, 1) ?? 0, totalMiB: round(total, 1) ?? 0 });
+    out.push({
+      pods: count,
+      perPodMiB: round(total / count, 1) ?? 0,
+      totalMiB: round(total, 1) ?? 0,
+      tcgPerPodMiB: round(tcg / count, 1) ?? 0,
+    });
   }
   return out;
 }

@@ -89,3 +89,26 @@ export function unmappedFileKiB(pid: number): number {
   }
   return total;
 }
+
+/**
+ * KiB of PSS in QEMU's TCG translation cache: its anonymous mappings that are readable, writable and executable
+ * (`rwxp`, no file). QEMU maps the code buffer of `-accel tcg,tb-size=N` that way, in one region per vCPU thread
+ * and guard pages between them; nothing else in QEMU is mapped rwx. Under KVM there is none, so 0.
+ */
+export function tcgCacheKiB(pid: number): number {
+  try {
+    return tcgCacheKiBOf(readFileSync(`/proc/${pid}/smaps`, "utf8"));
+  } catch {
+    return 0;
+  }
+}
+
+/** tcgCacheKiB of the text of a /proc/<pid>/smaps. */
+export function tcgCacheKiBOf(smaps: string): number {
+  let total = 0;
+  for (const block of smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    if (!/^[0-9a-f]+-[0-9a-f]+ rwxp \S+ 00:00 0 *$/.test(block.split("\n")[0] ?? "")) continue;
+    total += Number(/^Pss:\s+(\d+) kB/m.exec(block)?.[1] ?? 0);
+  }
+  return total;
+}
