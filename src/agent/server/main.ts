@@ -33,6 +33,8 @@ async function openChannel(cmdline: AgentCmdline, log: Logger): Promise<AgentCha
 }
 
 async function main(): Promise<void> {
+  // When main began, since node started: node's own start (and the bundle's evaluation, without a snapshot).
+  const mainMs = nodeMs();
   const isInit = process.pid === 1;
   // /proc is not mounted yet when we are init: the first log lines use the default level.
   let log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
     pid: process.pid,
     uptime: uptime(),
     nodeMs: nodeMs(),
+    mainMs,
     channel: cmdline.channel,
   });
   if (isInit) {
