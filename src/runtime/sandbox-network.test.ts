@@ -91,6 +91,7 @@ describe("sandbox network phase", () => {
     assert.equal(pf.started[0]?.netns, "/var/run/netns/pod-pf");
     assert.equal(pf.started[0]?.guest, made.agents[0]);
     assert.equal(pf.started[0]?.recordPath, sandbox.paths.portForwardRecord);
+    assert.ok((sandbox.phases["port-forward-ready"] ?? -1) >= (sandbox.phases["network-wired"] ?? Infinity));
     await sandbox.stop();
     assert.equal(pf.stops(), 1);
   });

@@ -185,6 +185,7 @@ export class Sandbox {
       sandbox.keepPortForward(
         await start({ netns: network.netns, guest: agent, recordPath: paths.portForwardRecord }, log),
       );
+      clock.mark("port-forward-ready");
     }
     sandbox.supervisor.start();
     await sandbox.persist();
