@@ -34,10 +34,14 @@ fail() {
 # flags (they are in the tag it checks), so the root's init picks the blob made under this key. The vendor, family
 # and model decide some of V8's CPU features beside the flags.
 cpu_key() {
-  {
-    awk '/^$/ { exit } /^(vendor_id|cpu family|model|flags)[ \t]*:/' /proc/cpuinfo
-    echo "jitless=\${HAKO_JITLESS:-0}"
-  } | md5sum | cut -d' ' -f1
+  # One word out of md5sum ("<digest>  -"): the digest, without running cut.
+  set -- $(
+    {
+      awk '/^$/ { exit } /^(vendor_id|cpu family|model|flags)[ \t]*:/' /proc/cpuinfo
+      echo "jitless=\${HAKO_JITLESS:-0}"
+    } | md5sum
+  )
+  echo "$1"
 }
 mount -t proc proc /proc || fail "cannot mount /proc"
 mount -t sysfs sysfs /sys || fail "cannot mount /sys"
