@@ -97,6 +97,7 @@ export function qemuPlan(p: PlanInput): QemuPlan {
       extra: h.kernelParams,
       ...(tscKhz !== undefined ? { tscKhz } : {}),
       jitless: p.accel === "tcg",
+      emulatedCpu: p.accel === "tcg",
     }),
     ...(p.pmem ? { pmem: p.pmem } : {}),
     agent: p.channel,

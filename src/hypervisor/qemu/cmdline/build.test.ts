@@ -189,6 +189,13 @@ describe("kernelParams", () => {
     assert.ok(debug.includes("hako.debug=1") && !debug.includes("quiet") && debug.includes("hako.channel=vsock"));
     assert.ok(leanGuestParams.every((p) => debug.includes(p)));
   });
+  it("boots an emulated CPU without the local APIC timer (no 100 ms calibration), a KVM guest with it", () => {
+    assert.ok(kernelParams({ debug: false, channel: "serial", extra: [], emulatedCpu: true }).includes("noapictimer"));
+    assert.ok(
+      !kernelParams({ debug: false, channel: "serial", extra: [], emulatedCpu: false }).includes("noapictimer"),
+    );
+  });
+
   it("asks for a jitless agent only when told to, before the config's params so that they can undo it", () => {
     const tcg = kernelParams({ debug: false, channel: "serial", extra: ["hako.jitless=0"], jitless: true });
     assert.deepEqual(tcg.slice(-2), ["hako.jitless=1", "hako.jitless=0"]);
