@@ -146,7 +146,7 @@ export class GuestContainers {
   async startContainer(id: string): Promise<{ pid: number }> {
     const c = this.container(id);
     if (!c.canStart()) throw new HakoError(Code.FailedPrecondition, `container ${id} is ${c.status}, not created`);
-    await this.crun.start(id);
+    await this.crun.start(id, { poststartHooks: (c.spec.hooks?.poststart?.length ?? 0) > 0 });
     if (c.status === ProcessStatus.Created) c.status = ProcessStatus.Running;
     return { pid: c.init.pid };
   }
