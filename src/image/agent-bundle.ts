@@ -11,10 +11,9 @@ export function guestAgentPath(bundle: string): string {
   return `${GUEST_LIB_DIR}/hako-agent.${bundle.endsWith(".mjs") ? "mjs" : "cjs"}`;
 }
 
-/** Where the agent's startup snapshots live in the root, one per CPU key: `agent-<key>.blob` (init-scripts.ts). */
+/** Where the agent's startup snapshot lives in the root (init-scripts.ts reads these paths). */
 export const GUEST_SNAPSHOT_DIR = `${GUEST_LIB_DIR}/snapshot`;
-
-/** A snapshot blob's path in the root, without the leading slash. */
-export function guestSnapshotPath(key: string): string {
-  return `${GUEST_SNAPSHOT_DIR}/agent-${key}.blob`;
-}
+/** The V8 startup snapshot blob. */
+export const GUEST_SNAPSHOT_BLOB = `${GUEST_SNAPSHOT_DIR}/agent.blob`;
+/** One line: the CPU and node flags the blob was made under, as the initrd spells them (HAKO_CPU). */
+export const GUEST_SNAPSHOT_CPU = `${GUEST_SNAPSHOT_DIR}/agent.cpu`;

@@ -2,7 +2,7 @@
 // CPU features or flags than its own (a host-built one is refused in a TCG guest, whose `-cpu max` differs from the
 // host), so the freshly built image is booted once, the way the runtime boots it (same QEMU command line builder,
 // accelerator and `-cpu`), with hako.snapshot=build: the guest's init makes the snapshot, checks that a fresh node
-// loads it, and writes it with its CPU key as a tar archive to a scratch virtio disk; then the VM powers off.
+// loads it, and writes it with the CPU line it was made under as a tar archive to a scratch virtio disk; then the VM powers off.
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -96,10 +96,11 @@ export function snapshotQemuArgs(b: SnapshotBoot, disk: string): string[] {
 }
 
 /**
- * Boots the image once to make the agent's snapshot; returns the blob and the guest's CPU key. Throws a HakoError
- * carrying the end of the guest's console when the guest wrote no snapshot or did not power off in time.
+ * Boots the image once to make the agent's snapshot; returns the blob and the guest's CPU line (HAKO_CPU: the CPU
+ * and node flags it was made under). Throws a HakoError carrying the end of the guest's console when the guest
+ * wrote no snapshot or did not power off in time.
  */
-export async function makeAgentSnapshot(b: SnapshotBoot): Promise<{ key: string; blob: Buffer }> {
+export async function makeAgentSnapshot(b: SnapshotBoot): Promise<{ cpu: string; blob: Buffer }> {
   const timeoutMs = b.timeoutMs ?? SNAPSHOT_BOOT_TIMEOUT_MS;
   mkdirSync(vmPaths("image-snapshot", b.dir).dir, { recursive: true });
   const disk = join(b.dir, "snapshot-disk.img");
@@ -126,14 +127,14 @@ export async function makeAgentSnapshot(b: SnapshotBoot): Promise<{ key: string;
     );
   }
   const files = readTar(readFileSync(disk));
-  const key = files.get("key")?.toString("utf8").trim();
+  const cpu = files.get("cpu")?.toString("utf8").trim();
   const blob = files.get("agent.blob");
-  if (!key || !/^[0-9a-f]{32}$/.test(key) || !blob || blob.length === 0) {
+  if (!cpu?.includes("flags :") || cpu.includes("\n") || !blob || blob.length === 0) {
     const how = exit && typeof exit === "object" ? `qemu exited with ${exit.code ?? exit.signal}` : "";
     throw new HakoError(
       Code.Internal,
       `the snapshot boot wrote no snapshot (${how}${launched.stderr.text().trim()}): ${consoleTail()}`,
     );
   }
-  return { key, blob };
+  return { cpu, blob };
 }

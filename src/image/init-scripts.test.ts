@@ -1,7 +1,7 @@
 // Unit specs for the guest's first scripts: valid busybox sh, and the behaviour the host relies on.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -76,65 +76,67 @@ function runRootInit(dir: string, env: Record<string, string>): string {
   return execFileSync("busybox", ["sh", "-c", script.replace(/^#!.*\n/, "")], { encoding: "utf8", env }).trim();
 }
 
-test("the root init starts node from the snapshot made for this boot's CPU key, else warns and starts the bundle", () => {
+test("the root init starts node from the snapshot made under this boot's CPU line, else warns and starts the bundle", () => {
   const dir = mkdtempSync(join(tmpdir(), "hako-snapshot-spec-"));
   try {
     const agent = "/usr/lib/hako/hako-agent.cjs";
-    // No snapshot directory (an image built without one): the bundle, no warning.
-    rmSync(dir, { recursive: true });
-    assert.equal(runRootInit(dir, { HAKO_CPU_KEY: "k1" }), `node ${agent}`);
-    mkdirSync(dir);
-    writeFileSync(join(dir, "agent-k1.blob"), "blob");
+    const cpu = "vendor_id : X; flags : fpu sse4_2; jitless=1";
+    // No snapshot (an image built without one): the bundle, no warning.
+    assert.equal(runRootInit(dir, { HAKO_CPU: cpu }), `node ${agent}`);
+    writeFileSync(join(dir, "agent.blob"), "blob");
+    writeFileSync(join(dir, "agent.cpu"), `${cpu}\n`);
     assert.equal(
-      runRootInit(dir, { HAKO_CPU_KEY: "k1", HAKO_JITLESS: "1" }),
-      `node --jitless --no-expose-wasm --snapshot-blob ${dir}/agent-k1.blob`,
+      runRootInit(dir, { HAKO_CPU: cpu, HAKO_JITLESS: "1" }),
+      `node --jitless --no-expose-wasm --snapshot-blob ${dir}/agent.blob`,
     );
-    // Another CPU (a KVM host's -cpu host, another QEMU) or other node flags: another key, no blob for it.
-    const other = runRootInit(dir, { HAKO_CPU_KEY: "k2" }).split("\n");
-    assert.match(other[0] ?? "", /^hako-init: warning: the image has no agent startup snapshot .*\(key k2\)/);
-    assert.equal(other[1], `node ${agent}`);
-    assert.match(runRootInit(dir, {}), /\(key unknown\);.*\nnode \/usr\/lib/s);
+    // Another CPU (a KVM host's -cpu host, another QEMU) or other node flags: the bundle, with a warning.
+    for (const other of [{ HAKO_CPU: "vendor_id : X; flags : fpu; jitless=1" }, {}]) {
+      const lines = runRootInit(dir, other).split("\n");
+      assert.match(lines[0] ?? "", /^hako-init: warning: the agent's startup snapshot was made for another CPU/);
+      assert.equal(lines[1], `node ${agent}`);
+    }
     // hako.snapshot=0 on the kernel command line: the bundle, quietly.
-    assert.equal(runRootInit(dir, { HAKO_CPU_KEY: "k1", HAKO_SNAPSHOT: "0" }), `node ${agent}`);
+    assert.equal(runRootInit(dir, { HAKO_CPU: cpu, HAKO_SNAPSHOT: "0" }), `node ${agent}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test("the snapshot build boot makes the blob, probes it with a fresh node, and writes key and blob as tar to the disk", () => {
+test("the snapshot build boot makes the blob, probes it with a fresh node, and writes CPU line and blob as tar to the disk", () => {
   const build = /if \[ "\$HAKO_SNAPSHOT" = build \]; then\n(.*?)\nfi\n/s.exec(ROOT_INIT)?.[1] ?? "";
+  assert.match(build, /printf '%s\\n' "\$HAKO_CPU" >cpu &&/);
   assert.match(build, /node \$flags --snapshot-blob agent\.blob --build-snapshot \/usr\/lib\/hako\/hako-agent\.cjs &&/);
   assert.match(
     build,
     /HAKO_SNAPSHOT_PROBE=1 \/usr\/bin\/node \$flags --snapshot-blob agent\.blob \| grep -qx "[^"]+" &&/,
   );
-  assert.ok(build.includes(`tar -cf ${SNAPSHOT_DISK} key agent.blob &&`));
+  assert.ok(build.includes(`tar -cf ${SNAPSHOT_DISK} cpu agent.blob &&`));
   assert.match(build, /poweroff -f/);
 });
 
-test("the initrd's CPU key follows the first CPU's vendor, family, model and flags and node's --jitless, nothing else", () => {
+test("the initrd's CPU line holds the first CPU's vendor, family, model and flags and node's --jitless, nothing else", () => {
   const script = initrdInit("dax");
-  const fn = /cpu_key\(\) \{\n.*?\n\}\n/s.exec(script)?.[0] ?? "";
-  const dir = mkdtempSync(join(tmpdir(), "hako-cpukey-spec-"));
+  const fn = /cpu_id\(\) \{\n.*?\n\}\n/s.exec(script)?.[0] ?? "";
+  const dir = mkdtempSync(join(tmpdir(), "hako-cpuid-spec-"));
   try {
     const cpu = (flags: string, name = "AMD EPYC", mhz = "2000.000") =>
       `processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 1\nmodel name\t: ${name}\ncpu MHz\t\t: ${mhz}\nflags\t\t: ${flags}\n\n`;
-    const key = (cpuinfo: string, jitless?: string) => {
+    const line = (cpuinfo: string, jitless?: string) => {
       const path = join(dir, "cpuinfo");
       writeFileSync(path, cpuinfo);
-      const sh = `${fn.replace("/proc/cpuinfo", path)}cpu_key`;
+      const sh = `${fn.replace("/proc/cpuinfo", path)}cpu_id\necho "$HAKO_CPU"`;
       return execFileSync("busybox", ["sh", "-c", sh], {
         encoding: "utf8",
         env: jitless ? { HAKO_JITLESS: jitless } : {},
       }).trim();
     };
-    const base = key(cpu("fpu sse4_2 avx2"));
-    assert.match(base, /^[0-9a-f]{32}$/);
-    assert.equal(key(cpu("fpu sse4_2 avx2", "Other name", "3000.1")), base, "model name or clock changed the key");
-    assert.equal(key(cpu("fpu sse4_2 avx2") + cpu("fpu")), base, "a second CPU changed the key");
-    assert.notEqual(key(cpu("fpu sse4_2")), base);
-    assert.notEqual(key(cpu("fpu sse4_2 avx2").replace("model\t\t: 1", "model\t\t: 2")), base);
-    assert.notEqual(key(cpu("fpu sse4_2 avx2"), "1"), base);
+    const base = line(cpu("fpu sse4_2 avx2"));
+    assert.equal(base, "vendor_id : AuthenticAMD; cpu family : 25; model : 1; flags : fpu sse4_2 avx2; jitless=0");
+    assert.equal(line(cpu("fpu sse4_2 avx2", "Other name", "3000.1")), base, "model name or clock changed it");
+    assert.equal(line(cpu("fpu sse4_2 avx2") + cpu("fpu")), base, "a second CPU changed it");
+    assert.notEqual(line(cpu("fpu sse4_2")), base);
+    assert.notEqual(line(cpu("fpu sse4_2 avx2").replace("model\t\t: 1", "model\t\t: 2")), base);
+    assert.equal(line(cpu("fpu sse4_2 avx2"), "1"), base.replace("jitless=0", "jitless=1"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
 // initrd failure prints why on the console and powers off, so the host sees the VM die instead of a silent hang.
 import { GUEST_PARAM } from "../agent/api/guest-contract.js";
 import { SNAPSHOT_PROBE_ENV, SNAPSHOT_PROBE_LINE } from "../agent/server/snapshot-entry.js";
-import { GUEST_SNAPSHOT_DIR } from "./agent-bundle.js";
+import { GUEST_SNAPSHOT_BLOB, GUEST_SNAPSHOT_CPU } from "./agent-bundle.js";
 
 /** The disk the image build's snapshot boot writes its tar archive to: the only virtio-blk device it has. */
 export const SNAPSHOT_DISK = "/dev/vda";
@@ -30,18 +30,19 @@ fail() {
   sleep 5
   exit 1
 }
-# Which CPU and node flags this boot has, as a digest: V8 refuses a startup snapshot made with other CPU features or
-# flags (they are in the tag it checks), so the root's init picks the blob made under this key. The vendor, family
-# and model decide some of V8's CPU features beside the flags.
-cpu_key() {
-  # One word out of md5sum ("<digest>  -"): the digest, without running cut.
-  set -- $(
-    {
-      awk '/^$/ { exit } /^(vendor_id|cpu family|model|flags)[ \t]*:/' /proc/cpuinfo
-      echo "jitless=\${HAKO_JITLESS:-0}"
-    } | md5sum
-  )
-  echo "$1"
+# This boot's CPU and node flags in one line (HAKO_CPU): V8 refuses a startup snapshot made under other CPU features
+# or flags (they are in the tag it checks), so the root's init starts from the snapshot only when it was made under
+# this line. The vendor, family and model decide some of V8's CPU features beside the flags. Builtins only: each
+# process costs milliseconds under TCG.
+cpu_id() {
+  HAKO_CPU=
+  while read -r a b c; do
+    case "$a $b" in
+      " ") break ;;
+      "vendor_id :" | "cpu family" | "model :" | "flags :") HAKO_CPU="$HAKO_CPU$a $b $c; " ;;
+    esac
+  done </proc/cpuinfo
+  HAKO_CPU="\${HAKO_CPU}jitless=\${HAKO_JITLESS:-0}"
 }
 mount -t proc proc /proc || fail "cannot mount /proc"
 mount -t sysfs sysfs /sys || fail "cannot mount /sys"
@@ -92,9 +93,9 @@ done
 `;
   const handover = `stage "root mounted"
 [ -x "/newroot$init" ] || fail "$init is missing from the new root filesystem"
-if [ "$HAKO_SNAPSHOT" = build ] || { [ "$HAKO_SNAPSHOT" != 0 ] && [ -d /newroot/${GUEST_SNAPSHOT_DIR} ]; }; then
-  HAKO_CPU_KEY=$(cpu_key)
-  export HAKO_CPU_KEY
+if [ "$HAKO_SNAPSHOT" = build ] || { [ "$HAKO_SNAPSHOT" != 0 ] && [ -f /newroot/${GUEST_SNAPSHOT_BLOB} ]; }; then
+  cpu_id
+  export HAKO_CPU
 fi
 mount --move /dev /newroot/dev || fail "cannot move /dev into the new root"
 umount /sys
@@ -109,13 +110,12 @@ exec switch_root /newroot "$init"
  * TCG (HAKO_JITLESS=1, from the initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8
  * generates. WebAssembly needs the JIT; turning it off too keeps V8 from warning on the console at every boot.
  *
- * With a startup snapshot for this boot's CPU key (HAKO_CPU_KEY, from the initrd) node starts from the snapshot
- * instead of evaluating the bundle; without one (another CPU model: a KVM host's `-cpu host`, a QEMU whose `max`
+ * With a startup snapshot made under this boot's CPU line (HAKO_CPU, from the initrd) node starts from the snapshot
+ * instead of evaluating the bundle; under another one (another CPU model: a KVM host's `-cpu host`, a QEMU whose `max`
  * changed) it warns on the console and starts the bundle. HAKO_SNAPSHOT=build is the image build's boot: make the
- * snapshot, check that a fresh node loads it, write it to SNAPSHOT_DISK as a tar archive and power off.
+ * snapshot, check that a fresh node loads it, write it and the CPU line to SNAPSHOT_DISK as a tar archive, power off.
  */
 export function rootInit(agent: string): string {
-  const dir = `/${GUEST_SNAPSHOT_DIR}`;
   return `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
 flags=
@@ -126,21 +126,22 @@ if [ "$HAKO_SNAPSHOT" = build ]; then
   # The root is read-only: the snapshot is made on a tmpfs.
   mount -t tmpfs -o mode=0755 tmpfs /tmp &&
     cd /tmp &&
-    echo "$HAKO_CPU_KEY" >key &&
+    printf '%s\\n' "$HAKO_CPU" >cpu &&
     /usr/bin/node $flags --snapshot-blob agent.blob --build-snapshot ${agent} &&
     ${SNAPSHOT_PROBE_ENV}=1 /usr/bin/node $flags --snapshot-blob agent.blob | grep -qx "${SNAPSHOT_PROBE_LINE}" &&
-    tar -cf ${SNAPSHOT_DISK} key agent.blob &&
+    tar -cf ${SNAPSHOT_DISK} cpu agent.blob &&
     sync
   echo "hako-init: agent snapshot build ended with status $?"
   poweroff -f
   exit 1
 fi
-if [ "$HAKO_SNAPSHOT" != 0 ] && [ -d ${dir} ]; then
-  blob="${dir}/agent-$HAKO_CPU_KEY.blob"
-  if [ -n "$HAKO_CPU_KEY" ] && [ -f "$blob" ]; then
-    exec /usr/bin/node $flags --snapshot-blob "$blob" "$@"
+if [ "$HAKO_SNAPSHOT" != 0 ] && [ -f /${GUEST_SNAPSHOT_BLOB} ]; then
+  made=
+  read -r made </${GUEST_SNAPSHOT_CPU}
+  if [ -n "$HAKO_CPU" ] && [ "$made" = "$HAKO_CPU" ]; then
+    exec /usr/bin/node $flags --snapshot-blob /${GUEST_SNAPSHOT_BLOB} "$@"
   fi
-  echo "hako-init: warning: the image has no agent startup snapshot for this CPU and node flags (key \${HAKO_CPU_KEY:-unknown}); starting the agent from its bundle"
+  echo "hako-init: warning: the agent's startup snapshot was made for another CPU or other node flags; starting the agent from its bundle"
 fi
 exec /usr/bin/node $flags ${agent} "$@"
 `;

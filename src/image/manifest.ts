@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
-export const BUILDER_VERSION = 6;
+export const BUILDER_VERSION = 7;
 export const MANIFEST_FILE = "manifest.json";
 
 export const ASSET_NAMES = {
@@ -68,7 +68,7 @@ export interface ManifestInputs {
   snapshot: SnapshotInput | false;
 }
 
-/** The startup snapshot the root holds: its CPU key (the guest's digest of its CPU and node flags) and size. */
+/** The startup snapshot the root holds: a key for the CPU line it was made under (its md5), its path and size. */
 export interface SnapshotRecord {
   key: string;
   /** The blob's path in the root. */

@@ -1,10 +1,11 @@
 // The image build's root filesystem: the guest tree (busybox, node, crun, the agent, koffi, modules, image.json)
 // laid out in a staging directory, koffi checked to load from it, and the ext4 image made from it; then, for a
 // CommonJS agent, the image booted once to make the agent's startup snapshot, which is added and the image remade.
+import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "../common/log.js";
-import { guestSnapshotPath } from "./agent-bundle.js";
+import { GUEST_SNAPSHOT_BLOB, GUEST_SNAPSHOT_CPU } from "./agent-bundle.js";
 import { makeAgentSnapshot } from "./agent-snapshot.js";
 import { makeExt4 } from "./ext4.js";
 import { type HostBinaries, rootTree, type StagedModule } from "./guest-tree.js";
@@ -87,7 +88,7 @@ export async function buildRootfs(
 
   progress.step(`booting the image to make the agent's startup snapshot (${r.snapshotVm.accel})`);
   const started = Date.now();
-  let made: { key: string; blob: Buffer };
+  let made: { cpu: string; blob: Buffer };
   try {
     made = await makeAgentSnapshot({
       vm: r.snapshotVm,
@@ -103,18 +104,21 @@ export async function buildRootfs(
     });
     return { tree };
   }
-  const path = guestSnapshotPath(made.key);
-  const staged = join(staging, path);
+  const staged = join(staging, GUEST_SNAPSHOT_BLOB);
   mkdirSync(dirname(staged), { recursive: true });
   writeFileSync(staged, made.blob);
-  tree.file(path, staged, 0o644);
+  tree.file(GUEST_SNAPSHOT_BLOB, staged, 0o644);
+  tree.data(GUEST_SNAPSHOT_CPU, `${made.cpu}\n`);
+  writeFileSync(join(staging, GUEST_SNAPSHOT_CPU), `${made.cpu}\n`);
   progress.step("remaking the ext4 root image with the snapshot");
   await makeImage();
+  // A short name for the CPU line, for humans and `hako check`.
+  const key = createHash("md5").update(made.cpu).digest("hex");
   log.info("agent startup snapshot made", {
     subsystem: "image",
-    key: made.key,
+    key,
     bytes: made.blob.length,
     ms: Date.now() - started,
   });
-  return { tree, snapshot: { key: made.key, path: `/${path}`, size: made.blob.length } };
+  return { tree, snapshot: { key, path: `/${GUEST_SNAPSHOT_BLOB}`, size: made.blob.length } };
 }

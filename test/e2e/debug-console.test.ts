@@ -3,7 +3,7 @@
 // the debug console socket, non-interactively, and the sandbox is torn down with nothing of it left.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,12 +12,11 @@ import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import type { HakoConfig } from "../../src/config/types.js";
 import { MANIFEST_FILE, type Manifest } from "../../src/image/manifest.js";
-import { sandboxBackend } from "../../src/runtime/backend.js";
-import { cleanupSandbox } from "../../src/runtime/cleanup.js";
-import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
+import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { DEBUG_CONSOLE_SOCKET, debugConsolePath } from "../../src/runtime/layout.js";
-import { Sandbox } from "../../src/runtime/sandbox.js";
+import type { Sandbox } from "../../src/runtime/sandbox.js";
 import { isGone, sandboxProcesses } from "../helpers/processes.js";
+import { createTestSandbox, sandboxSafetyNet } from "../helpers/runtime-sandbox.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
 const work = mkdtempSync(join(tmpdir(), "hako-exec-e2e-"));
@@ -83,32 +82,11 @@ before(() => {
   }
 });
 
-after(async () => {
-  // Safety net for a failed test: nothing started here may outlive the file.
-  await sandbox?.stop().catch(() => {});
-  for (const pid of processesOf(id)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-  }
-  await cleanupSandbox(id, logger, runRoot).catch(() => {});
-  await unmountAll(work);
-  rmSync(work, { recursive: true, force: true });
-  for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
-});
+after(() => sandboxSafetyNet({ stop: async () => sandbox?.stop(), ids: [id], runRoot, work, logger, logSink }));
 
 describe("hako exec through the guest debug console", { timeout: 240_000 }, () => {
   test("a sandbox with debug_console_enabled has the console socket in its state directory", async () => {
-    sandbox = await Sandbox.create({
-      id,
-      namespace: "exec-e2e",
-      backend: sandboxBackend(config),
-      logger,
-      events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
-      vcpus: 1,
-      memoryMiB: 512,
-      runRoot,
-    });
+    sandbox = await createTestSandbox(id, config, { namespace: "exec-e2e", logger, runRoot });
     const path = debugConsolePath(sandbox.paths.stateDir);
     assert.equal(path, join(runRoot, id, DEBUG_CONSOLE_SOCKET));
     assert.ok(statSync(path).isSocket(), `${path} is a unix socket`);

@@ -2,7 +2,7 @@
 // one VM whose shared directory QEMU serves over virtio-9p (no virtiofsd), a container whose rootfs and a bind
 // mount reach the guest through that share, and a teardown that leaves nothing behind. One boot.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,11 +12,11 @@ import { loadConfig } from "../../src/config/index.js";
 import type { HakoConfig } from "../../src/config/types.js";
 import { buildImage } from "../../src/image/build.js";
 import { sandboxBackend } from "../../src/runtime/backend.js";
-import { cleanupSandbox } from "../../src/runtime/cleanup.js";
-import { mountPointsUnder, unmountAll } from "../../src/runtime/host-mounts.js";
+import { mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { Sandbox } from "../../src/runtime/sandbox.js";
 import { bindRootfs, busyboxRootfs, containerSpec } from "../fixtures/runtime-guest.js";
 import { sandboxProcesses } from "../helpers/processes.js";
+import { assetsConfigToml, sandboxSafetyNet } from "../helpers/runtime-sandbox.js";
 import { readAll, within } from "../helpers/waiting.js";
 
 const repo = resolve(fileURLToPath(import.meta.url), "../../..");
@@ -46,34 +46,12 @@ before(async () => {
       `the generic kernel's initrd carries ${m}.ko`,
     );
   }
-  writeFileSync(
-    configPath,
-    [
-      "[hypervisor.qemu]",
-      `kernel = "${join(imageDir, "vmlinux")}"`,
-      `initrd = "${join(imageDir, "hako-initrd.img")}"`,
-      `image = "${join(imageDir, "hako-rootfs.img")}"`,
-      'shared_fs = "virtio-9p"',
-      "",
-    ].join("\n"),
-  );
+  writeFileSync(configPath, assetsConfigToml(imageDir, ['shared_fs = "virtio-9p"']));
   config = loadConfig({ path: configPath, logger });
   assert.equal(config.hypervisor.qemu.sharedFs, "virtio-9p");
 });
 
-after(async () => {
-  // Safety net for a failed test: nothing started here may outlive the file.
-  await sandbox?.stop().catch(() => {});
-  for (const p of processesOf()) {
-    try {
-      process.kill(p.pid, "SIGKILL");
-    } catch {}
-  }
-  await cleanupSandbox(id, logger, runRoot).catch(() => {});
-  await unmountAll(work);
-  rmSync(work, { recursive: true, force: true });
-  for (const e of logSink.entries()) if (e.level !== "info") process.stderr.write(`${JSON.stringify(e)}\n`);
-});
+after(() => sandboxSafetyNet({ stop: async () => sandbox?.stop(), ids: [id], runRoot, work, logger, logSink }));
 
 describe("a sandbox whose share is virtio-9p", { timeout: 300_000 }, () => {
   const hostDir = join(work, "host-data");

@@ -32,7 +32,8 @@ async function openChannel(cmdline: AgentCmdline, log: Logger): Promise<AgentCha
   return new SerialChannel(await waitForSerialPort(log), log.child({ subsystem: "channel" }));
 }
 
-async function main(): Promise<void> {
+/** `fromSnapshot`: node started from the image's startup snapshot, not from the bundle. */
+async function main(fromSnapshot: boolean): Promise<void> {
   // When main began, since node started: node's own start (and the bundle's evaluation, without a snapshot).
   const mainMs = nodeMs();
   const isInit = process.pid === 1;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
     uptime: uptime(),
     nodeMs: nodeMs(),
     mainMs,
+    snapshot: fromSnapshot,
     channel: cmdline.channel,
   });
   if (isInit) {
@@ -105,8 +107,8 @@ function uptime(): number | undefined {
   }
 }
 
-startAgent(() => {
-  main().catch((err: unknown) => {
+startAgent((fromSnapshot) => {
+  main(fromSnapshot).catch((err: unknown) => {
     const log = createLogger({ level: "info", sink: stderrSink, fields: { source: "agent" } });
     fatal(log, "agent failed", err);
   });

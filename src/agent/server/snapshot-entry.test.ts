@@ -15,31 +15,31 @@ function fakeApi(building: boolean): SnapshotApi & { registered: (() => void) | 
 
 test("without a snapshot build the agent's main runs at once", () => {
   const api = fakeApi(false);
-  let ran = 0;
+  const ran: boolean[] = [];
   assert.equal(
-    startAgent(() => ran++, api),
+    startAgent((fromSnapshot) => ran.push(fromSnapshot), api),
     "now",
   );
-  assert.equal(ran, 1);
+  assert.deepEqual(ran, [false]);
   assert.equal(api.registered, undefined);
 });
 
 test("while a snapshot is built, main only runs when the snapshot is deserialized", () => {
   const api = fakeApi(true);
-  let ran = 0;
+  const ran: boolean[] = [];
   const env: NodeJS.ProcessEnv = {};
   assert.equal(
     startAgent(
-      () => ran++,
+      (fromSnapshot) => ran.push(fromSnapshot),
       api,
       () => env,
       () => assert.fail("no exit"),
     ),
     "deferred",
   );
-  assert.equal(ran, 0, "main ran while building");
+  assert.deepEqual(ran, [], "main ran while building");
   api.registered?.();
-  assert.equal(ran, 1);
+  assert.deepEqual(ran, [true]);
 });
 
 test("the image build's probe of a fresh blob prints the probe line and exits 0 without starting the agent", () => {

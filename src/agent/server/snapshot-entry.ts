@@ -17,18 +17,18 @@ export interface SnapshotApi {
 }
 
 /**
- * Runs `main` now, or, while a snapshot is being built, when the snapshot is deserialized. Returns how it was
+ * Runs `main(false)` now, or, while a snapshot is being built, `main(true)` when the snapshot is deserialized. Returns how it was
  * started: "now", "deferred" (building), or "probe" (a deserialized blob checked by the image build: nothing runs).
  */
 export function startAgent(
-  main: () => void,
+  main: (fromSnapshot: boolean) => void,
   api: SnapshotApi = startupSnapshot,
   env: () => NodeJS.ProcessEnv = () => process.env,
   exit: (code: number) => void = (code) => process.exit(code),
   say: (line: string) => void = (line) => writeSync(1, line),
 ): "now" | "deferred" {
   if (!api.isBuildingSnapshot()) {
-    main();
+    main(false);
     return "now";
   }
   api.setDeserializeMainFunction(() => {
@@ -38,7 +38,7 @@ export function startAgent(
       exit(0);
       return;
     }
-    main();
+    main(true);
   });
   return "deferred";
 }
