@@ -68,7 +68,48 @@ test("assets matching the manifest pass; a differing one fails and an unlisted o
   assert.equal(off[0]?.status, "fail");
   assert.match(off[0]?.detail ?? "", /differs from \/assets\/manifest\.json/);
   assert.equal(off[1]?.status, "warn");
-  assert.match(off[2]?.detail ?? "", /the kernel file itself does not match/);
+  assert.equal(off[2]?.status, "warn", "a kernel that is not the manifest's is not reported as in use");
+  assert.match(off[2]?.detail ?? "", /^unknown: \/assets\/vmlinux is not the kernel it records/);
+});
+
+test("a missing kernel: the kernel in use is unknown, and the fix is the config path unless an image belongs there", () => {
+  const facts: AssetsFacts = {
+    manifestPath: "/srv/img/manifest.json",
+    manifestFound: true,
+    kernelRelease: "6.1.0",
+    kernelOrigin: "hako's own kernel",
+    assets: [{ role: "kernel", path: "/srv/img/vmlinuz", exists: false, manifest: "unlisted" }],
+  };
+  const wrongPath = assetItems(facts);
+  assert.deepEqual(
+    wrongPath.map((i) => [i.id, i.status]),
+    [
+      ["asset-kernel", "fail"],
+      ["guest-kernel-origin", "warn"],
+    ],
+  );
+  assert.match(
+    wrongPath[0]?.fix ?? "",
+    /^point `kernel` under \[hypervisor\.qemu\].*lists no such file \(the image's kernel is vmlinux\)/,
+  );
+  assert.match(wrongPath[1]?.detail ?? "", /^unknown: \/srv\/img\/vmlinuz does not exist/);
+  const nowhere = assetItems({
+    manifestPath: "/typo/manifest.json",
+    manifestFound: false,
+    assets: [{ role: "initrd", path: "/typo/hako-initrd.img", exists: false, manifest: "no-manifest" }],
+  });
+  assert.match(nowhere[0]?.fix ?? "", /^point `initrd` .*\/typo holds no image built by hako/);
+  const deleted = assetItems({
+    ...facts,
+    assets: [{ role: "kernel", path: "/srv/img/vmlinux", exists: false, manifest: "unlisted", listed: true }],
+  });
+  assert.match(deleted[0]?.fix ?? "", /^run `hako image build`/);
+  const defaultDir = assetItems({
+    manifestPath: "/var/lib/hako/manifest.json",
+    manifestFound: false,
+    assets: [{ role: "kernel", path: "/var/lib/hako/vmlinux", exists: false, manifest: "no-manifest" }],
+  });
+  assert.match(defaultDir[0]?.fix ?? "", /^run `hako image build`/);
 });
 
 test("a missing kernel and QEMU fail, each naming the fix", () => {
@@ -79,12 +120,12 @@ test("a missing kernel and QEMU fail, each naming the fix", () => {
   assert.match(qemu?.detail ?? "", /\/nonexistent\/qemu-system-x86_64/);
   assert.match(qemu?.fix ?? "", /qemu-system-x86/);
   const kernel = assetItems({
-    manifestPath: "/nonexistent/manifest.json",
+    manifestPath: "/var/lib/hako/manifest.json",
     manifestFound: false,
-    assets: [{ role: "kernel", path: "/nonexistent/vmlinux", exists: false, manifest: "no-manifest" }],
+    assets: [{ role: "kernel", path: "/var/lib/hako/vmlinux", exists: false, manifest: "no-manifest" }],
   }).find((i) => i.id === "asset-kernel");
   assert.equal(kernel?.status, "fail");
-  assert.match(kernel?.detail ?? "", /\/nonexistent\/vmlinux does not exist/);
+  assert.match(kernel?.detail ?? "", /\/var\/lib\/hako\/vmlinux does not exist/);
   assert.match(kernel?.fix ?? "", /hako image build/);
 });
 

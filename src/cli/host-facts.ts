@@ -1,12 +1,23 @@
 // Facts about the host that `hako check` judges and `hako env` reports: tool versions, guest assets against their
 // manifest, cgroup layout, containerd's configuration. Each function only observes; none changes the host.
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { activeHypervisor, type HakoConfig } from "../config/index.js";
 import { hakoHandlers } from "../deploy/containerd-config.js";
-import { describeKernel, type KernelInput, MANIFEST_FILE, readManifest, sha256File } from "../image/manifest.js";
+import { findProjectDir } from "../image/inputs.js";
+import { configSettings, KERNEL_FRAGMENT } from "../image/kernel-source.js";
+import {
+  describeKernel,
+  type KernelInput,
+  MANIFEST_FILE,
+  type Manifest,
+  readManifest,
+  sha256File,
+} from "../image/manifest.js";
+import { moduleName } from "../image/modules.js";
 import type { SnapshotFacts } from "./check/snapshot.js";
 
 const run = promisify(execFile);
@@ -41,6 +52,8 @@ export interface AssetFact {
   size?: number;
   /** Against manifest.json beside the kernel: matches, differs, or is not listed there. */
   manifest: "match" | "mismatch" | "unlisted" | "no-manifest";
+  /** The manifest in the file's own directory names it (true for a listed file that has since been deleted). */
+  listed?: boolean;
 }
 
 export interface AssetsFacts {
@@ -49,6 +62,8 @@ export interface AssetsFacts {
   kernelRelease?: string;
   /** Which kernel the manifest says was built in: hako's own or a Debian package (describeKernel). */
   kernelOrigin?: string;
+  /** Whether that kernel can mount virtio-9p (kernelHas9p()); absent without a manifest or when it cannot be told. */
+  kernel9p?: boolean;
   assets: AssetFact[];
   /** The manifest's record of the agent's startup snapshot (absent without a manifest). */
   snapshot?: SnapshotFacts;
@@ -70,6 +85,7 @@ export async function assetFacts(config: HakoConfig, verifyHashes = true): Promi
     const fact: AssetFact = { ...w, exists, manifest: manifest ? "unlisted" : "no-manifest" };
     if (exists) fact.size = statSync(w.path).size;
     const rec = manifest && dirname(w.path) === dir ? manifest.assets[basename(w.path)] : undefined;
+    if (rec) fact.listed = true;
     if (exists && rec) {
       const same = fact.size === rec.size && (!verifyHashes || (await sha256File(w.path)) === rec.sha256);
       fact.manifest = same ? "match" : "mismatch";
@@ -79,14 +95,39 @@ export async function assetFacts(config: HakoConfig, verifyHashes = true): Promi
   // Manifests of older builders have no `kind`: they were always Debian's package.
   const k = manifest?.inputs.kernel as KernelInput | { package: string; version: string } | undefined;
   const origin = k ? ("kind" in k ? describeKernel(k) : `Debian's ${k.package} ${k.version}`) : undefined;
+  const has9p = manifest ? kernelHas9p(manifest) : undefined;
   return {
     manifestPath: join(dir, MANIFEST_FILE),
     manifestFound: manifest !== undefined,
     ...(manifest ? { kernelRelease: manifest.kernelRelease } : {}),
     ...(origin ? { kernelOrigin: origin } : {}),
+    ...(has9p === undefined ? {} : { kernel9p: has9p }),
     assets: out,
     ...(manifest ? { snapshot: { vm: manifest.inputs.snapshot, made: manifest.snapshot } } : {}),
   };
+}
+
+/**
+ * Whether the manifest's kernel has the virtio-9p client (9p over virtio: CONFIG_9P_FS and CONFIG_NET_9P_VIRTIO).
+ * A Debian package kernel has it only as modules (the generic kernel builds 9p, 9pnet, 9pnet_virtio as modules, the
+ * cloud kernel not at all), so the initrd's module list says. hako's own kernel has no modules: the config fragment
+ * it was built from says, read from this checkout when its sha256 is the one recorded; undefined when it is not.
+ */
+export function kernelHas9p(manifest: Manifest, fragmentPath?: string): boolean | undefined {
+  const k = manifest.inputs.kernel as KernelInput | { package: string };
+  if (!("kind" in k) || k.kind === "package") {
+    const names = new Set(manifest.modules.map(moduleName));
+    return names.has("9p") && names.has("9pnet_virtio");
+  }
+  let text: string;
+  try {
+    text = readFileSync(fragmentPath ?? join(findProjectDir(), KERNEL_FRAGMENT), "utf8");
+  } catch {
+    return undefined; // not run from a checkout, or the fragment is gone
+  }
+  if (createHash("sha256").update(text).digest("hex") !== k.fragmentSha256) return undefined;
+  const set = configSettings(text);
+  return set.get("CONFIG_9P_FS") === "y" && set.get("CONFIG_NET_9P_VIRTIO") === "y";
 }
 
 export type CgroupLayout = "v2" | "hybrid" | "v1" | "none";

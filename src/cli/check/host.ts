@@ -18,16 +18,18 @@ export function cgroupItem(layout: CgroupLayout): CheckItem {
 }
 
 /**
- * KSM only merges private anonymous pages that asked for it (QEMU does so for anonymous guest RAM); a sandbox's guest
- * RAM is a shared memfd or file mapping when virtio-fs needs it shared, which KSM never merges.
+ * KSM scans only memory a process marked MADV_MERGEABLE, and merges only private anonymous pages there (the kernel's
+ * admin-guide/mm/ksm). QEMU marks its guest RAM so (`-machine mem-merge=on`, its default) and nothing else: not its
+ * heap, not the TCG translation cache. With virtio-fs the guest RAM is a shared memfd (virtiofsd maps it too), and a
+ * VM template's clone maps its RAM from a shared file: both are shared mappings, which KSM leaves alone.
  */
 export function ksmItem(ksm: KsmFacts, sharedFs: SharedFs): CheckItem {
   const title = "KSM (same-page merging)";
   if (!ksm.present) return item("ksm", title, "ok", "not built into the host kernel");
   const saving =
     sharedFs === "virtio-fs"
-      ? "guest RAM is a shared mapping for virtio-fs, which KSM cannot merge: it would merge at most QEMU's own anonymous memory (its heap, the TCG cache), not the guest's pages"
-      : "guest RAM is anonymous without virtio-fs: KSM could merge identical guest pages (kernel, node) between pods";
+      ? "QEMU marks only guest RAM mergeable (mem-merge), and with virtio-fs guest RAM is a shared memfd, which KSM cannot merge: it saves nothing for sandboxes here"
+      : `guest RAM is private anonymous memory without virtio-fs (shared_fs = ${sharedFs}) and QEMU marks it mergeable (mem-merge): KSM can merge identical guest pages (kernel, node) between booted pods, not those of VM template clones (a shared file)`;
   const state = ksm.running ? `on (${ksm.pagesSharing ?? "?"} pages shared now)` : "off";
   return item("ksm", title, "ok", `${state}; ${saving}`);
 }

@@ -1,16 +1,17 @@
 // `hako check` as a library call: loads the configuration, gathers the host's facts (accelerator probe, devices,
-// tool versions, assets, cgroups, containerd) and applies each file's rules to them. A config that cannot be loaded
-// is itself a failed item, not an exception.
+// tool versions, assets, cgroups, containerd, port forwarding) and applies each file's rules to them. A config that
+// cannot be loaded is itself a failed item, not an exception.
 import { HakoError } from "../../common/errors.js";
 import { activeHypervisor, type HakoConfig, loadConfig } from "../../config/index.js";
 import { type AccelProbe, probeAccelerator } from "../../hypervisor/accel.js";
 import { Cpu } from "../../hypervisor/qemu/cmdline/cpu.js";
 import { assetFacts, cgroupLayout, containerdFacts, ksmFacts } from "../host-facts.js";
 import { acceleratorItems } from "./accelerator.js";
-import { assetItems } from "./assets.js";
+import { assetItems, sharedFsItem } from "./assets.js";
 import { deviceFacts, deviceItems } from "./devices.js";
 import { cgroupItem, containerdItems, ksmItem } from "./host.js";
 import { type CheckItem, type CheckReport, item } from "./item.js";
+import { portForwardFacts, portForwardItem } from "./port-forward.js";
 import { snapshotItem } from "./snapshot.js";
 import { toolItems, toolVersions } from "./tools.js";
 
@@ -56,16 +57,19 @@ export async function runChecks(options: CheckOptions = {}): Promise<CheckReport
     ),
   ];
   const probe = (options.probe ?? probeAccelerator)();
-  const [versions, assets, containerd] = await Promise.all([
+  const [versions, assets, containerd, portForward] = await Promise.all([
     toolVersions(config),
     assetFacts(config),
     containerdFacts(options.containerdConfig),
+    portForwardFacts(),
   ]);
   const accel = acceleratorItems(config, probe);
   items.push(...accel.items);
   items.push(...deviceItems(config, deviceFacts(options.devRoot ?? "/dev")));
   items.push(...toolItems(config, versions));
   items.push(...assetItems(assets));
+  const sharedFs = sharedFsItem(activeHypervisor(config).sharedFs, assets);
+  if (sharedFs) items.push(sharedFs);
   const snapshot = snapshotItem(assets.snapshot, {
     accel: accel.accel,
     cpu: new Cpu(accel.accel, config.hypervisor.qemu.cpuFeatures).args()[1] ?? "",
@@ -75,6 +79,7 @@ export async function runChecks(options: CheckOptions = {}): Promise<CheckReport
   items.push(cgroupItem(cgroupLayout()));
   items.push(ksmItem(ksmFacts(), activeHypervisor(config).sharedFs));
   items.push(...containerdItems(containerd));
+  items.push(portForwardItem(portForward));
   return {
     ok: items.every((i) => i.status !== "fail"),
     config: config.source ?? "built-in defaults",
