@@ -31,6 +31,20 @@ test("shows the file's values over the defaults, with asset facts", async () => 
   assert.match(renderEnv(r), /ignored_keys = \["runtime\.enable_debug"\]/);
 });
 
+test("the text shows every section of the config, [config.factory] included", async () => {
+  const path = join(dir, "factory.toml");
+  writeFileSync(path, `[factory]\nenable_template = true\ntemplate_path = "${dir}/t"\n`);
+  const r = await collectEnv(path);
+  const text = renderEnv(r);
+  for (const name of Object.keys(r.config).filter((k) => !["source", "ignoredKeys", "hypervisor"].includes(k))) {
+    assert.match(text, new RegExp(`^\\[config\\.${name}\\]$`, "m"), `section config.${name}`);
+  }
+  assert.match(
+    text,
+    /\[config\.factory\]\n {2}enableTemplate = true\n {2}templatePath = ".*\/t"\n {2}vmCacheNumber = 0\n/,
+  );
+});
+
 test("`hako env --json` prints the same report", () => {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "env", "--json"], { encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);

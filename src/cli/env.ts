@@ -58,6 +58,9 @@ function agentSnapshot(a: AssetsFacts): string | undefined {
 
 const tomlValue = (v: unknown): string => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v));
 
+/** Config fields shown in [config] or [config.hypervisor…] rather than as a section of their own. */
+const CONFIG_TOP_LEVEL = new Set<string>(["source", "ignoredKeys", "hypervisor"] satisfies (keyof HakoConfig)[]);
+
 /** TOML-shaped sections; keys are hako's effective settings (camelCase), not the file's Kata key names. */
 export function renderEnv(r: EnvReport): string {
   const out: string[] = [];
@@ -70,8 +73,12 @@ export function renderEnv(r: EnvReport): string {
   const hv = r.config.hypervisor;
   section("config.hypervisor", { kind: hv.kind });
   section(`config.hypervisor.${hv.kind}`, activeHypervisor(r.config) as unknown as Record<string, unknown>);
-  section("config.agent", r.config.agent as unknown as Record<string, unknown>);
-  section("config.runtime", r.config.runtime as unknown as Record<string, unknown>);
+  // Every other section of the config as it is (agent, runtime, factory, and any added later), so that the text
+  // shows what --json does.
+  for (const [name, values] of Object.entries(r.config)) {
+    if (CONFIG_TOP_LEVEL.has(name) || typeof values !== "object" || values === null) continue;
+    section(`config.${name}`, values as Record<string, unknown>);
+  }
   section("host", r.host);
   section("assets", {
     manifest: r.assets.manifestFound ? r.assets.manifestPath : `${r.assets.manifestPath} (missing)`,

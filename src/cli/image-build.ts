@@ -14,7 +14,11 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
     .description("build the guest kernel, initrd and root image into the assets directory")
     .option("-o, --output <dir>", "assets directory", DEFAULT_ASSETS_DIR)
     .option("--if-changed", "do nothing when manifest.json matches the current inputs and assets", false)
-    .option("--initrd-only", "also build hako-initrd-full.img (the whole root in one initrd)", false)
+    .option(
+      "--initrd-only",
+      "build the initrd-only boot variant as well: hako-initrd-full.img, the whole root in one initrd that boots with -initrd and no root image (the kernel, initrd and root image are still built)",
+      false,
+    )
     .option(
       "--kernel-package <name>",
       `use a Debian kernel package (or a .deb file) instead of hako's own kernel (built from ${KERNEL_SOURCE_PACKAGE}), e.g. ${DEFAULT_KERNEL_PACKAGE}`,
