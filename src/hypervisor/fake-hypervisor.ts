@@ -16,6 +16,8 @@ export class FakeHypervisor implements Hypervisor {
   readonly aborted: string[] = [];
   readonly cleaned: string[] = [];
   failOn: FakeStep | undefined;
+  /** Start VMs at this size instead of the request's, as a clone of a default-size VM template (startedSmaller). */
+  cloneAt: { vcpus: number; memoryMiB: number } | undefined;
 
   constructor(
     readonly guestStorages: GuestStorage[] = [],
@@ -38,8 +40,9 @@ export class FakeHypervisor implements Hypervisor {
         const vm = new FakeVm(
           req.sandboxId,
           { kind: "serial", path: this.agentSocket(req.sandboxId) },
-          { vcpus: req.vcpus, memoryMiB: req.memoryMiB },
+          this.cloneAt ?? { vcpus: req.vcpus, memoryMiB: req.memoryMiB },
         );
+        if (this.cloneAt) vm.startedSmaller = { ...this.cloneAt };
         for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
         this.vms.push(vm);
         return vm;

@@ -8,6 +8,7 @@ export class FakeVm implements Vm {
   readonly accelerator: Accelerator = "tcg";
   readonly consoleLogPath: string;
   readonly exited: Promise<VmExit>;
+  startedSmaller: { vcpus: number; memoryMiB: number } | undefined;
   readonly shareDaemonFailure: Promise<Error>;
   readonly calls: string[] = [];
   readonly blocks: BlockDevice[] = [];

@@ -140,4 +140,10 @@ export interface Vm {
    * template's clock and random state, which the runtime replaces before anything else runs.
    */
   readonly fromTemplate?: string | undefined;
+  /**
+   * Set when the VM started smaller than the request asked: restored from a VM template of the configuration's
+   * default size (what `hako factory init` makes) for a sandbox sized for its pod's limits. The runtime grows it to
+   * the request by hot-plug before any container runs, as Kata's factory grows a VM it hands out.
+   */
+  readonly startedSmaller?: { vcpus: number; memoryMiB: number } | undefined;
 }

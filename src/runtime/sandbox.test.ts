@@ -144,6 +144,42 @@ async function sandbox(opts: { hotplug?: boolean; disableGuestSeccomp?: boolean 
 }
 
 describe("Sandbox.create", () => {
+  test("a clone of a smaller VM template is grown to the sandbox's size before CreateSandbox answers", async () => {
+    const { backend, made } = fakeBackend(runRoot);
+    made.hypervisor.cloneAt = { vcpus: 1, memoryMiB: 512 };
+    const sandbox = await Sandbox.create({
+      id: `sb${++seq}`,
+      namespace: "spec",
+      backend,
+      logger: createLogger({ level: "info", sink: memorySink() }),
+      events: recorder().sink,
+      vcpus: 3,
+      memoryMiB: 768,
+      runRoot,
+      mounts: new FakeHostMounts(),
+    });
+    try {
+      const vm = made.vms[0] as FakeVm;
+      const agent = made.agents[0] as FakeAgent;
+      assert.deepEqual([vm.vcpus, vm.memoryMiB], [3, 768]);
+      assert.deepEqual(
+        vm.calls.filter((c) => c.startsWith("hotplug")),
+        ["hotplugVcpus 3", "hotplugMemory 256"],
+      );
+      assert.equal(agent.calls.filter((c) => c === "onlineCpuMem").length, 2, "vCPUs and memory onlined");
+    } finally {
+      await sandbox.stop();
+    }
+  });
+
+  test("a VM started at the requested size is not grown", async () => {
+    const h = await sandbox();
+    assert.deepEqual(
+      h.vm.calls.filter((c) => c.startsWith("hotplug")),
+      [],
+    );
+  });
+
   test("boots the VM, prepares the guest and persists its state", async () => {
     const h = await sandbox();
     const { id, paths } = h.sandbox;

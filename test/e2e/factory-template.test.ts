@@ -33,7 +33,7 @@ const runRoot = join(work, "run");
 const templatePath = join(work, "templates");
 const logSink = memorySink();
 const logger: Logger = createLogger({ level: "info", sink: logSink });
-const ids = [`tpa${process.pid}`, `tpb${process.pid}`, `tpc${process.pid}`];
+const ids = [`tpa${process.pid}`, `tpb${process.pid}`, `tpc${process.pid}`, `tpd${process.pid}`];
 const sandboxes = new Map<string, Sandbox>();
 let config: HakoConfig;
 const net = new CniNetwork("tmpl", "10.99.62.0/24");
@@ -63,7 +63,12 @@ function writeConfig(name: string, extraKernelParams = ""): HakoConfig {
 }
 
 /** Starts sandbox `id`; with `pod`, its VM gets the pod netns's eth0 through `model`. */
-async function start(id: string, cfg: HakoConfig, pod?: { pod: Pod; model: InternetworkingModel }): Promise<Sandbox> {
+async function start(
+  id: string,
+  cfg: HakoConfig,
+  pod?: { pod: Pod; model: InternetworkingModel },
+  size?: { vcpus: number; memoryMiB: number },
+): Promise<Sandbox> {
   const h = cfg.hypervisor.qemu;
   const network = pod && {
     model: networkModel(pod.model),
@@ -76,8 +81,8 @@ async function start(id: string, cfg: HakoConfig, pod?: { pod: Pod; model: Inter
     backend: sandboxBackend(cfg),
     logger,
     events: { exited: () => {}, oom: () => {}, vmDied: () => {} },
-    vcpus: Math.max(1, h.defaultVcpus),
-    memoryMiB: h.defaultMemoryMiB,
+    vcpus: size?.vcpus ?? Math.max(1, h.defaultVcpus),
+    memoryMiB: size?.memoryMiB ?? h.defaultMemoryMiB,
     hostname: `host-${id}`,
     runRoot,
   });
@@ -195,6 +200,19 @@ describe("VM templates", { timeout: 600_000 }, () => {
     assert.equal(await guest(c, "hostname"), `host-${ids[2]}`);
     const status = factoryStatus(other, logger);
     assert.deepEqual(status.templates[0]?.changed, ["kernelParams"]);
+  });
+
+  test("a sandbox sized for more than the default clones the template and is grown by hot-plug", async () => {
+    const h = config.hypervisor.qemu;
+    const want = { vcpus: Math.max(1, h.defaultVcpus) + 1, memoryMiB: h.defaultMemoryMiB + 256 };
+    const d = await start(ids[3] as string, config, undefined, want);
+    assert.equal(startKind(ids[3] as string), "clone");
+    assert.equal(Number(await guest(d, "grep -c ^processor /proc/cpuinfo")), want.vcpus);
+    assert.equal(await guest(d, "cat /sys/devices/system/cpu/online"), `0-${want.vcpus - 1}`);
+    const memTotalKiB = Number(/MemTotal:\s+(\d+)/.exec(await guest(d, "cat /proc/meminfo"))?.[1]);
+    assert.ok(memTotalKiB > h.defaultMemoryMiB * 1024, `MemTotal ${memTotalKiB} KiB holds the hot-plugged 256 MiB`);
+    const grown = logSink.entries().find((e) => e.msg === "clone of a VM template grown to the sandbox's size");
+    assert.deepEqual(grown?.to, want);
   });
 
   test("stopping the clones and destroying the templates leaves nothing behind", async () => {

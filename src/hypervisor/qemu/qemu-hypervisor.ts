@@ -107,21 +107,24 @@ export class QemuHypervisor implements Hypervisor {
         if (used) throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${id} was already started`);
         used = true;
         const channel = chooseChannel(this.qemu, paths);
-        const plan = qemuPlan({
-          id,
-          qemu: this.qemu,
-          agent: this.agent,
-          accel,
-          vcpus: req.vcpus,
-          memoryMiB: req.memoryMiB,
-          pmem,
-          channel,
-          share: share.device,
-          nics: req.network?.nics ?? [],
-          paths,
-        });
+        const sized = (vcpus: number, memoryMiB: number) =>
+          qemuPlan({
+            id,
+            qemu: this.qemu,
+            agent: this.agent,
+            accel,
+            vcpus,
+            memoryMiB,
+            pmem,
+            channel,
+            share: share.device,
+            nics: req.network?.nics ?? [],
+            paths,
+          });
+        const plan = sized(req.vcpus, req.memoryMiB);
         const launch = async (mode: StartMode): Promise<QemuVm> => {
-          const clone = mode.kind === "clone" ? await clonePlan(plan, mode) : undefined;
+          const clone = mode.kind === "clone" ? await clonePlan(mode.plan, mode) : undefined;
+          const started = clone?.plan ?? plan;
           const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(clone?.plan ?? plan)];
           log.info("starting qemu", {
             accel,
@@ -161,11 +164,14 @@ export class QemuHypervisor implements Hypervisor {
                 pcieRootPorts: plan.pcieRootPorts,
                 usedPorts: [],
                 dimms: 0,
-                memoryMiB: plan.memoryMiB,
+                memoryMiB: started.memoryMiB,
                 sharedMemory: share.device.kind === "virtio-fs",
               },
               log,
               ...(mode.kind === "clone" ? { fromTemplate: mode.key } : {}),
+              ...(started.vcpus < plan.vcpus || started.memoryMiB < plan.memoryMiB
+                ? { startedSmaller: { vcpus: started.vcpus, memoryMiB: started.memoryMiB } }
+                : {}),
             });
             if (clone) await clone.finish(vm, share.device, log);
             for (const dev of req.devices ?? []) await vm.hotplugBlock(dev);
@@ -181,7 +187,9 @@ export class QemuHypervisor implements Hypervisor {
           }
         };
         try {
-          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log, req.devices?.length ?? 0);
+          const defaultSize = sized(Math.max(1, this.qemu.defaultVcpus), this.qemu.defaultMemoryMiB);
+          const devices = req.devices?.length ?? 0;
+          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log, devices, defaultSize);
           if (mode.kind === "clone") {
             try {
               return await launch(mode);

@@ -13,7 +13,8 @@ import type { QemuPlan } from "./cmdline/build.js";
 import type { QemuVm } from "./qemu-vm.js";
 import { copyTemplateMemory, findTemplate, restoreTemplateState, templateInputs } from "./template.js";
 
-export type StartMode = { kind: "cold" } | { kind: "clone"; dir: string; key: string };
+/** A clone restores the template into `plan`: the request's own, or its default-size twin (then grown). */
+export type StartMode = { kind: "cold" } | { kind: "clone"; dir: string; key: string; plan: QemuPlan };
 
 /** A clone whose restore failed: the driver cleans it up and boots the VM instead. */
 export class TemplateRestoreError extends HakoError {}
@@ -40,8 +41,21 @@ export function templateUnsuitable(plan: QemuPlan, blockDevices = 0): string | u
 }
 
 /**
- * Cold unless templates are enabled and one matches this plan; says why not (warning) when enabled.
- * `blockDevices`: how many block devices the start hot-plugs after the VM runs.
+ * Whether a VM planned as `small` can be grown by hot-plug into one planned as `plan`: no smaller in either, room
+ * for the vCPUs (maxcpus) and the memory (maxmem, DIMM slots), and the same in everything else but the size.
+ */
+export function growsInto(small: QemuPlan, plan: QemuPlan): boolean {
+  if (small.vcpus > plan.vcpus || small.memoryMiB > plan.memoryMiB) return false;
+  if (small.vcpus === plan.vcpus && small.memoryMiB === plan.memoryMiB) return false;
+  if (plan.vcpus > small.maxVcpus || plan.memoryMiB > small.maxMemoryMiB) return false;
+  return plan.memoryMiB === small.memoryMiB || small.memorySlots > 0;
+}
+
+/**
+ * Cold unless templates are enabled and one fits this plan; says why not (warning) when enabled. A template of the
+ * plan's own inputs fits; so does one of `defaultSize` (the plan at the configuration's default size, what `hako
+ * factory init` makes) when the plan only asks for more vCPUs or memory than that: the clone is then grown by
+ * hot-plug (Vm.startedSmaller). `blockDevices`: how many block devices the start hot-plugs after the VM runs.
  */
 export function chooseStart(
   factory: FactoryConfig | undefined,
@@ -49,11 +63,16 @@ export function chooseStart(
   qemuBinary: string,
   log: Logger,
   blockDevices = 0,
+  defaultSize?: QemuPlan,
 ): StartMode {
   if (!factory?.enableTemplate) return { kind: "cold" };
   const unsuitable = templateUnsuitable(plan, blockDevices);
   const found = unsuitable ? undefined : findTemplate(factory.templatePath, templateInputs(plan, qemuBinary));
-  if (found?.ok) return { kind: "clone", dir: found.dir, key: found.info.key };
+  if (found?.ok) return { kind: "clone", dir: found.dir, key: found.info.key, plan };
+  if (!unsuitable && defaultSize && growsInto(defaultSize, plan)) {
+    const small = findTemplate(factory.templatePath, templateInputs(defaultSize, qemuBinary));
+    if (small.ok) return { kind: "clone", dir: small.dir, key: small.info.key, plan: defaultSize };
+  }
   log.warn("VM template not used: booting the VM", { reason: unsuitable ?? (found?.ok ? "" : found?.reason) });
   return { kind: "cold" };
 }

@@ -56,6 +56,8 @@ export interface QemuVmParts {
   log: Logger;
   /** The key of the VM template this VM was restored from, if it was. */
   fromTemplate?: string;
+  /** The size it was restored at, when less than the request (Vm.startedSmaller). */
+  startedSmaller?: { vcpus: number; memoryMiB: number };
 }
 
 export class QemuVm implements Vm {
@@ -67,6 +69,7 @@ export class QemuVm implements Vm {
   readonly exited: Promise<VmExit>;
   readonly shareDaemonFailure: Promise<Error>;
   readonly fromTemplate: string | undefined;
+  readonly startedSmaller: { vcpus: number; memoryMiB: number } | undefined;
   private readonly qmp: QmpClient;
   private readonly state: QemuVmState;
   private readonly usedPorts: Set<string>;
@@ -82,6 +85,7 @@ export class QemuVm implements Vm {
     this.consoleLogPath = parts.paths.consoleLog;
     this.qmp = parts.qmp;
     this.fromTemplate = parts.fromTemplate;
+    this.startedSmaller = parts.startedSmaller;
     this.state = { ...parts.state, usedPorts: [...parts.state.usedPorts] };
     this.usedPorts = new Set(parts.state.usedPorts);
     this.exited = proc.exited.then(({ code, signal }) => {

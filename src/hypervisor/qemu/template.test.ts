@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createLogger, memorySink } from "../../common/log.js";
 import type { QemuPlan } from "./cmdline/build.js";
-import { chooseStart, templateUnsuitable } from "./qemu-template-start.js";
+import { chooseStart, growsInto, templateUnsuitable } from "./qemu-template-start.js";
 import {
   changedInputs,
   findTemplate,
@@ -138,11 +138,37 @@ describe("VM templates", () => {
       kind: "clone",
       dir: saved,
       key: templateKey(inputs),
+      plan: networked,
     });
+    // A sandbox sized for its pod's limits clones the default-size template and is grown; one too big is booted.
+    const bigger = { ...networked, vcpus: 2, memoryMiB: 2304 };
+    assert.deepEqual(chooseStart(factory, bigger, qemu, log, 0, networked), {
+      kind: "clone",
+      dir: saved,
+      key: templateKey(inputs),
+      plan: networked,
+    });
+    assert.deepEqual(chooseStart(factory, { ...bigger, vcpus: 3 }, qemu, log, 0, networked), { kind: "cold" });
     assert.deepEqual(chooseStart({ ...factory, enableTemplate: false }, networked, qemu, log), { kind: "cold" });
     // A second NIC (or a block device) does not fit beside the share in two root ports: booted, saying why.
     assert.deepEqual(chooseStart(factory, networked, qemu, log, 1), { kind: "cold" });
-    const warning = sink.entries().find((e) => e.msg === "VM template not used: booting the VM");
+    const warning = sink
+      .entries()
+      .filter((e) => e.msg === "VM template not used: booting the VM")
+      .at(-1);
     assert.match(String(warning?.reason), /pcie_root_port = 2 is too few for a clone/);
+  });
+
+  it("a default-size VM grows into a bigger plan only within maxcpus, maxmem and DIMM slots, in size alone", () => {
+    const small = { ...sizing } as unknown as QemuPlan;
+    const plan = (p: object) => ({ ...sizing, ...p }) as unknown as QemuPlan;
+    assert.equal(growsInto(small, plan({ vcpus: 2 })), true);
+    assert.equal(growsInto(small, plan({ memoryMiB: 2560 })), true);
+    assert.equal(growsInto(small, plan({})), false, "the same size is the plan's own template");
+    assert.equal(growsInto(small, plan({ vcpus: 3 })), false, "beyond maxcpus");
+    assert.equal(growsInto(small, plan({ memoryMiB: 8192 })), false, "beyond maxmem");
+    assert.equal(growsInto(small, plan({ memoryMiB: 1024, vcpus: 2 })), false, "smaller memory");
+    assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ memoryMiB: 2560 })), false, "no DIMM slot");
+    assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ vcpus: 2 })), true, "vCPUs need no slot");
   });
 });

@@ -46,6 +46,27 @@ async function giveCloneItsIdentity(agent: AgentApi, template: string, log: Logg
   log.debug("clone of a VM template reseeded and its clock set", { template });
 }
 
+/**
+ * A clone of a default-size VM template, for a sandbox sized for more (its pod's limits with static sizing), is
+ * grown to the requested size by hot-plug before any container runs: vCPUs then memory, each onlined by the agent
+ * (the same steps as growing for a container's limits, runtime/resource/cpu-mem.ts).
+ */
+async function growCloneToRequest(vm: Vm, agent: AgentApi, want: { vcpus: number; memoryMiB: number }, log: Logger) {
+  const from = vm.startedSmaller;
+  if (!from) return;
+  let vcpus = from.vcpus;
+  let memoryMiB = from.memoryMiB;
+  if (want.vcpus > vcpus) {
+    vcpus = await vm.hotplugVcpus(want.vcpus);
+    await agent.onlineCpuMem(vcpus, true);
+  }
+  if (want.memoryMiB > memoryMiB) {
+    memoryMiB = await vm.hotplugMemory(want.memoryMiB - memoryMiB);
+    await agent.onlineCpuMem(0, false);
+  }
+  log.info("clone of a VM template grown to the sandbox's size", { from, to: { vcpus, memoryMiB } });
+}
+
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
 export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logger): Promise<Booted> {
   const { paths, backend, mounts } = req;
@@ -100,6 +121,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     // container runs before both are done, so waiting for one reply before sending the next only adds round trips.
     await Promise.all([
       vm.fromTemplate !== undefined ? giveCloneItsIdentity(agent, vm.fromTemplate, log) : undefined,
+      growCloneToRequest(vm, agent, { vcpus: req.vcpus, memoryMiB: req.memoryMiB }, log),
       agent.createSandbox({
         sandboxId: req.id,
         hostname: req.hostname,
