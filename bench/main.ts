@@ -110,7 +110,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await stop();
-    templates.destroy();
+    await templates.destroy();
   }
 }
 

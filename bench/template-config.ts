@@ -15,20 +15,20 @@ export async function prepareTemplate(
   dir: string,
   configPath: string | undefined,
   log: (line: string) => void,
-): Promise<{ ctx: { templateConfig?: string; templateError?: string }; destroy: () => void }> {
+): Promise<{ ctx: { templateConfig?: string; templateError?: string }; destroy: () => Promise<void> }> {
   const base = configPath ?? process.env.HAKO_CONFIG ?? (existsSync(systemConfigPath) ? systemConfigPath : undefined);
   const path = join(dir, "configuration.toml");
   await mkdir(dir, { recursive: true });
   const text = base ? await readFile(base, "utf8") : "";
   await writeFile(path, `${text}\n[factory]\nenable_template = true\ntemplate_path = "${dir}/templates"\n`);
   const config = loadConfig({ path });
-  const destroy = () => {
-    destroyTemplates(config);
+  const destroy = async () => {
+    await destroyTemplates(config, createLogger({ level: "error" }));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     log("making the VM template");
-    const r = await initTemplate(config, createLogger({ level: "error" }), true);
+    const r = await initTemplate(config, createLogger({ level: "error" }), { force: true });
     log(`template ${r.info.key} made in ${(r.ms / 1000).toFixed(1)} s`);
     return { ctx: { templateConfig: path }, destroy };
   } catch (err) {

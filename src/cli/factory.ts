@@ -2,7 +2,17 @@
 import { Command } from "@commander-js/extra-typings";
 import { createLogger } from "../common/log.js";
 import { loadConfig } from "../config/index.js";
-import { destroyTemplates, factoryStatus, initTemplate } from "../factory/factory.js";
+import type { HakoConfig } from "../config/types.js";
+import {
+  type DestroyResult,
+  destroyTemplates,
+  type FactoryStatus,
+  factoryStatus,
+  type InitResult,
+  initTemplate,
+  type TemplateStatus,
+} from "../factory/factory.js";
+import { templatesUnusable } from "../hypervisor/qemu/qemu-template-vm.js";
 
 const configOption = [
   "-c, --config <path>",
@@ -18,6 +28,62 @@ function age(seconds: number | undefined): string {
   return `${Math.round(seconds / 3600)}h`;
 }
 
+function templateState(t: TemplateStatus): string {
+  let state = t.current ? "current" : `stale (changed: ${(t.changed ?? ["unreadable"]).join(", ")})`;
+  if (t.broken) state = `broken: restore failed at ${t.broken.at} (${t.broken.reason}); hako factory init remakes it`;
+  if (t.createdInFutureS !== undefined) state += ` (made ${t.createdInFutureS}s in the future: clock set back?)`;
+  return state;
+}
+
+/** The text `hako factory status` prints. */
+export function statusText(s: FactoryStatus, enabled: boolean): string {
+  const lines = [`template_path ${s.root} (enable_template = ${enabled}); current key ${s.currentKey}`];
+  if (s.unusable) lines.push(`templates are not used with this configuration: ${s.unusable}`);
+  if (s.templates.length === 0) lines.push("no templates (hako factory init makes one)");
+  for (const t of s.templates) {
+    lines.push(`${t.key}  ${mib(t.bytes).padStart(10)}  age ${age(t.ageS).padStart(4)}  ${templateState(t)}`);
+  }
+  for (const b of s.builds) {
+    const what = b.running ? `init running (pid ${b.pid})` : "interrupted build: the next init or destroy removes it";
+    lines.push(`${b.name}  ${what}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The text `hako factory destroy` prints: what it removed, and what it left. */
+export function destroyText(root: string, r: DestroyResult): string {
+  const lines: string[] = [];
+  for (const key of r.templates) lines.push(`removed template ${key}`);
+  for (const name of r.interrupted) lines.push(`removed interrupted build ${name}`);
+  if (r.killed.length > 0) lines.push(`killed the QEMU of interrupted builds: pid ${r.killed.join(", ")}`);
+  for (const name of r.running) lines.push(`left ${name}: its hako factory init is still running`);
+  if (lines.length === 0) lines.push(`no templates under ${root}`);
+  if (r.rootRemoved) lines.push(`removed ${root} (empty)`);
+  else if (r.others.length > 0) lines.push(`left ${root}: it holds ${r.others.length} entries that are not hako's`);
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * Runs init with SIGINT/SIGTERM caught: a signal stops the template VM and removes its files, then the command
+ * exits 130 (SIGINT) or 143 (SIGTERM) as a shell expects of a command killed by it.
+ */
+async function initInterruptible(config: HakoConfig, force: boolean): Promise<InitResult | undefined> {
+  const ac = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => ac.abort(signal);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, onSignal);
+  try {
+    return await initTemplate(config, createLogger(), { force, signal: ac.signal });
+  } catch (err) {
+    if (!ac.signal.aborted) throw err;
+    const sig = String(ac.signal.reason);
+    process.stderr.write(`hako factory init: ${sig}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = sig === "SIGINT" ? 130 : 143;
+    return undefined;
+  } finally {
+    for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onSignal);
+  }
+}
+
 export function factoryCommand(): Command<[], Record<string, unknown>> {
   const load = (path: string | undefined) => loadConfig(path === undefined ? {} : { path });
   return new Command("factory")
@@ -29,9 +95,12 @@ export function factoryCommand(): Command<[], Record<string, unknown>> {
         .option("--force", "remake the template even if one for the current configuration exists", false)
         .action(async (opts) => {
           const config = load(opts.config);
-          const r = await initTemplate(config, createLogger(), opts.force);
+          const r = await initInterruptible(config, opts.force);
+          if (!r) return;
           const what = r.created ? `made in ${(r.ms / 1000).toFixed(1)} s` : "already up to date";
           process.stdout.write(`template ${r.info.key} ${what}: ${r.dir}\n`);
+          const unusable = templatesUnusable(config);
+          if (unusable) process.stdout.write(`note: templates are not used with this configuration: ${unusable}\n`);
           if (!config.factory.enableTemplate) {
             process.stdout.write("note: [factory] enable_template is false: sandboxes will not use it\n");
           }
@@ -49,24 +118,17 @@ export function factoryCommand(): Command<[], Record<string, unknown>> {
             process.stdout.write(`${JSON.stringify({ enabled: config.factory.enableTemplate, ...s }, null, 2)}\n`);
             return;
           }
-          const lines = [
-            `template_path ${s.root} (enable_template = ${config.factory.enableTemplate}); current key ${s.currentKey}`,
-          ];
-          if (s.templates.length === 0) lines.push("no templates (hako factory init makes one)");
-          for (const t of s.templates) {
-            const state = t.current ? "current" : `stale (changed: ${(t.changed ?? ["unreadable"]).join(", ")})`;
-            lines.push(`${t.key}  ${mib(t.bytes).padStart(10)}  age ${age(t.ageS).padStart(4)}  ${state}`);
-          }
-          process.stdout.write(`${lines.join("\n")}\n`);
+          process.stdout.write(statusText(s, config.factory.enableTemplate));
         }),
     )
     .addCommand(
       new Command("destroy")
-        .description("remove every template and the template directory")
+        .description("remove the templates, and template_path if nothing else is in it")
         .option(...configOption)
-        .action((opts) => {
-          const removed = destroyTemplates(load(opts.config));
-          process.stdout.write(`removed ${removed.length} entr${removed.length === 1 ? "y" : "ies"}\n`);
+        .action(async (opts) => {
+          const config = load(opts.config);
+          const r = await destroyTemplates(config, createLogger());
+          process.stdout.write(destroyText(config.factory.templatePath, r));
         }),
     );
 }

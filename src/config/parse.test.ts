@@ -129,6 +129,21 @@ describe("parseConfig", () => {
     rejects("[runtime]\ndisable_new_netns = true\n", /disable_new_netns/);
   });
 
+  it("rejects a template_path that is empty, relative, or under /proc or /sys, naming the key and the file", () => {
+    rejects('[factory]\ntemplate_path = ""\n', /factory\.template_path in .* must not be empty/);
+    rejects(
+      '[factory]\ntemplate_path = "templates"\n',
+      /factory\.template_path in .* must be an absolute path, got "templates"/,
+    );
+    rejects('[factory]\ntemplate_path = "/proc/nope"\n', /factory\.template_path .* must not be under \/proc/);
+    rejects('[factory]\ntemplate_path = "/sys/../sys/x"\n', /must not be under \/sys/);
+    rejects('[factory]\ntemplate_path = "/"\n', /must not be \//);
+    assert.equal(
+      parseConfig('[factory]\ntemplate_path = "/var/tmp/hako-t"\n', "t.toml").factory.templatePath,
+      "/var/tmp/hako-t",
+    );
+  });
+
   it("reports TOML syntax errors with the position", () => {
     rejects("[hypervisor.qemu\n", /not valid TOML \(line 1/);
   });

@@ -1,5 +1,6 @@
 // Parses a configuration file's text into a HakoConfig, strictly: an unknown section or key, a value of the wrong
 // type, or a bad combination is an InvalidArgument error naming the key and the file. Pure: no file access.
+import { isAbsolute, normalize } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { Code, HakoError } from "../common/errors.js";
 import { defaultConfig } from "./defaults.js";
@@ -132,6 +133,7 @@ export function validate(config: HakoConfig, source: string): void {
   if (h.initrd === "") {
     throw invalid(`${section}.initrd is empty in ${source}`, source, `${section}.initrd`);
   }
+  validateTemplatePath(config.factory.templatePath, source);
   if (config.runtime.disableNewNetns && config.runtime.internetworkingModel !== "none") {
     throw invalid(
       `runtime.disable_new_netns needs runtime.internetworking_model = "none" in ${source}`,
@@ -139,6 +141,22 @@ export function validate(config: HakoConfig, source: string): void {
       "runtime.disable_new_netns",
     );
   }
+}
+
+/**
+ * `[factory] template_path`: hako creates, lists and removes directories below it, so it must be an absolute path
+ * (the CLI and the shim run in different directories) outside /proc and /sys (Node's recursive mkdir spins there).
+ */
+function validateTemplatePath(path: string, source: string): void {
+  const key = "factory.template_path";
+  const bad = (why: string) => invalid(`${key} in ${source} ${why}, got "${path}"`, source, key);
+  if (path.trim() === "") throw bad("must not be empty");
+  if (!isAbsolute(path)) throw bad("must be an absolute path");
+  const n = normalize(path);
+  for (const pseudo of ["/proc", "/sys"]) {
+    if (n === pseudo || n.startsWith(`${pseudo}/`)) throw bad(`must not be under ${pseudo} (a kernel filesystem)`);
+  }
+  if (n === "/") throw bad("must not be / (destroy and status work on its entries)");
 }
 
 function firstLine(err: unknown): string {

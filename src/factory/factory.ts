@@ -1,16 +1,18 @@
 // `hako factory init|status|destroy`: VM templates under `[factory] template_path`, one directory per template key
 // (hypervisor/qemu/template.ts says what a template holds and what its key covers). init boots a template VM with
 // the configuration's default sizing, waits for its agent, and saves it; status lists what is there and whether it
-// matches the current configuration; destroy removes every template and what init left around them.
+// matches the current configuration; destroy removes the templates and what init left around them. Only what hako
+// made is touched (interrupted.ts names it): template_path may hold other files, which are left alone.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitForAgent } from "../agent/client/wait-for-agent.js";
-import { Code, HakoError } from "../common/errors.js";
+import { Code, errnoCode, HakoError } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { HakoConfig } from "../config/types.js";
-import { currentTemplateInputs, startTemplateVm } from "../hypervisor/qemu/qemu-template-vm.js";
+import { currentTemplateInputs, startTemplateVm, templatesUnusable } from "../hypervisor/qemu/qemu-template-vm.js";
 import {
+  type BrokenMark,
   changedInputs,
   listTemplates,
   readTemplateInfo,
@@ -19,12 +21,45 @@ import {
   TEMPLATE_MEMORY,
   TEMPLATE_STATE,
   type TemplateInfo,
+  templateBroken,
   templateDir,
   templateKey,
 } from "../hypervisor/qemu/template.js";
+import {
+  cleanInterruptedBuilds,
+  interruptedBuilds,
+  RUN_DIR,
+  removeIfEmpty,
+  stopTemplateVm,
+  templateVmId,
+  workDirName,
+} from "./interrupted.js";
 
-/** Where init runs its template VM (QMP, agent socket, console log): beside the templates, removed after. */
-const RUN_DIR = ".run";
+/**
+ * Runs `fn` (sync or async) on the template directory; a system error (ENOTDIR, EACCES, …) becomes a
+ * FailedPrecondition naming template_path and what was being done.
+ */
+function onTemplatePath<T>(root: string, what: string, fn: () => T): T {
+  const named = (err: unknown) => {
+    if (errnoCode(err) === undefined) return err;
+    const why = err instanceof Error ? err.message : String(err);
+    return new HakoError(Code.FailedPrecondition, `[factory] template_path ${root}: cannot ${what}: ${why}`, {
+      cause: err,
+    });
+  };
+  try {
+    const r = fn();
+    return (
+      r instanceof Promise
+        ? r.catch((err: unknown) => {
+            throw named(err);
+          })
+        : r
+    ) as T;
+  } catch (err) {
+    throw named(err);
+  }
+}
 
 export interface InitResult {
   dir: string;
@@ -35,27 +70,54 @@ export interface InitResult {
   ms: number;
 }
 
+export interface InitOptions {
+  /** Remake the template even if an up-to-date one exists. */
+  force?: boolean;
+  /**
+   * Aborting (the CLI does on SIGINT/SIGTERM) kills the template VM at once; init then removes its work directory
+   * and fails with Cancelled.
+   */
+  signal?: AbortSignal;
+}
+
 /**
- * Makes the template for the current configuration (kept if it exists, unless `force`). Templates of other keys
- * are left alone (status shows them as stale; destroy removes them). Fails with the VM's error if the guest does
- * not come up; nothing of the attempt is left behind then.
+ * Makes the template for the current configuration (kept if it exists and is not marked broken, unless `force`).
+ * Templates of other keys are left alone (status shows them as stale; destroy removes them). Files of earlier inits
+ * that were killed are removed first (with their QEMU). Fails with the VM's error if the guest does not come up, or
+ * Cancelled when `signal` aborts; nothing of the attempt is left behind then.
  */
-export async function initTemplate(config: HakoConfig, logger: Logger, force = false): Promise<InitResult> {
+export async function initTemplate(config: HakoConfig, logger: Logger, opts: InitOptions = {}): Promise<InitResult> {
   const root = config.factory.templatePath;
   const key = templateKey(currentTemplateInputs(config, logger));
   const dir = templateDir(root, key);
+  const cleaned = await onTemplatePath(root, "remove what an interrupted init left", () =>
+    cleanInterruptedBuilds(root, logger),
+  );
+  if (cleaned.removed.length > 0) logger.info("removed what interrupted inits left", { ...cleaned });
   const existing = readTemplateInfo(dir);
-  if (existing && !force && existsSync(join(dir, TEMPLATE_MEMORY)) && existsSync(join(dir, TEMPLATE_STATE))) {
+  const complete = existsSync(join(dir, TEMPLATE_MEMORY)) && existsSync(join(dir, TEMPLATE_STATE));
+  if (existing && complete && !opts.force && !templateBroken(dir)) {
     return { dir, info: existing, created: false, ms: 0 };
   }
+  opts.signal?.throwIfAborted();
   const started = Date.now();
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const id = templateVmId(key, process.pid);
+  const tmp = join(root, workDirName(key, process.pid));
   const runRoot = join(root, RUN_DIR);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true, mode: 0o700 });
-  mkdirSync(runRoot, { recursive: true, mode: 0o700 });
+  onTemplatePath(root, `create ${tmp}`, () => {
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    mkdirSync(runRoot, { recursive: true, mode: 0o700 });
+  });
+  // On abort the VM is killed by its pid file (written as soon as QEMU is spawned), whichever step init is in: the
+  // step then fails, and the cleanup below runs.
+  let killing: Promise<unknown> = Promise.resolve();
+  const onAbort = () => {
+    killing = stopTemplateVm(root, id, logger);
+  };
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const vm = await startTemplateVm(config, `template-${key}`, runRoot, tmp, logger);
+    const vm = await startTemplateVm(config, id, runRoot, tmp, logger);
     try {
       if (vm.key !== key) {
         throw new HakoError(Code.Internal, `template VM came up with key ${vm.key}, expected ${key}`);
@@ -63,11 +125,14 @@ export async function initTemplate(config: HakoConfig, logger: Logger, force = f
       const agent = await waitForAgent(vm.agentAddress, {
         timeoutMs: Math.max(1, config.agent.dialTimeoutS) * 1000,
         logger: logger.child({ subsystem: "agent-client" }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
       agent.close();
       // Let the guest see the host hang up, so that clones wake with the agent waiting for a new connection.
       await sleep(200);
+      opts.signal?.throwIfAborted();
       await vm.save();
+      opts.signal?.throwIfAborted();
       const info: TemplateInfo = {
         format: TEMPLATE_FORMAT,
         key,
@@ -83,9 +148,16 @@ export async function initTemplate(config: HakoConfig, logger: Logger, force = f
     }
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
+    if (opts.signal?.aborted) {
+      throw new HakoError(Code.Cancelled, `hako factory init interrupted: template VM stopped, ${tmp} removed`, {
+        cause: err,
+      });
+    }
     throw err;
   } finally {
-    rmSync(runRoot, { recursive: true, force: true });
+    opts.signal?.removeEventListener("abort", onAbort);
+    await killing;
+    await stopTemplateVm(root, id, logger);
   }
 }
 
@@ -94,13 +166,28 @@ export interface TemplateStatus {
   key: string;
   /** ISO time, or undefined for a directory without a readable template.json. */
   createdAt?: string;
+  /** Seconds since createdAt, never negative: see `createdInFutureS`. */
   ageS?: number;
+  /** Set when createdAt lies ahead of this host's clock (a clock that was set back), by so many seconds. */
+  createdInFutureS?: number;
   /** Bytes the template takes on its filesystem (the RAM file is sparse: only pages the guest touched). */
   bytes: number;
-  /** Matches the current configuration: sandboxes will start from it. */
+  /** Matches the current configuration and is not broken: sandboxes will start from it. */
   current: boolean;
   /** For a template that does not match: the inputs that changed. */
   changed?: string[];
+  /** A sandbox's restore of this template failed: it is not used until `hako factory init` remakes it. */
+  broken?: BrokenMark;
+}
+
+export interface FactoryStatus {
+  root: string;
+  currentKey: string;
+  /** Why sandboxes of this configuration never use a template (templatesUnusable), if so. */
+  unusable?: string;
+  templates: TemplateStatus[];
+  /** init work directories: of a running init, or left by one that was killed (the next init or destroy removes). */
+  builds: { name: string; pid?: number; running: boolean }[];
 }
 
 function allocatedBytes(dir: string): number {
@@ -109,31 +196,76 @@ function allocatedBytes(dir: string): number {
   return total;
 }
 
-export function factoryStatus(
-  config: HakoConfig,
-  logger: Logger,
-): { root: string; currentKey: string; templates: TemplateStatus[] } {
+export function factoryStatus(config: HakoConfig, logger: Logger): FactoryStatus {
   const root = config.factory.templatePath;
   const inputs = currentTemplateInputs(config, logger);
   const currentKey = templateKey(inputs);
-  const templates = listTemplates(root).map(({ dir, info }): TemplateStatus => {
-    const key = info?.key ?? dir.slice(root.length + 1);
-    const s: TemplateStatus = { dir, key, bytes: allocatedBytes(dir), current: key === currentKey };
-    if (info) {
-      s.createdAt = info.createdAt;
-      s.ageS = Math.round((Date.now() - Date.parse(info.createdAt)) / 1000);
-      if (!s.current) s.changed = changedInputs(info.inputs, inputs);
-    }
-    return s;
+  return onTemplatePath(root, "list it", () => {
+    const templates = listTemplates(root).map(({ dir, info }): TemplateStatus => {
+      const key = info?.key ?? dir.slice(root.length + 1);
+      const broken = templateBroken(dir);
+      const s: TemplateStatus = { dir, key, bytes: allocatedBytes(dir), current: key === currentKey && !broken };
+      if (broken) s.broken = broken;
+      if (info) {
+        s.createdAt = info.createdAt;
+        const ageS = Math.round((Date.now() - Date.parse(info.createdAt)) / 1000);
+        s.ageS = Math.max(0, ageS);
+        if (ageS < 0) s.createdInFutureS = -ageS;
+        if (key !== currentKey) s.changed = changedInputs(info.inputs, inputs);
+      }
+      return s;
+    });
+    const builds = interruptedBuilds(root).map((b) => ({
+      name: b.workDir ?? join(RUN_DIR, b.vmId ?? ""),
+      ...(b.pid !== undefined ? { pid: b.pid } : {}),
+      running: b.running,
+    }));
+    const unusable = templatesUnusable(config);
+    return { root, currentKey, ...(unusable ? { unusable } : {}), templates, builds };
   });
-  return { root, currentKey, templates };
 }
 
-/** Removes every template under template_path and the directory itself; returns the template directories removed. */
-export function destroyTemplates(config: HakoConfig): string[] {
+export interface DestroyResult {
+  /** Keys of the templates removed. */
+  templates: string[];
+  /** Files of killed inits removed (`<key>.tmp-<pid>`, `.run/template-<key>-<pid>`), and QEMU pids killed. */
+  interrupted: string[];
+  killed: number[];
+  /** Work directories of inits still running, left alone. */
+  running: string[];
+  /** template_path was left empty and removed. */
+  rootRemoved: boolean;
+  /** Entries under template_path that are not hako's, left alone. */
+  others: string[];
+}
+
+/**
+ * Removes the templates under template_path and what killed inits left there (stopping their QEMU), then
+ * template_path itself if nothing else is in it. Entries that are not hako's are left alone and listed.
+ */
+export async function destroyTemplates(config: HakoConfig, logger: Logger): Promise<DestroyResult> {
   const root = config.factory.templatePath;
-  if (!existsSync(root)) return [];
-  const removed = readdirSync(root).map((n) => join(root, n));
-  rmSync(root, { recursive: true, force: true });
-  return removed;
+  const out: DestroyResult = {
+    templates: [],
+    interrupted: [],
+    killed: [],
+    running: [],
+    rootRemoved: false,
+    others: [],
+  };
+  if (!existsSync(root)) return out;
+  const cleaned = await onTemplatePath(root, "remove what an interrupted init left", () =>
+    cleanInterruptedBuilds(root, logger),
+  );
+  Object.assign(out, { interrupted: cleaned.removed, killed: cleaned.killed, running: cleaned.running });
+  onTemplatePath(root, "remove its templates", () => {
+    for (const { dir } of listTemplates(root)) {
+      rmSync(dir, { recursive: true, force: true });
+      out.templates.push(dir.slice(root.length + 1));
+    }
+    removeIfEmpty(join(root, RUN_DIR));
+    out.rootRemoved = removeIfEmpty(root);
+    if (!out.rootRemoved) out.others = readdirSync(root).filter((n) => n !== RUN_DIR && !out.running.includes(n));
+  });
+  return out;
 }

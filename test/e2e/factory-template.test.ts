@@ -3,15 +3,19 @@
 // share and their pod's NIC hot-plugged, and must still be two different machines: their own random stream,
 // hostname, clock (set from the host), tmpfs, share directory and NIC (the pod link's MAC, answering HTTP on the
 // pod's address). Clone A's pod is wired with tcfilter, clone B's with macvtap. A configuration whose kernel
-// parameters differ does not use the template. Commands run in the guests through the debug console
-// (debug_console_enabled, part of the template). Network safety: the pods' namespaces and the CNI bridge they hang
-// off live in namespaces this file creates (cni-network.ts); traffic goes only between them; all are deleted.
+// parameters differ does not use the template. A template whose `state` is truncated fails to restore: the sandbox
+// boots and the template is marked broken; `hako factory init` interrupted by SIGINT, or killed, leaves nothing
+// running (the next init kills the killed one's QEMU) and remakes the broken template. Commands run in the guests
+// through the debug console (debug_console_enabled, part of the template). Network safety: the pods' namespaces
+// and the CNI bridge they hang off live in namespaces this file creates (cni-network.ts); traffic goes only between
+// them; all are deleted.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { GUEST_SHARED_DIR } from "../../src/agent/api/guest-contract.js";
 import { runOnConsole } from "../../src/cli/exec.js";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
@@ -33,7 +37,7 @@ const runRoot = join(work, "run");
 const templatePath = join(work, "templates");
 const logSink = memorySink();
 const logger: Logger = createLogger({ level: "info", sink: logSink });
-const ids = [`tpa${process.pid}`, `tpb${process.pid}`, `tpc${process.pid}`, `tpd${process.pid}`];
+const ids = [`tpa${process.pid}`, `tpb${process.pid}`, `tpc${process.pid}`, `tpd${process.pid}`, `tpe${process.pid}`];
 const sandboxes = new Map<string, Sandbox>();
 let config: HakoConfig;
 const net = new CniNetwork("tmpl", "10.99.62.0/24");
@@ -102,6 +106,15 @@ function startKind(id: string): unknown {
   return logSink.entries().find((e) => e.msg === "qemu started" && e.sandbox === id)?.start;
 }
 
+/** The lines `list` gives, or none when pgrep finds nothing (it exits 1 then). */
+function pgrepOrNone(list: () => string[]): string[] {
+  try {
+    return list();
+  } catch {
+    return [];
+  }
+}
+
 /** Link names in a pod netns, to show that hako's tap or macvtap is gone after the stop. */
 const podLinks = (pod: Pod) =>
   (JSON.parse(net.inPod(pod, ["ip", "-json", "link", "show"])) as { ifname: string }[]).map((l) => l.ifname).sort();
@@ -118,7 +131,7 @@ after(async () => {
     for (const p of sandboxProcesses(runRoot, id)) if (!isGone(p.pid)) process.kill(p.pid, "SIGKILL");
     await cleanupSandbox(id, logger, runRoot).catch(() => {});
   }
-  destroyTemplates(config);
+  await destroyTemplates(config, logger);
   net.destroy();
   await unmountAll(work);
   rmSync(work, { recursive: true, force: true });
@@ -145,6 +158,10 @@ describe("VM templates", { timeout: 600_000 }, () => {
     const b = await start(ids[1] as string, config, { pod: podB, model: "macvtap" });
     assert.equal(startKind(ids[0] as string), "clone");
     assert.equal(startKind(ids[1] as string), "clone");
+    const fromTemplate = logSink
+      .entries()
+      .find((e) => e.msg === "sandbox VM started from VM template" && e.sandbox === ids[0]);
+    assert.equal(fromTemplate?.template, factoryStatus(config, logger).currentKey);
 
     const random = "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'";
     const [ra, rb] = [await guest(a, random), await guest(b, random)];
@@ -215,6 +232,49 @@ describe("VM templates", { timeout: 600_000 }, () => {
     assert.deepEqual(grown?.to, want);
   });
 
+  test("a template whose restore fails is marked broken; init, interrupted or killed, leaves nothing; init remakes it", async () => {
+    const status = () => factoryStatus(config, logger);
+    const dir = status().templates.find((t) => t.current)?.dir as string;
+    truncateSync(join(dir, "state"), 4096);
+    await start(ids[4] as string, config);
+    assert.equal(startKind(ids[4] as string), "cold");
+    assert.match(String(status().templates.find((t) => t.dir === dir)?.broken?.reason), /./);
+    assert.equal(status().templates.find((t) => t.dir === dir)?.current, false);
+
+    const cfgPath = join(work, "template.toml");
+    const templateVms = () =>
+      execFileSync("pgrep", ["-f", "-a", templatePath], { encoding: "utf8" }).split("\n").filter(Boolean);
+    for (const signal of ["SIGINT", "SIGKILL"] as const) {
+      const init = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "factory", "init", "-c", cfgPath], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      init.stderr.on("data", (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const exited = new Promise<number | null>((r) => init.once("exit", (code) => r(code)));
+      const pidFile = join(templatePath, ".run", `template-${status().currentKey}-${init.pid}`, "qemu.pid");
+      for (let i = 0; i < 600 && !existsSync(pidFile); i++) await sleep(50);
+      assert.ok(existsSync(pidFile), `init did not start its VM: ${stderr}`);
+      await sleep(500);
+      init.kill(signal);
+      const code = await exited;
+      if (signal === "SIGINT") {
+        assert.equal(code, 130, stderr);
+        assert.deepEqual(readdirSync(templatePath), [status().currentKey], "init left files after SIGINT");
+        assert.deepEqual(pgrepOrNone(templateVms), [], "init left its VM running after SIGINT");
+      } else {
+        assert.equal(status().builds.length, 1, "a killed init's work directory shows as an interrupted build");
+      }
+    }
+    // The next init kills the killed init's QEMU, removes its files, and remakes the broken template.
+    const r = await initTemplate(config, logger);
+    assert.equal(r.created, true);
+    assert.deepEqual(pgrepOrNone(templateVms), []);
+    assert.deepEqual(readdirSync(templatePath), [r.info.key]);
+    assert.equal(status().templates[0]?.current, true);
+  });
+
   test("stopping the clones and destroying the templates leaves nothing behind", async () => {
     const [podA, podB] = pods as [Pod, Pod];
     assert.ok(podLinks(podA).includes("tap0_hako"), "clone A's tap is there while it runs");
@@ -240,7 +300,7 @@ describe("VM templates", { timeout: 600_000 }, () => {
       [],
       "macvtap device nodes left",
     );
-    destroyTemplates(config);
+    await destroyTemplates(config, logger);
     assert.ok(!existsSync(templatePath));
     net.destroy();
     assert.ok(!execFileSync("ip", ["netns", "list"], { encoding: "utf8" }).includes(`hako-${net.tag}-`), "netns left");

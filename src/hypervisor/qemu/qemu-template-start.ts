@@ -11,7 +11,13 @@ import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { clonePorts, plugCloneDevices } from "./clone-devices.js";
 import type { QemuPlan } from "./cmdline/build.js";
 import type { QemuVm } from "./qemu-vm.js";
-import { copyTemplateMemory, findTemplate, restoreTemplateState, templateInputs } from "./template.js";
+import {
+  copyTemplateMemory,
+  findTemplate,
+  markTemplateBroken,
+  restoreTemplateState,
+  templateInputs,
+} from "./template.js";
 
 /** A clone restores the template into `plan`: the request's own, or its default-size twin (then grown). */
 export type StartMode = { kind: "cold" } | { kind: "clone"; dir: string; key: string; plan: QemuPlan };
@@ -105,13 +111,24 @@ export async function clonePlan(plan: QemuPlan, mode: { dir: string; key: string
     finish: async (vm, share, log) => {
       try {
         await restoreTemplateState(vm.qmpControl(), mode.dir);
-        // QEMU has the RAM mapped: the file need not outlive it (nothing to clean up if the VM dies).
+      } catch (err) {
+        // QEMU read the template's files and failed (or died on them): later sandboxes must not try it again. A
+        // restore that only ran out of time (a loaded host) and a failed hot-plug below say nothing about the files.
+        if (!(err instanceof HakoError && err.code === Code.DeadlineExceeded)) {
+          markTemplateBroken(mode.dir, err instanceof Error ? err.message : String(err), log);
+        }
+        throw new TemplateRestoreError(Code.Internal, `restoring template ${mode.dir} failed`, { cause: err });
+      } finally {
+        // QEMU has the RAM mapped (or failed): the file need not outlive it (nothing to clean up if the VM dies).
         discard();
+      }
+      try {
         await plugCloneDevices(vm.qmpControl(), (what) => vm.claimPort(what), { share, nics: plan.nics }, log);
       } catch (err) {
-        const msg = `restoring template ${mode.dir} or hot-plugging the clone's devices failed`;
+        const msg = `hot-plugging the devices of the clone of template ${mode.dir} failed`;
         throw new TemplateRestoreError(Code.Internal, msg, { cause: err });
       }
+      log.info("sandbox VM started from VM template", { template: mode.key, dir: mode.dir });
     },
   };
 }

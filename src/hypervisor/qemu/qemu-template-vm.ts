@@ -4,9 +4,9 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Logger } from "../../common/log.js";
+import { type Logger, silentLogger } from "../../common/log.js";
 import type { HakoConfig } from "../../config/types.js";
-import { ShareManager } from "../../sharefs/share-manager.js";
+import { type ShareDevice, ShareManager } from "../../sharefs/share-manager.js";
 import { chooseAccelerator } from "../accel.js";
 import type { Vm } from "../hypervisor.js";
 import type { QemuPlan } from "./cmdline/build.js";
@@ -14,6 +14,7 @@ import { buildQemuArgs } from "./cmdline/build.js";
 import { agentAddress } from "./qemu-hypervisor.js";
 import { connectQmp, spawnQemu } from "./qemu-launch.js";
 import { checkAssets, chooseChannel, qemuPlan } from "./qemu-plan.js";
+import { templateUnsuitable } from "./qemu-template-start.js";
 import { QemuVm } from "./qemu-vm.js";
 import { vmPaths } from "./state-dir.js";
 import { saveTemplateState, TEMPLATE_MEMORY, type TemplateInputs, templateInputs, templateKey } from "./template.js";
@@ -42,6 +43,17 @@ export function currentTemplateInputs(config: HakoConfig, logger: Logger): Templ
   return templateInputs(templatePlan(config, "template-key", "/nonexistent", logger), config.hypervisor.qemu.path);
 }
 
+/**
+ * Why sandboxes of this configuration never start from a template, whatever templates exist (machine type,
+ * `shared_fs = "virtio-9p"`), or undefined. Per-pod reasons (too many NICs for the root ports) are not known here.
+ */
+export function templatesUnusable(config: HakoConfig): string | undefined {
+  const plan = templatePlan(config, "template-key", "/nonexistent", silentLogger);
+  const share: ShareDevice =
+    config.hypervisor.qemu.sharedFs === "virtio-9p" ? { kind: "virtio-9p", path: "/nonexistent" } : { kind: "none" };
+  return templateUnsuitable({ ...plan, share });
+}
+
 export interface TemplateVm extends Vm {
   readonly key: string;
   readonly inputs: TemplateInputs;
@@ -61,7 +73,8 @@ export async function startTemplateVm(
   const h = config.hypervisor.qemu;
   const paths = vmPaths(id, stateRoot);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const plan = templatePlan(config, id, stateRoot, log);
+  // currentTemplateInputs (which the caller used for the key) already said why KVM is not used, if it is not.
+  const plan = templatePlan(config, id, stateRoot, silentLogger);
   const inputs = templateInputs(plan, h.path);
   const launched = spawnQemu([h.path, ...buildQemuArgs({ ...plan, memoryFile: join(dir, TEMPLATE_MEMORY) })]);
   writeFileSync(paths.qemuPid, `${launched.proc.pid}\n`);

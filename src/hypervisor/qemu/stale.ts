@@ -10,7 +10,8 @@ import { defaultStateRoot, vmName, vmPaths } from "./state-dir.js";
 export { killAndWait, processArgv, processMatches } from "../../common/watched-process.js";
 export type { StaleCleanup } from "../hypervisor.js";
 
-function readPid(path: string): number | undefined {
+/** The pid a pid file names (over 1), or undefined when it is missing or holds no pid. */
+export function readPid(path: string): number | undefined {
   try {
     const n = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
     return Number.isSafeInteger(n) && n > 1 ? n : undefined;

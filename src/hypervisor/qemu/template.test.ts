@@ -12,8 +12,10 @@ import { chooseStart, growsInto, templateUnsuitable } from "./qemu-template-star
 import {
   changedInputs,
   findTemplate,
+  markTemplateBroken,
   TEMPLATE_FORMAT,
   type TemplateInputs,
+  templateBroken,
   templateDir,
   templateInputs,
   templateKey,
@@ -79,12 +81,54 @@ describe("VM templates", () => {
     assert.equal(found.dir, dir);
     const changed = findTemplate(root, { ...inputs, memoryMiB: 4096 });
     assert.ok(!changed.ok);
-    assert.match(changed.reason, /made for other inputs \(changed: memoryMiB\)/);
+    assert.match(changed.reason, /made for other inputs \(closest [0-9a-f]{16}, changed: memoryMiB\)/);
     const partial = { ...inputs, vcpus: 2 };
     save(partial, ["memory"]);
     const incomplete = findTemplate(root, partial);
     assert.ok(!incomplete.ok);
     assert.match(incomplete.reason, /is incomplete/);
+  });
+
+  it("a message about a template not used names what differs from the closest template, not the newest", () => {
+    const tplRoot = mkdtempSync(join(root, "closest-"));
+    const at = (i: TemplateInputs, createdAt: string) => {
+      const dir = templateDir(tplRoot, templateKey(i));
+      mkdirSync(dir);
+      for (const f of ["memory", "state"]) writeFileSync(join(dir, f), "x");
+      writeFileSync(
+        join(dir, "template.json"),
+        JSON.stringify({ format: TEMPLATE_FORMAT, key: templateKey(i), createdAt, inputs: i }),
+      );
+    };
+    at(inputs, "2026-01-01T00:00:00.000Z");
+    at({ ...inputs, kernelParams: ["quiet", "hako.x=1"] }, "2026-06-01T00:00:00.000Z");
+    const r = findTemplate(tplRoot, { ...inputs, memoryMiB: 1024 });
+    assert.ok(!r.ok);
+    assert.match(r.reason, new RegExp(`closest ${templateKey(inputs)}, changed: memoryMiB\\)`));
+  });
+
+  it("a template whose restore failed is marked broken and not used again, saying to run hako factory init", () => {
+    const tplRoot = mkdtempSync(join(root, "broken-"));
+    const dir = templateDir(tplRoot, templateKey(inputs));
+    mkdirSync(dir);
+    for (const f of ["memory", "state"]) writeFileSync(join(dir, f), "x");
+    writeFileSync(
+      join(dir, "template.json"),
+      JSON.stringify({
+        format: TEMPLATE_FORMAT,
+        key: templateKey(inputs),
+        createdAt: "2026-01-01T00:00:00.000Z",
+        inputs,
+      }),
+    );
+    assert.ok(findTemplate(tplRoot, inputs).ok);
+    const sink = memorySink();
+    markTemplateBroken(dir, "load of migration failed", createLogger({ level: "info", sink }));
+    assert.equal(templateBroken(dir)?.reason, "load of migration failed");
+    const r = findTemplate(tplRoot, inputs);
+    assert.ok(!r.ok);
+    assert.match(r.reason, /failed to restore at .* \(load of migration failed\); run hako factory init to remake it/);
+    assert.ok(sink.entries().some((e) => String(e.msg).startsWith("VM template marked broken")));
   });
 
   it("a 9p share, microvm, or too few root ports for the share, NICs and block devices keep a VM from a template", () => {

@@ -6,11 +6,12 @@
 // the copy. Per-sandbox devices (the virtio-fs share, NICs) are hot-plugged after the restore (clone-devices.ts).
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Code, HakoError } from "../../common/errors.js";
+import type { Logger } from "../../common/log.js";
 import { canonicalJson } from "../../image/manifest.js";
 import type { QemuPlan } from "./cmdline/build.js";
 import type { QmpClient } from "./qmp.js";
@@ -22,6 +23,10 @@ export const TEMPLATE_FORMAT = 1;
 export const TEMPLATE_MEMORY = "memory";
 export const TEMPLATE_STATE = "state";
 export const TEMPLATE_INFO = "template.json";
+/** Written by the runtime into a template whose restore failed: the template is not used again until remade. */
+export const TEMPLATE_BROKEN = "broken.json";
+/** A template directory's name: its key (templateKey). */
+export const TEMPLATE_KEY_PATTERN = /^[0-9a-f]{16}$/;
 
 export interface FileFingerprint {
   path: string;
@@ -136,35 +141,102 @@ export function readTemplateInfo(dir: string): TemplateInfo | undefined {
   }
 }
 
-/** Every template under `root` (directories with a readable template.json), oldest first. */
+/** A root that is missing or not a directory (or under a file) holds no template; init names it when it fails. */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every template under `root`, oldest first: the directories hako made, recognised by a key-shaped name and their
+ * template.json (`info` is undefined when that file cannot be read or is of another format). Anything else under
+ * `root` (init's `<key>.tmp-<pid>` work directories, `.run`, files that are not hako's) is not a template.
+ */
 export function listTemplates(root: string): { dir: string; info: TemplateInfo | undefined }[] {
-  if (!existsSync(root)) return [];
+  if (!isDirectory(root)) return [];
   return readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith("."))
+    .filter(
+      (e) => e.isDirectory() && TEMPLATE_KEY_PATTERN.test(e.name) && existsSync(join(root, e.name, TEMPLATE_INFO)),
+    )
     .map((e) => ({ dir: join(root, e.name), info: readTemplateInfo(join(root, e.name)) }))
     .sort((x, y) => (x.info?.createdAt ?? "").localeCompare(y.info?.createdAt ?? ""));
+}
+
+export interface BrokenMark {
+  /** ISO time of the failed restore. */
+  at: string;
+  reason: string;
+}
+
+/** Why the template in `dir` is marked broken (its restore failed once), or undefined. */
+export function templateBroken(dir: string): BrokenMark | undefined {
+  const path = join(dir, TEMPLATE_BROKEN);
+  if (!existsSync(path)) return undefined;
+  try {
+    const mark = JSON.parse(readFileSync(path, "utf8")) as Partial<BrokenMark>;
+    return { at: String(mark.at ?? "?"), reason: String(mark.reason ?? "no reason recorded") };
+  } catch {
+    return { at: "?", reason: `${path} is unreadable` };
+  }
+}
+
+/**
+ * Marks the template in `dir` broken after its restore failed, so that later sandboxes boot without trying it and
+ * `hako factory status|init` show and remake it. A mark that cannot be written is logged: the sandbox still boots.
+ */
+export function markTemplateBroken(dir: string, reason: string, log: Logger): void {
+  const mark: BrokenMark = { at: new Date().toISOString(), reason };
+  try {
+    writeFileSync(join(dir, TEMPLATE_BROKEN), `${JSON.stringify(mark)}\n`);
+    log.warn("VM template marked broken: sandboxes boot until hako factory init remakes it", { dir, reason });
+  } catch (err) {
+    log.warn("could not mark the VM template broken", { dir, reason, error: err });
+  }
+}
+
+/** The template whose inputs differ from `inputs` in the fewest fields (the newest of equals), with those fields. */
+export function closestTemplate(
+  templates: { dir: string; info: TemplateInfo | undefined }[],
+  inputs: TemplateInputs,
+): { dir: string; info: TemplateInfo; changed: string[] } | undefined {
+  let best: { dir: string; info: TemplateInfo; changed: string[] } | undefined;
+  for (const { dir, info } of templates) {
+    if (!info) continue;
+    const changed = changedInputs(info.inputs, inputs);
+    if (!best || changed.length <= best.changed.length) best = { dir, info, changed };
+  }
+  return best;
 }
 
 export type TemplateLookup = { ok: true; dir: string; info: TemplateInfo } | { ok: false; reason: string };
 
 /**
  * The template for `inputs` under `root`, or why there is none usable: missing (run `hako factory init`), made for
- * other inputs (naming what changed), or incomplete.
+ * other inputs (naming what differs from the closest template), incomplete, or marked broken by a failed restore.
  */
 export function findTemplate(root: string, inputs: TemplateInputs): TemplateLookup {
   const key = templateKey(inputs);
   const dir = templateDir(root, key);
   const info = readTemplateInfo(dir);
+  const broken = templateBroken(dir);
+  if (broken) {
+    return {
+      ok: false,
+      reason: `template ${dir} failed to restore at ${broken.at} (${broken.reason}); run hako factory init to remake it`,
+    };
+  }
   if (info && existsSync(join(dir, TEMPLATE_MEMORY)) && existsSync(join(dir, TEMPLATE_STATE))) {
     return { ok: true, dir, info };
   }
   if (info || existsSync(dir)) return { ok: false, reason: `template ${dir} is incomplete (run hako factory init)` };
-  const others = listTemplates(root).filter((t) => t.info);
-  const latest = others[others.length - 1]?.info;
-  if (!latest) return { ok: false, reason: `no VM template under ${root} (run hako factory init)` };
+  const closest = closestTemplate(listTemplates(root), inputs);
+  if (!closest) return { ok: false, reason: `no VM template under ${root} (run hako factory init)` };
   return {
     ok: false,
-    reason: `the VM template under ${root} was made for other inputs (changed: ${changedInputs(latest.inputs, inputs).join(", ")}); run hako factory init to make one for the current configuration`,
+    reason: `the VM templates under ${root} were made for other inputs (closest ${closest.info.key}, changed: ${closest.changed.join(", ")}); run hako factory init to make one for the current configuration`,
   };
 }
 
