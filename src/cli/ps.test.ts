@@ -69,6 +69,33 @@ test("ps lists running and stale sandboxes with VM and containers", async () => 
   assert.match(table.stdout, /aaa111\s+k8s\.io\s+running/);
 });
 
+test("ps says whether each VM booted or was restored from a VM template", async () => {
+  const booted = await sandbox("fff666", process.pid);
+  const cloned = await sandbox("ggg777", process.pid);
+  const vmOf = (s: SandboxStateV1) => s.vm ?? assert.fail("the helper writes a vm");
+  await writeSandboxState(join(booted.stateDir, "sandbox.json"), {
+    ...booted,
+    vm: { ...vmOf(booted), start: { kind: "boot" } },
+  });
+  await writeSandboxState(join(cloned.stateDir, "sandbox.json"), {
+    ...cloned,
+    vm: { ...vmOf(cloned), start: { kind: "template", template: "k1" } },
+  });
+  const rows = JSON.parse(hako("ps", "--json").stdout) as {
+    id: string;
+    start: string | null;
+    template: string | null;
+  }[];
+  const pick = (id: string) => rows.filter((r) => r.id === id).map((r) => [r.start, r.template]);
+  assert.deepEqual(pick("fff666"), [["boot", null]]);
+  assert.deepEqual(pick("ggg777"), [["template", "k1"]]);
+  assert.deepEqual(pick("aaa111"), [[null, null]], "a state file from before the field");
+  const table = hako("ps").stdout;
+  assert.match(table, /^SANDBOX\s+NAMESPACE\s+STATUS\s+VM PID\s+START\s+ACCEL/);
+  assert.match(table, /ggg777\s+k8s\.io\s+running\s+\d+\s+template\s+tcg/);
+  assert.match(table, /fff666\s+k8s\.io\s+running\s+\d+\s+boot\s+tcg/);
+});
+
 test("ps lists a sandbox whose state file is unreadable, with the reason, instead of skipping it", async () => {
   mkdirSync(join(root, "eee555"), { recursive: true });
   writeFileSync(join(root, "eee555", "sandbox.json"), "{ torn");

@@ -13,6 +13,10 @@ export interface PsRow {
   accelerator: string | null;
   vcpus: number | null;
   memoryMiB: number | null;
+  /** `boot`, or `template` when the VM was restored from a VM template (`hako factory`); null when not recorded. */
+  start: "boot" | "template" | null;
+  /** The template's key when restored from one. */
+  template: string | null;
   /** Host memory the VM process uses now (RSS, MiB). */
   vmRssMiB: number | null;
   containers: { id: string; status: string }[];
@@ -32,6 +36,8 @@ export function psRow(e: SandboxEntry): PsRow {
     accelerator: vm?.accelerator ?? null,
     vcpus: vm?.vcpus ?? null,
     memoryMiB: vm?.memoryMiB ?? null,
+    start: vm?.start?.kind ?? null,
+    template: vm?.start?.kind === "template" ? vm.start.template : null,
     vmRssMiB: stats ? Math.round(stats.residentBytes / 1048576) : null,
     containers: s.containers.map((c) => ({ id: c.id, status: c.status })),
   };
@@ -47,6 +53,8 @@ export function unreadableRow(u: UnreadableSandbox): PsRow {
     accelerator: null,
     vcpus: null,
     memoryMiB: null,
+    start: null,
+    template: null,
     vmRssMiB: null,
     containers: [],
     error: u.err.message,
@@ -55,7 +63,7 @@ export function unreadableRow(u: UnreadableSandbox): PsRow {
 
 export function renderPs(rows: PsRow[]): string {
   const table: string[][] = [
-    ["SANDBOX", "NAMESPACE", "STATUS", "VM PID", "ACCEL", "VCPUS", "MEMORY", "HOST RSS", "CONTAINERS"],
+    ["SANDBOX", "NAMESPACE", "STATUS", "VM PID", "START", "ACCEL", "VCPUS", "MEMORY", "HOST RSS", "CONTAINERS"],
   ];
   for (const r of rows) {
     table.push([
@@ -63,6 +71,7 @@ export function renderPs(rows: PsRow[]): string {
       r.namespace,
       r.status,
       r.vmPid === null ? "-" : String(r.vmPid),
+      r.start ?? "-",
       r.accelerator ?? "-",
       r.vcpus === null ? "-" : String(r.vcpus),
       r.memoryMiB === null ? "-" : `${r.memoryMiB} MiB`,

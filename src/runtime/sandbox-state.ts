@@ -59,6 +59,11 @@ export interface SandboxStateV1 {
     boot?: { vcpus: number; memoryMiB: number };
     /** Whether containers' limits grow the VM by hot-plug. */
     hotplug?: boolean;
+    /**
+     * How the VM started: booted, or restored from a VM template (`template` is then its key). Absent in files
+     * written before it existed.
+     */
+    start?: { kind: "boot" } | { kind: "template"; template: string };
   };
   /** Socket where the shim serves Prometheus metrics for this sandbox. */
   metricsSocket?: string;

@@ -166,9 +166,9 @@ export class QemuHypervisor implements Hypervisor {
                 dimms: 0,
                 memoryMiB: started.memoryMiB,
                 sharedMemory: share.device.kind === "virtio-fs",
+                ...(mode.kind === "clone" ? { fromTemplate: mode.key } : {}),
               },
               log,
-              ...(mode.kind === "clone" ? { fromTemplate: mode.key } : {}),
               ...(started.vcpus < plan.vcpus || started.memoryMiB < plan.memoryMiB
                 ? { startedSmaller: { vcpus: started.vcpus, memoryMiB: started.memoryMiB } }
                 : {}),

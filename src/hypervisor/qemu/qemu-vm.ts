@@ -24,6 +24,8 @@ export interface QemuVmState {
   memoryMiB: number;
   /** Guest RAM is a shared memfd (virtio-fs needs it), so hot-plugged DIMMs must be too. */
   sharedMemory: boolean;
+  /** The key of the VM template it was restored from; absent when it booted (or in state from before the field). */
+  fromTemplate?: string;
 }
 
 /** Reads the driver part of a persisted QEMU VM back, refusing a malformed one. */
@@ -36,7 +38,8 @@ export function qemuVmState(driver: Record<string, unknown>): QemuVmState {
     d.usedPorts.every((p) => typeof p === "string") &&
     typeof d.dimms === "number" &&
     typeof d.memoryMiB === "number" &&
-    typeof d.sharedMemory === "boolean";
+    typeof d.sharedMemory === "boolean" &&
+    (d.fromTemplate === undefined || typeof d.fromTemplate === "string");
   if (!ok) throw new HakoError(Code.DataLoss, "persisted qemu vm state is incomplete");
   return d as QemuVmState;
 }
@@ -54,8 +57,6 @@ export interface QemuVmParts {
   stderr?: TailBuffer;
   state: QemuVmState;
   log: Logger;
-  /** The key of the VM template this VM was restored from, if it was. */
-  fromTemplate?: string;
   /** The size it was restored at, when less than the request (Vm.startedSmaller). */
   startedSmaller?: { vcpus: number; memoryMiB: number };
 }
@@ -84,7 +85,8 @@ export class QemuVm implements Vm {
     this.agentAddress = parts.agentAddress;
     this.consoleLogPath = parts.paths.consoleLog;
     this.qmp = parts.qmp;
-    this.fromTemplate = parts.fromTemplate;
+    // Kept in the driver state, so that a VM taken over by another process (attach) still says where it came from.
+    this.fromTemplate = parts.state.fromTemplate;
     this.startedSmaller = parts.startedSmaller;
     this.state = { ...parts.state, usedPorts: [...parts.state.usedPorts] };
     this.usedPorts = new Set(parts.state.usedPorts);

@@ -46,6 +46,7 @@ export function sandboxState(s: SandboxFacts): SandboxStateV1 {
       handle: s.vm.persistable(),
       boot: { ...s.bootSize },
       hotplug: s.hotplug,
+      start: s.vm.fromTemplate === undefined ? { kind: "boot" } : { kind: "template", template: s.vm.fromTemplate },
     },
     ...(s.metricsSocket === undefined ? {} : { metricsSocket: s.metricsSocket }),
     containers: [...s.containers].map((c) => ({
