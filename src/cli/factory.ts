@@ -59,7 +59,12 @@ export function destroyText(root: string, r: DestroyResult): string {
   for (const name of r.running) lines.push(`left ${name}: its hako factory init is still running`);
   if (lines.length === 0) lines.push(`no templates under ${root}`);
   if (r.rootRemoved) lines.push(`removed ${root} (empty)`);
-  else if (r.others.length > 0) lines.push(`left ${root}: it holds ${r.others.length} entries that are not hako's`);
+  else if (r.others.length > 0) {
+    const n = r.others.length;
+    lines.push(
+      `left ${root}: it holds ${n} ${n === 1 ? "entry" : "entries"} that ${n === 1 ? "is" : "are"} not hako's`,
+    );
+  }
   return `${lines.join("\n")}\n`;
 }
 

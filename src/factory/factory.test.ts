@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { statusText } from "../cli/factory.js";
+import { destroyText, statusText } from "../cli/factory.js";
 import { createLogger, memorySink } from "../common/log.js";
 import { processArgv } from "../common/watched-process.js";
 import { defaultConfig } from "../config/defaults.js";
@@ -130,6 +130,11 @@ describe("hako factory on a shared template_path", () => {
     assert.equal(r.rootRemoved, false);
     assert.deepEqual(r.others.sort(), ["notes.txt", "photos"]);
     assert.deepEqual(readdirSync(root).sort(), ["notes.txt", "photos"]);
+    const text = destroyText(root, r);
+    assert.match(text, new RegExp(`^removed template ${key}$`, "m"));
+    assert.match(text, new RegExp(`^removed interrupted build ${workDirName(key, dead).replace(".", "\\.")}$`, "m"));
+    assert.match(text, /it holds 2 entries that are not hako's/);
+    assert.doesNotMatch(text, /\.run$|removed \d+ entr/m);
 
     rmSync(join(root, "notes.txt"));
     rmSync(join(root, "photos"), { recursive: true });
