@@ -75,11 +75,15 @@ export function chooseStart(
   const unsuitable = templateUnsuitable(plan, blockDevices);
   const found = unsuitable ? undefined : findTemplate(factory.templatePath, templateInputs(plan, qemuBinary));
   if (found?.ok) return { kind: "clone", dir: found.dir, key: found.info.key, plan };
+  let reason = unsuitable ?? (found?.ok ? "" : found?.reason);
   if (!unsuitable && defaultSize && growsInto(defaultSize, plan)) {
     const small = findTemplate(factory.templatePath, templateInputs(defaultSize, qemuBinary));
     if (small.ok) return { kind: "clone", dir: small.dir, key: small.info.key, plan: defaultSize };
+    // The default-size template is the one this VM would have grown from: why it is not usable (broken, missing)
+    // says more than the sizes this VM's own inputs differ in.
+    reason = small.reason;
   }
-  log.warn("VM template not used: booting the VM", { reason: unsuitable ?? (found?.ok ? "" : found?.reason) });
+  log.warn("VM template not used: booting the VM", { reason });
   return { kind: "cold" };
 }
 

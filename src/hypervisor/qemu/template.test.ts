@@ -201,6 +201,14 @@ describe("VM templates", () => {
       .filter((e) => e.msg === "VM template not used: booting the VM")
       .at(-1);
     assert.match(String(warning?.reason), /pcie_root_port = 2 is too few for a clone/);
+    // With the default-size template broken, the bigger sandbox boots and the warning says why that template failed.
+    markTemplateBroken(saved, "load of migration failed", log);
+    assert.deepEqual(chooseStart(factory, bigger, qemu, log, 0, networked), { kind: "cold" });
+    const last = sink
+      .entries()
+      .filter((e) => e.msg === "VM template not used: booting the VM")
+      .at(-1);
+    assert.match(String(last?.reason), /failed to restore .*load of migration failed.*run hako factory init/);
   });
 
   it("a default-size VM grows into a bigger plan only within maxcpus, maxmem and DIMM slots, in size alone", () => {
