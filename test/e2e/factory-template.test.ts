@@ -106,6 +106,15 @@ function startKind(id: string): unknown {
   return logSink.entries().find((e) => e.msg === "qemu started" && e.sandbox === id)?.start;
 }
 
+/** `hako ps --json` over this file's run root. */
+function hakoPs(): { id: string; start: string | null; template: string | null }[] {
+  const out = execFileSync(process.execPath, ["--import", "tsx", "src/cli/main.ts", "ps", "--json"], {
+    encoding: "utf8",
+    env: { ...process.env, HAKO_RUN_DIR: runRoot },
+  });
+  return JSON.parse(out) as { id: string; start: string | null; template: string | null }[];
+}
+
 /** The lines `list` gives, or none when pgrep finds nothing (it exits 1 then). */
 function pgrepOrNone(list: () => string[]): string[] {
   try {
@@ -162,6 +171,12 @@ describe("VM templates", { timeout: 600_000 }, () => {
       .entries()
       .find((e) => e.msg === "sandbox VM started from VM template" && e.sandbox === ids[0]);
     assert.equal(fromTemplate?.template, factoryStatus(config, logger).currentKey);
+    // `hako ps` reads how each VM started back from the sandbox state files.
+    const rows = hakoPs().filter((r) => r.id === ids[0] || r.id === ids[1]);
+    assert.deepEqual(
+      rows.map((r) => [r.start, r.template]),
+      [0, 1].map(() => ["template", factoryStatus(config, logger).currentKey]),
+    );
 
     const random = "head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n'";
     const [ra, rb] = [await guest(a, random), await guest(b, random)];
@@ -210,6 +225,12 @@ describe("VM templates", { timeout: 600_000 }, () => {
     const other = writeConfig("other-params.toml", "hako.test=changed");
     const c = await start(ids[2] as string, other);
     assert.equal(startKind(ids[2] as string), "cold");
+    assert.deepEqual(
+      hakoPs()
+        .filter((r) => r.id === ids[2])
+        .map((r) => [r.start, r.template]),
+      [["boot", null]],
+    );
     const warning = logSink
       .entries()
       .find((e) => e.msg === "VM template not used: booting the VM" && e.sandbox === ids[2]);
