@@ -96,6 +96,7 @@ describe("pod port forwarding", () => {
     assert.ok(pf, "port forwarding started");
     assert.ok(hasRule(natRules(), pf.port), natRules());
     assert.ok(existsSync(recordPath));
+    assert.ok(!sink.entries().some((e) => /lo is down/.test(String(e.msg))), "lo is up here");
     const r = await dialInNetns(guestPort, "through the netns");
     assert.deepEqual(r, { out: "guest got: through the netns", code: 0 });
     assert.equal(agent.ports.size, 0, "the guest connection is closed once both sides ended");
@@ -105,6 +106,23 @@ describe("pod port forwarding", () => {
     assert.doesNotMatch(natRules(), /hako port-forward/);
     assert.deepEqual(listeners(), [], "no listener left in the netns");
     assert.equal(existsSync(recordPath), false, "record removed");
+  });
+
+  it("says so when lo is down in the pod netns (every forward would be refused)", {
+    skip: !root && "needs root",
+  }, async () => {
+    execFileSync("ip", ["-n", ns, "link", "set", "lo", "down"]);
+    try {
+      const pf = (await startPodPortForward(
+        { netns, guest: agent, recordPath: join(dir, "lo.json") },
+        log,
+      )) as PodPortForward;
+      assert.ok(pf, "port forwarding still starts: lo may come up later");
+      assert.ok(sink.entries().some((e) => e.level === "warning" && /lo is down in the pod netns/.test(String(e.msg))));
+      await pf.stop();
+    } finally {
+      execFileSync("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    }
   });
 
   it("after a dead owner: clean-up removes its rule; a restore replaces it with a new listener", {

@@ -71,6 +71,7 @@ export async function startPodPortForward(
     return undefined;
   }
   log.info("port forwarding ready", { netns, port: record.port });
+  await warnIfLoopbackDown(runner, netns, log);
   const listening = forwarder;
   let stopped: Promise<void> | undefined;
   return {
@@ -83,6 +84,20 @@ export async function startPodPortForward(
       return stopped;
     },
   };
+}
+
+/**
+ * containerd dials localhost in the pod netns: with `lo` down there (CNI's loopback plugin sets it up in a
+ * Kubernetes pod; a netns made by hand may not have it) every forward fails with "connection refused", so say why.
+ * The pod's netns is not changed.
+ */
+async function warnIfLoopbackDown(runner: NetnsRunner, netns: string, log: Logger): Promise<void> {
+  const lo = await runner.run(netns, ["ip", "-o", "link", "show", "dev", "lo"]).catch(() => "");
+  if (!/[<,]UP[,>]/.test(lo)) {
+    log.warn("port forwarding: lo is down in the pod netns, so nothing there reaches 127.0.0.1 and forwards fail", {
+      netns,
+    });
+  }
 }
 
 /**

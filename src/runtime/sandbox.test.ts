@@ -154,7 +154,7 @@ describe("Sandbox.create", () => {
       logger: createLogger({ level: "info", sink: memorySink() }),
       events: recorder().sink,
       vcpus: 3,
-      memoryMiB: 768,
+      memoryMiB: 700,
       runRoot,
       mounts: new FakeHostMounts(),
     });
@@ -164,9 +164,18 @@ describe("Sandbox.create", () => {
       assert.deepEqual([vm.vcpus, vm.memoryMiB], [3, 768]);
       assert.deepEqual(
         vm.calls.filter((c) => c.startsWith("hotplug")),
-        ["hotplugVcpus 3", "hotplugMemory 256"],
+        ["hotplugVcpus 3", "hotplugMemory 188"],
       );
       assert.equal(agent.calls.filter((c) => c === "onlineCpuMem").length, 2, "vCPUs and memory onlined");
+      await sandbox.persist();
+      const persisted = JSON.parse(readFileSync(sandbox.paths.stateFile, "utf8")) as {
+        vm: { vcpus: number; memoryMiB: number };
+      };
+      assert.deepEqual(
+        [persisted.vm.vcpus, persisted.vm.memoryMiB],
+        [3, 768],
+        "the size it has (whole 128 MiB blocks), recorded",
+      );
     } finally {
       await sandbox.stop();
     }

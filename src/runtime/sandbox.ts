@@ -144,7 +144,7 @@ export class Sandbox {
     const runRoot = options.runRoot ?? runDir();
     const paths = sandboxPaths(options.id, runRoot);
     const clock = new PhaseClock();
-    const { vm, agent, network } = await bootSandbox(
+    const { vm, agent, network, grownTo } = await bootSandbox(
       {
         id: options.id,
         backend: options.backend,
@@ -159,7 +159,7 @@ export class Sandbox {
       clock,
       log,
     );
-    const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, clock);
+    const sandbox = new Sandbox(options.id, options, paths, log, vm, agent, clock, grownTo);
     if (options.hostCgroups) {
       const { cgroups, cgroupsPath, sandboxOnly } = options.hostCgroups;
       const daemonPid = vm.persistable().share.daemonPid;

@@ -26,6 +26,12 @@ export function qemuId(prefix: string, id: string): string {
   return out;
 }
 
+/** Hot-plugged memory comes in blocks of this size (MiB): Linux onlines memory in 128 MiB sections on x86-64. */
+export const MEMORY_BLOCK_MIB = 128;
+
+/** The size of the DIMM that adds at least `addMiB`: rounded up to whole memory blocks. */
+export const dimmSizeMiB = (addMiB: number) => Math.ceil(addMiB / MEMORY_BLOCK_MIB) * MEMORY_BLOCK_MIB;
+
 export async function hotplugBlock(qmp: QmpExec, dev: BlockDevice, port: string, driver = "virtio-blk-pci") {
   const node = qemuId("drive-", dev.id);
   await qmp.execute("blockdev-add", {

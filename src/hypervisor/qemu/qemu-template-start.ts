@@ -10,6 +10,7 @@ import type { FactoryConfig } from "../../config/types.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { clonePorts, plugCloneDevices } from "./clone-devices.js";
 import type { QemuPlan } from "./cmdline/build.js";
+import { dimmSizeMiB } from "./hotplug.js";
 import type { QemuVm } from "./qemu-vm.js";
 import {
   copyTemplateMemory,
@@ -46,15 +47,37 @@ export function templateUnsuitable(plan: QemuPlan, blockDevices = 0): string | u
   return undefined;
 }
 
+/** The memory a VM planned as `small` has once grown to `plan`'s: DIMMs add whole 128 MiB blocks (MiB). */
+export function grownMemoryMiB(small: QemuPlan, plan: QemuPlan): number {
+  return plan.memoryMiB > small.memoryMiB
+    ? small.memoryMiB + dimmSizeMiB(plan.memoryMiB - small.memoryMiB)
+    : small.memoryMiB;
+}
+
 /**
- * Whether a VM planned as `small` can be grown by hot-plug into one planned as `plan`: no smaller in either, room
- * for the vCPUs (maxcpus) and the memory (maxmem, DIMM slots), and the same in everything else but the size.
+ * Why a VM planned as `small` cannot be grown by hot-plug into one planned as `plan`, or undefined when it can:
+ * it must be no bigger in either, and have room for the vCPUs (maxcpus) and for the memory as it is plugged, in
+ * 128 MiB blocks (maxmem, DIMM slots).
  */
+export function growthRefusal(small: QemuPlan, plan: QemuPlan): string | undefined {
+  if (small.vcpus > plan.vcpus || small.memoryMiB > plan.memoryMiB) {
+    return `it is bigger (${small.vcpus} vCPUs, ${small.memoryMiB} MiB) than this VM (${plan.vcpus}, ${plan.memoryMiB} MiB)`;
+  }
+  if (plan.vcpus > small.maxVcpus) {
+    return `it can grow to ${small.maxVcpus} vCPUs (maxcpus: default_maxvcpus, else the host's CPUs), this VM has ${plan.vcpus}`;
+  }
+  const memory = grownMemoryMiB(small, plan);
+  if (memory > small.maxMemoryMiB) {
+    return `grown in 128 MiB blocks its memory would be ${memory} MiB, above maxmem (${small.maxMemoryMiB} MiB)`;
+  }
+  if (memory > small.memoryMiB && small.memorySlots === 0) return "memory_slots = 0 leaves no DIMM slot to grow it";
+  return undefined;
+}
+
+/** Whether `small` differs from `plan` in size alone and can be grown into it (growthRefusal). */
 export function growsInto(small: QemuPlan, plan: QemuPlan): boolean {
-  if (small.vcpus > plan.vcpus || small.memoryMiB > plan.memoryMiB) return false;
   if (small.vcpus === plan.vcpus && small.memoryMiB === plan.memoryMiB) return false;
-  if (plan.vcpus > small.maxVcpus || plan.memoryMiB > small.maxMemoryMiB) return false;
-  return plan.memoryMiB === small.memoryMiB || small.memorySlots > 0;
+  return growthRefusal(small, plan) === undefined;
 }
 
 /**
@@ -76,12 +99,14 @@ export function chooseStart(
   const found = unsuitable ? undefined : findTemplate(factory.templatePath, templateInputs(plan, qemuBinary));
   if (found?.ok) return { kind: "clone", dir: found.dir, key: found.info.key, plan };
   let reason = unsuitable ?? (found?.ok ? "" : found?.reason);
-  if (!unsuitable && defaultSize && growsInto(defaultSize, plan)) {
-    const small = findTemplate(factory.templatePath, templateInputs(defaultSize, qemuBinary));
-    if (small.ok) return { kind: "clone", dir: small.dir, key: small.info.key, plan: defaultSize };
-    // The default-size template is the one this VM would have grown from: why it is not usable (broken, missing)
-    // says more than the sizes this VM's own inputs differ in.
-    reason = small.reason;
+  const resized = defaultSize && (defaultSize.vcpus !== plan.vcpus || defaultSize.memoryMiB !== plan.memoryMiB);
+  if (!unsuitable && defaultSize && resized) {
+    // The default-size template is the one this VM would grow from: why it cannot (too big to grow into, broken,
+    // missing) says more than the sizes this VM's own inputs differ in.
+    const refusal = growthRefusal(defaultSize, plan);
+    const small = refusal ? undefined : findTemplate(factory.templatePath, templateInputs(defaultSize, qemuBinary));
+    if (small?.ok) return { kind: "clone", dir: small.dir, key: small.info.key, plan: defaultSize };
+    reason = refusal ? `the default-size VM template cannot grow into this VM: ${refusal}` : small?.reason;
   }
   log.warn("VM template not used: booting the VM", { reason });
   return { kind: "cold" };

@@ -13,8 +13,6 @@ import * as hotplug from "./hotplug.js";
 import type { QmpClient } from "./qmp.js";
 import type { VmPaths } from "./state-dir.js";
 
-const memoryBlockMiB = 128; // Linux onlines hot-plugged memory in 128 MiB blocks on x86
-
 /** What QEMU's Vm keeps beyond the common fields of PersistedVm (its `driver` part). */
 export interface QemuVmState {
   qmpSocket: string;
@@ -196,7 +194,7 @@ export class QemuVm implements Vm {
   }
 
   async hotplugMemory(addMiB: number): Promise<number> {
-    const size = Math.ceil(addMiB / memoryBlockMiB) * memoryBlockMiB;
+    const size = hotplug.dimmSizeMiB(addMiB);
     await hotplug.hotplugMemory(this.control(), this.state.dimms++, size, this.state.sharedMemory);
     this.state.memoryMiB += size;
     return this.state.memoryMiB;

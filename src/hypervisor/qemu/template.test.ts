@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createLogger, memorySink } from "../../common/log.js";
 import type { QemuPlan } from "./cmdline/build.js";
-import { chooseStart, growsInto, templateUnsuitable } from "./qemu-template-start.js";
+import { chooseStart, grownMemoryMiB, growsInto, growthRefusal, templateUnsuitable } from "./qemu-template-start.js";
 import {
   changedInputs,
   findTemplate,
@@ -193,6 +193,14 @@ describe("VM templates", () => {
       plan: networked,
     });
     assert.deepEqual(chooseStart(factory, { ...bigger, vcpus: 3 }, qemu, log, 0, networked), { kind: "cold" });
+    const tooBig = sink
+      .entries()
+      .filter((e) => e.msg === "VM template not used: booting the VM")
+      .at(-1);
+    assert.match(
+      String(tooBig?.reason),
+      /the default-size VM template cannot grow into this VM: it can grow to 2 vCPUs/,
+    );
     assert.deepEqual(chooseStart({ ...factory, enableTemplate: false }, networked, qemu, log), { kind: "cold" });
     // A second NIC (or a block device) does not fit beside the share in two root ports: booted, saying why.
     assert.deepEqual(chooseStart(factory, networked, qemu, log, 1), { kind: "cold" });
@@ -222,5 +230,14 @@ describe("VM templates", () => {
     assert.equal(growsInto(small, plan({ memoryMiB: 1024, vcpus: 2 })), false, "smaller memory");
     assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ memoryMiB: 2560 })), false, "no DIMM slot");
     assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ vcpus: 2 })), true, "vCPUs need no slot");
+    // Memory is plugged in 128 MiB blocks: what counts against maxmem is the size once rounded up.
+    const capped = { ...small, maxMemoryMiB: 2600 } as QemuPlan;
+    assert.equal(grownMemoryMiB(capped, plan({ memoryMiB: 2100 })), 2176);
+    assert.equal(growthRefusal(capped, plan({ memoryMiB: 2560 })), undefined);
+    assert.match(
+      String(growthRefusal(capped, plan({ memoryMiB: 2561 }))),
+      /grown in 128 MiB blocks its memory would be 2688 MiB, above maxmem \(2600 MiB\)/,
+    );
+    assert.match(String(growthRefusal(small, plan({ vcpus: 3 }))), /can grow to 2 vCPUs .* this VM has 3/);
   });
 });

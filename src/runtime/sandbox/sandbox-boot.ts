@@ -34,6 +34,8 @@ export interface Booted {
   vm: Vm;
   agent: AgentApi;
   network: NetworkSetup;
+  /** The VM's size when it is not the request's: a clone grown in 128 MiB memory blocks can hold more. */
+  grownTo?: { vcpus: number; memoryMiB: number };
 }
 
 /**
@@ -51,9 +53,14 @@ async function giveCloneItsIdentity(agent: AgentApi, template: string, log: Logg
  * grown to the requested size by hot-plug before any container runs: vCPUs then memory, each onlined by the agent
  * (the same steps as growing for a container's limits, runtime/resource/cpu-mem.ts).
  */
-async function growCloneToRequest(vm: Vm, agent: AgentApi, want: { vcpus: number; memoryMiB: number }, log: Logger) {
+async function growCloneToRequest(
+  vm: Vm,
+  agent: AgentApi,
+  want: { vcpus: number; memoryMiB: number },
+  log: Logger,
+): Promise<{ vcpus: number; memoryMiB: number } | undefined> {
   const from = vm.startedSmaller;
-  if (!from) return;
+  if (!from) return undefined;
   let vcpus = from.vcpus;
   let memoryMiB = from.memoryMiB;
   if (want.vcpus > vcpus) {
@@ -65,6 +72,7 @@ async function growCloneToRequest(vm: Vm, agent: AgentApi, want: { vcpus: number
     await agent.onlineCpuMem(0, false);
   }
   log.info("clone of a VM template grown to the sandbox's size", { from, to: { vcpus, memoryMiB } });
+  return { vcpus, memoryMiB };
 }
 
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
@@ -119,7 +127,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     clock.mark("agent-ready");
     // A clone's identity and CreateSandbox go out together: the agent serves them in order of arrival, and no
     // container runs before both are done, so waiting for one reply before sending the next only adds round trips.
-    await Promise.all([
+    const [, grownTo] = await Promise.all([
       vm.fromTemplate !== undefined ? giveCloneItsIdentity(agent, vm.fromTemplate, log) : undefined,
       growCloneToRequest(vm, agent, { vcpus: req.vcpus, memoryMiB: req.memoryMiB }, log),
       agent.createSandbox({
@@ -137,7 +145,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
     }
     // The VM backend may keep its files elsewhere (or nowhere: the fake), so the state dir is made here.
     await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-    return { vm, agent, network };
+    return { vm, agent, network, ...(grownTo ? { grownTo } : {}) };
   } catch (err) {
     log.error("sandbox creation failed, cleaning up", { err });
     // Each step runs even if one before it failed; a failure is logged, as it may leave a mount or a VM behind.
