@@ -11,6 +11,32 @@ export interface VmSize {
   memoryMiB: number;
 }
 
+/**
+ * Plugs vCPUs, then memory, until the VM holds `want` (it never unplugs), each step onlined by the agent. `size` is
+ * the VM's size now and is updated as each step lands (a failed memory step leaves the vCPUs counted); `plugged`
+ * hears each step's from → to. Memory comes in whole hot-plug blocks, so it may end above `want`.
+ */
+export async function plugUpTo(
+  vm: Vm,
+  agent: AgentApi,
+  size: VmSize,
+  want: VmSize,
+  plugged: (step: "vcpus" | "memory", from: number, to: number) => void = () => {},
+): Promise<void> {
+  if (want.vcpus > size.vcpus) {
+    const now = await vm.hotplugVcpus(want.vcpus);
+    await agent.onlineCpuMem(now, true);
+    plugged("vcpus", size.vcpus, now);
+    size.vcpus = now;
+  }
+  if (want.memoryMiB > size.memoryMiB) {
+    const now = await vm.hotplugMemory(want.memoryMiB - size.memoryMiB);
+    await agent.onlineCpuMem(0, false);
+    plugged("memory", size.memoryMiB, now);
+    size.memoryMiB = now;
+  }
+}
+
 /** What one container's limits ask of the VM: CPU quota/period rounded up to whole vCPUs, memory to MiB. */
 interface ContainerShare {
   vcpus: number;
@@ -58,20 +84,12 @@ export class CpuMem {
       vcpus: a.vcpus + b.vcpus,
       memoryMiB: a.memoryMiB + b.memoryMiB,
     }));
-    const wantVcpus = this.base.vcpus + sum.vcpus;
-    if (wantVcpus > this.size.vcpus) {
-      const now = await this.vm.hotplugVcpus(wantVcpus);
-      await this.agent.onlineCpuMem(now, true);
-      this.log.info("vcpus hot-plugged", { container: containerId, from: this.size.vcpus, to: now });
-      this.size.vcpus = now;
-    }
-    const wantMiB = this.base.memoryMiB + sum.memoryMiB;
-    if (wantMiB > this.size.memoryMiB) {
-      const now = await this.vm.hotplugMemory(wantMiB - this.size.memoryMiB);
-      await this.agent.onlineCpuMem(0, false);
-      this.log.info("memory hot-plugged", { container: containerId, fromMiB: this.size.memoryMiB, toMiB: now });
-      this.size.memoryMiB = now;
-    }
+    const want = { vcpus: this.base.vcpus + sum.vcpus, memoryMiB: this.base.memoryMiB + sum.memoryMiB };
+    await plugUpTo(this.vm, this.agent, this.size, want, (step, from, to) =>
+      step === "vcpus"
+        ? this.log.info("vcpus hot-plugged", { container: containerId, from, to })
+        : this.log.info("memory hot-plugged", { container: containerId, fromMiB: from, toMiB: to }),
+    );
     return (quota > 0 && period > 0) || limit > 0;
   }
 

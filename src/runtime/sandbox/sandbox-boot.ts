@@ -14,6 +14,7 @@ import type { OciSpec } from "../../oci/spec.js";
 import type { SandboxBackend } from "../backend.js";
 import type { HostMounts } from "../host-mounts.js";
 import type { SandboxPaths } from "../layout.js";
+import { plugUpTo, type VmSize } from "../resource/cpu-mem.js";
 import type { PhaseClock } from "./phase-clock.js";
 
 export interface BootRequest {
@@ -35,7 +36,7 @@ export interface Booted {
   agent: AgentApi;
   network: NetworkSetup;
   /** The VM's size when it is not the request's: a clone grown in 128 MiB memory blocks can hold more. */
-  grownTo?: { vcpus: number; memoryMiB: number };
+  grownTo?: VmSize;
 }
 
 /**
@@ -50,29 +51,15 @@ async function giveCloneItsIdentity(agent: AgentApi, template: string, log: Logg
 
 /**
  * A clone of a default-size VM template, for a sandbox sized for more (its pod's limits with static sizing), is
- * grown to the requested size by hot-plug before any container runs: vCPUs then memory, each onlined by the agent
- * (the same steps as growing for a container's limits, runtime/resource/cpu-mem.ts).
+ * grown to the requested size by hot-plug before any container runs, as a VM grows for a container's limits.
  */
-async function growCloneToRequest(
-  vm: Vm,
-  agent: AgentApi,
-  want: { vcpus: number; memoryMiB: number },
-  log: Logger,
-): Promise<{ vcpus: number; memoryMiB: number } | undefined> {
+async function growCloneToRequest(vm: Vm, agent: AgentApi, want: VmSize, log: Logger): Promise<VmSize | undefined> {
   const from = vm.startedSmaller;
   if (!from) return undefined;
-  let vcpus = from.vcpus;
-  let memoryMiB = from.memoryMiB;
-  if (want.vcpus > vcpus) {
-    vcpus = await vm.hotplugVcpus(want.vcpus);
-    await agent.onlineCpuMem(vcpus, true);
-  }
-  if (want.memoryMiB > memoryMiB) {
-    memoryMiB = await vm.hotplugMemory(want.memoryMiB - memoryMiB);
-    await agent.onlineCpuMem(0, false);
-  }
-  log.info("clone of a VM template grown to the sandbox's size", { from, to: { vcpus, memoryMiB } });
-  return { vcpus, memoryMiB };
+  const size = { ...from };
+  await plugUpTo(vm, agent, size, want);
+  log.info("clone of a VM template grown to the sandbox's size", { from, to: size });
+  return size;
 }
 
 /** Runs the boot steps; on failure undoes what was done and throws the cause wrapped as Internal (code kept). */
