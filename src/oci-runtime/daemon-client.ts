@@ -2,11 +2,10 @@
 // same TaskService as the shim), and start the daemon detached when the pod has none yet.
 import { spawn } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { dirname } from "node:path";
 import { Code, HakoError } from "../common/errors.js";
 import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
-import { createClient, socketAnswers, TtrpcClient, type TypedClient } from "../ttrpc/index.js";
+import { connectWithin, createClient, socketAnswers, TtrpcClient, type TypedClient } from "../ttrpc/index.js";
 import type { RuntimeContext } from "./context.js";
 import { daemonSocketPath } from "./pod.js";
 import { startLockPath, withStartLock } from "./start-lock.js";
@@ -23,20 +22,11 @@ export const DAEMON_READY_FD = 3;
 
 /** Connects to the daemon on `socket`. Errors: Unavailable when nothing listens there (the pod's VM is gone). */
 export async function connectDaemon(socket: string, timeoutMs = 5000): Promise<DaemonConnection> {
-  const conn = connect(socket);
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new HakoError(Code.Unavailable, `daemon ${socket}: connect timed out`)),
-      timeoutMs,
-    );
-    conn.once("connect", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    conn.once("error", (err) => {
-      clearTimeout(timer);
-      reject(new HakoError(Code.Unavailable, `the pod's daemon does not answer on ${socket}: ${err.message}`));
-    });
+  const conn = await connectWithin(socket, timeoutMs).catch((err: Error) => {
+    if (err instanceof HakoError && err.code === Code.DeadlineExceeded) {
+      throw new HakoError(Code.Unavailable, `daemon ${socket}: connect timed out`);
+    }
+    throw new HakoError(Code.Unavailable, `the pod's daemon does not answer on ${socket}: ${err.message}`);
   });
   const client = new TtrpcClient(conn);
   return {

@@ -95,4 +95,4 @@ async function deleteAction(args: ShimArgs, _argv: string[], log: Logger): Promi
   process.stdout.write(toBinary(DeleteResponseSchema, response));
 }
 
-void runShim({ start, delete: deleteAction, serve: (args) => serve(args) });
+void runShim({ start, delete: deleteAction, serve });

@@ -6,7 +6,7 @@ export { encodeFrame, FrameDecoder, FrameFlag, FrameType, HEADER_LENGTH, MAX_PAY
 export type { Metadata } from "./metadata.js";
 export type { CallContext, RawHandler, ServiceImpl, TtrpcServerOptions } from "./server.js";
 export { TtrpcServer } from "./server.js";
-export { answers as socketAnswers } from "./socket-probe.js";
+export { answers as socketAnswers, connectWithin } from "./socket-probe.js";
 export { errorFromStatus, statusFromError } from "./status.js";
 export type { TypedClient } from "./typed-client.js";
 export { createClient } from "./typed-client.js";

@@ -125,7 +125,7 @@ export class QemuHypervisor implements Hypervisor {
         const launch = async (mode: StartMode): Promise<QemuVm> => {
           const clone = mode.kind === "clone" ? await clonePlan(mode.plan, mode) : undefined;
           const started = clone?.plan ?? plan;
-          const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(clone?.plan ?? plan)];
+          const argv = [...wrapper, this.qemu.path, ...buildQemuArgs(started)];
           log.info("starting qemu", {
             accel,
             vcpus: req.vcpus,
@@ -187,7 +187,10 @@ export class QemuHypervisor implements Hypervisor {
           }
         };
         try {
-          const defaultSize = sized(Math.max(1, this.qemu.defaultVcpus), this.qemu.defaultMemoryMiB);
+          // Only a start that may clone needs the default-size twin of the plan.
+          const defaultSize = this.options.factory?.enableTemplate
+            ? sized(Math.max(1, this.qemu.defaultVcpus), this.qemu.defaultMemoryMiB)
+            : undefined;
           const devices = req.devices?.length ?? 0;
           const mode = chooseStart(this.options.factory, plan, this.qemu.path, log, devices, defaultSize);
           if (mode.kind === "clone") {
