@@ -13,7 +13,8 @@ import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 import type { Logger } from "../common/log.js";
 import { type NetnsRunner, nsenterRunner } from "../network/netns-exec.js";
 import { load } from "../sys/libc.js";
-import { listenTcpInNetns } from "../sys/netns-socket.js";
+import { linkIsUp } from "../sys/netdev.js";
+import { inNetns, listenTcpInNetns } from "../sys/netns-socket.js";
 import { PortForwarder } from "./port-forwarder.js";
 import { addRedirectRule, deleteRedirectRule } from "./redirect-rule.js";
 
@@ -71,7 +72,7 @@ export async function startPodPortForward(
     return undefined;
   }
   log.info("port forwarding ready", { netns, port: record.port });
-  await warnIfLoopbackDown(runner, netns, log);
+  warnIfLoopbackDown(netns, log);
   const listening = forwarder;
   let stopped: Promise<void> | undefined;
   return {
@@ -91,9 +92,14 @@ export async function startPodPortForward(
  * Kubernetes pod; a netns made by hand may not have it) every forward fails with "connection refused", so say why.
  * The pod's netns is not changed.
  */
-async function warnIfLoopbackDown(runner: NetnsRunner, netns: string, log: Logger): Promise<void> {
-  const lo = await runner.run(netns, ["ip", "-o", "link", "show", "dev", "lo"]).catch(() => "");
-  if (!/[<,]UP[,>]/.test(lo)) {
+function warnIfLoopbackDown(netns: string, log: Logger): void {
+  let up = false;
+  try {
+    up = inNetns(netns, () => linkIsUp("lo"));
+  } catch {
+    // unreadable: said as down, which is what it means for a forward
+  }
+  if (!up) {
     log.warn("port forwarding: lo is down in the pod netns, so nothing there reaches 127.0.0.1 and forwards fail", {
       netns,
     });

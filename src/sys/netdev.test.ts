@@ -10,7 +10,7 @@ const inNs = (code: string) =>
     encoding: "utf8",
   });
 const script = (body: string) =>
-  `import { setLinkUp } from ${JSON.stringify(new URL("./netdev.ts", import.meta.url).pathname)};\n${body}`;
+  `import { linkIsUp, setLinkUp } from ${JSON.stringify(new URL("./netdev.ts", import.meta.url).pathname)};\n${body}`;
 
 describe("setLinkUp (ioctl in a test-made netns)", { skip: !root && "needs root" }, () => {
   before(() => execFileSync("ip", ["netns", "add", ns]));
@@ -18,9 +18,9 @@ describe("setLinkUp (ioctl in a test-made netns)", { skip: !root && "needs root"
 
   it("sets lo up once, then finds it up", () => {
     assert.doesNotMatch(execFileSync("ip", ["-n", ns, "link", "show", "lo"], { encoding: "utf8" }), /[<,]UP[,>]/);
-    const r = inNs(script(`console.log(setLinkUp("lo"), setLinkUp("lo"));`));
+    const r = inNs(script(`console.log(linkIsUp("lo"), setLinkUp("lo"), setLinkUp("lo"), linkIsUp("lo"));`));
     assert.equal(r.stderr, "");
-    assert.equal(r.stdout.trim(), "true false");
+    assert.equal(r.stdout.trim(), "false true false true");
     assert.match(execFileSync("ip", ["-n", ns, "link", "show", "lo"], { encoding: "utf8" }), /[<,]UP[,>]/);
   });
 

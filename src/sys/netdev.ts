@@ -28,17 +28,30 @@ function ifreq(name: string): Buffer {
  * CAP_NET_ADMIN).
  */
 export function setLinkUp(name: string): boolean {
+  return withFlags(name, (flags, set) => {
+    if (flags & IFF_UP) return false;
+    set(flags | IFF_UP);
+    return true;
+  });
+}
+
+/** Whether interface `name` is up (IFF_UP) in the caller's network namespace. Throws as setLinkUp does. */
+export function linkIsUp(name: string): boolean {
+  return withFlags(name, (flags) => (flags & IFF_UP) !== 0);
+}
+
+/** Reads `name`'s flags (SIOCGIFFLAGS) and hands them to `fn` with a setter (SIOCSIFFLAGS), on one socket. */
+function withFlags<T>(name: string, fn: (flags: number, set: (flags: number) => void) => T): T {
   const l = load();
   const req = ifreq(name);
   const fd = l.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0) as number;
   if (fd < 0) throw fail("socket", `AF_INET datagram socket for ${name}`);
   try {
     if ((l.ioctl(fd, SIOCGIFFLAGS, "void *", req) as number) !== 0) throw fail("ioctl SIOCGIFFLAGS", name);
-    const flags = req.readUInt16LE(FLAGS_OFFSET);
-    if (flags & IFF_UP) return false;
-    req.writeUInt16LE(flags | IFF_UP, FLAGS_OFFSET);
-    if ((l.ioctl(fd, SIOCSIFFLAGS, "void *", req) as number) !== 0) throw fail("ioctl SIOCSIFFLAGS", name);
-    return true;
+    return fn(req.readUInt16LE(FLAGS_OFFSET), (flags) => {
+      req.writeUInt16LE(flags, FLAGS_OFFSET);
+      if ((l.ioctl(fd, SIOCSIFFLAGS, "void *", req) as number) !== 0) throw fail("ioctl SIOCSIFFLAGS", name);
+    });
   } finally {
     l.close(fd);
   }

@@ -37,6 +37,19 @@ export function portOf(sockaddr: Buffer): number {
  * thread cannot return to its own namespace (the process must not go on then)
  */
 export function listenTcpInNetns(netnsPath: string, addr: string, backlog = 128): { fd: number; port: number } {
+  return inNetns(netnsPath, () => {
+    const fd = listenOn(AF_INET, sockaddrIn(addr, 0), backlog, `${addr} in ${netnsPath}`);
+    return { fd, port: boundPort(fd) };
+  });
+}
+
+/**
+ * Runs `fn` (synchronous) with the calling thread in the network namespace at `netnsPath`, then comes back; what
+ * `fn` throws is rethrown once the thread is back.
+ * @throws HakoError NotFound when the namespace file is gone; the errno's code when setns fails; Internal when the
+ * thread cannot return to its own namespace (the process must not go on then)
+ */
+export function inNetns<T>(netnsPath: string, fn: () => T): T {
   const l = load();
   const own = openSync("/proc/thread-self/ns/net", "r");
   let target: number;
@@ -48,11 +61,10 @@ export function listenTcpInNetns(netnsPath: string, addr: string, backlog = 128)
   }
   try {
     if ((l.setns(target, CLONE_NEWNET) as number) !== 0) throw fail("setns", netnsPath);
-    let made: { fd: number; port: number } | undefined;
+    let result: { value: T } | undefined;
     let error: unknown;
     try {
-      const fd = listenOn(AF_INET, sockaddrIn(addr, 0), backlog, `${addr} in ${netnsPath}`);
-      made = { fd, port: boundPort(fd) };
+      result = { value: fn() };
     } catch (err) {
       error = err;
     }
@@ -60,8 +72,8 @@ export function listenTcpInNetns(netnsPath: string, addr: string, backlog = 128)
       const back = fail("setns", "back to the process's own network namespace");
       throw new HakoError(Code.Internal, back.message, { cause: back });
     }
-    if (!made) throw error;
-    return made;
+    if (!result) throw error;
+    return result.value;
   } finally {
     closeSync(target);
     closeSync(own);
