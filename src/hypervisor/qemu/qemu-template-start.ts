@@ -74,12 +74,6 @@ export function growthRefusal(small: QemuPlan, plan: QemuPlan): string | undefin
   return undefined;
 }
 
-/** Whether `small` differs from `plan` in size alone and can be grown into it (growthRefusal). */
-export function growsInto(small: QemuPlan, plan: QemuPlan): boolean {
-  if (small.vcpus === plan.vcpus && small.memoryMiB === plan.memoryMiB) return false;
-  return growthRefusal(small, plan) === undefined;
-}
-
 /**
  * Cold unless templates are enabled and one fits this plan; says why not (warning) when enabled. A template of the
  * plan's own inputs fits; so does one of `defaultSize` (the plan at the configuration's default size, what `hako

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createLogger, memorySink } from "../../common/log.js";
 import type { QemuPlan } from "./cmdline/build.js";
-import { chooseStart, grownMemoryMiB, growsInto, growthRefusal, templateUnsuitable } from "./qemu-template-start.js";
+import { chooseStart, grownMemoryMiB, growthRefusal, templateUnsuitable } from "./qemu-template-start.js";
 import {
   changedInputs,
   findTemplate,
@@ -193,6 +193,13 @@ describe("VM templates", () => {
       plan: networked,
     });
     assert.deepEqual(chooseStart(factory, { ...bigger, vcpus: 3 }, qemu, log, 0, networked), { kind: "cold" });
+    // At the default size the plan is its own default-size twin: its own template, nothing to grow.
+    assert.deepEqual(chooseStart(factory, networked, qemu, log, 0, networked), {
+      kind: "clone",
+      dir: saved,
+      key: templateKey(inputs),
+      plan: networked,
+    });
     const tooBig = sink
       .entries()
       .filter((e) => e.msg === "VM template not used: booting the VM")
@@ -219,17 +226,20 @@ describe("VM templates", () => {
     assert.match(String(last?.reason), /failed to restore .*load of migration failed.*run hako factory init/);
   });
 
-  it("a default-size VM grows into a bigger plan only within maxcpus, maxmem and DIMM slots, in size alone", () => {
+  it("a default-size VM grows into a bigger plan only within maxcpus, maxmem and DIMM slots", () => {
     const small = { ...sizing } as unknown as QemuPlan;
     const plan = (p: object) => ({ ...sizing, ...p }) as unknown as QemuPlan;
-    assert.equal(growsInto(small, plan({ vcpus: 2 })), true);
-    assert.equal(growsInto(small, plan({ memoryMiB: 2560 })), true);
-    assert.equal(growsInto(small, plan({})), false, "the same size is the plan's own template");
-    assert.equal(growsInto(small, plan({ vcpus: 3 })), false, "beyond maxcpus");
-    assert.equal(growsInto(small, plan({ memoryMiB: 8192 })), false, "beyond maxmem");
-    assert.equal(growsInto(small, plan({ memoryMiB: 1024, vcpus: 2 })), false, "smaller memory");
-    assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ memoryMiB: 2560 })), false, "no DIMM slot");
-    assert.equal(growsInto({ ...small, memorySlots: 0 }, plan({ vcpus: 2 })), true, "vCPUs need no slot");
+    assert.equal(growthRefusal(small, plan({ vcpus: 2 })), undefined);
+    assert.equal(growthRefusal(small, plan({ memoryMiB: 2560 })), undefined);
+    assert.match(String(growthRefusal(small, plan({ vcpus: 3 }))), /can grow to 2 vCPUs/, "beyond maxcpus");
+    assert.match(String(growthRefusal(small, plan({ memoryMiB: 8192 }))), /above maxmem/, "beyond maxmem");
+    assert.match(String(growthRefusal(small, plan({ memoryMiB: 1024, vcpus: 2 }))), /it is bigger/, "smaller memory");
+    assert.match(
+      String(growthRefusal({ ...small, memorySlots: 0 }, plan({ memoryMiB: 2560 }))),
+      /memory_slots = 0/,
+      "no DIMM slot",
+    );
+    assert.equal(growthRefusal({ ...small, memorySlots: 0 }, plan({ vcpus: 2 })), undefined, "vCPUs need no slot");
     // Memory is plugged in 128 MiB blocks: what counts against maxmem is the size once rounded up.
     const capped = { ...small, maxMemoryMiB: 2600 } as QemuPlan;
     assert.equal(grownMemoryMiB(capped, plan({ memoryMiB: 2100 })), 2176);
