@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { Code, HakoError } from "../common/errors.js";
+import { GUEST_KOFFI_ADDON } from "../sys/libc.js";
 import { run } from "./exec.js";
 import type { FsTree } from "./tree.js";
 
@@ -10,8 +11,11 @@ import type { FsTree } from "./tree.js";
 export const GUEST_LIB_DIR = "usr/lib/hako";
 
 const NATIVE_CANDIDATES = ["@koromix/koffi-linux-x64/linux_x64/koffi.node", "koffi/build/koffi/linux_x64/koffi.node"];
-/** koffi's fallback loader looks here, relative to its package root. */
+/** koffi's fallback loader looks here, relative to its package root; the agent opens it directly (sys/libc.ts). */
 const NATIVE_GUEST_PATH = "build/koffi/linux_x64/koffi.node";
+if (GUEST_KOFFI_ADDON !== `/${GUEST_LIB_DIR}/node_modules/koffi/${NATIVE_GUEST_PATH}`) {
+  throw new Error(`sys/libc.ts's GUEST_KOFFI_ADDON (${GUEST_KOFFI_ADDON}) is not where the image stages koffi`);
+}
 
 export interface KoffiStage {
   version: string;
@@ -71,11 +75,17 @@ export function stageKoffi(tree: FsTree, nodeModules: string): KoffiStage {
 
 /**
  * Proves the staged copy loads: the host's node imports "koffi" from the staged library directory (which must not
- * sit below another node_modules) and calls into the native addon.
+ * sit below another node_modules) and calls into the native addon, and the addon opened directly, as the agent
+ * opens it, is the same koffi.
  */
 export async function verifyKoffi(node: string, stagedLibDir: string): Promise<void> {
-  const probe =
-    'const k = (await import("koffi")).default; const p = k.type("int"); if (k.sizeof(p) !== 4) process.exit(3); process.stdout.write(k.version);';
+  const addon = `./node_modules/koffi/${NATIVE_GUEST_PATH}`;
+  const probe = [
+    'const k = (await import("koffi")).default; const p = k.type("int"); if (k.sizeof(p) !== 4) process.exit(3);',
+    `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(addon)});`,
+    'if (m.exports.version !== k.version || m.exports.sizeof(m.exports.type("int")) !== 4) process.exit(4);',
+    "process.stdout.write(k.version);",
+  ].join(" ");
   try {
     await run(node, ["--input-type=module", "-e", probe], { cwd: stagedLibDir, code: Code.FailedPrecondition });
   } catch (err) {
