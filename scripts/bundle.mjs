@@ -34,6 +34,8 @@ const entries = [
   { in: "src/shim/main.ts", out: "dist/containerd-shim-hako-v2.mjs", external: ["koffi"] },
   // `start` alone, run by containerd for every container: a fraction of the full shim's code to load.
   { in: "src/shim/start-main.ts", out: "dist/containerd-shim-hako-v2-start.mjs", external: ["koffi"] },
+  // `delete`, run by containerd 1.6 after every shim exits: answers alone when the shim left nothing behind.
+  { in: "src/shim/delete-main.ts", out: "dist/containerd-shim-hako-v2-delete.mjs", external: ["koffi"] },
   { in: "src/oci-runtime/main.ts", out: "dist/hako-runtime.mjs", external: ["koffi"] },
   { in: "src/agent/server/main.ts", out: "dist/hako-agent.cjs", external: ["koffi"], options: agentCjs },
 ];

@@ -1,11 +1,10 @@
 // containerd-shim-hako-v2's main entry: `serve` (internal) is the long-lived shim serving containerd's Task service;
-// `delete` cleans up after a dead shim; `start` (start.ts) is usually served by start-main.ts's smaller bundle.
+// `delete` cleans up after a dead shim (delete-main.ts's smaller bundle answers when nothing is left); `start`
+// (start.ts) is usually served by start-main.ts's smaller bundle.
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createLogger, type Logger, type LogSink, stderrSink } from "../common/log.js";
-import { DeleteResponseSchema, Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
+import { Task } from "../proto/gen/containerd/task/v2/shim_pb.js";
 import { cleanupSandbox, isAlive } from "../runtime/cleanup.js";
 import { unmountAll } from "../runtime/host-mounts.js";
 import { sandboxPaths } from "../runtime/layout.js";
@@ -13,6 +12,7 @@ import { readSandboxState } from "../runtime/sandbox-state.js";
 import { TtrpcServer } from "../ttrpc/index.js";
 import { podIdOf, shimSocketPath } from "./address.js";
 import type { ShimArgs } from "./args.js";
+import { writeDeleteResponse } from "./delete-response.js";
 import { EventPublisher } from "./events.js";
 import { shimServes } from "./liveness.js";
 import { fifoSink, openLogFifo } from "./log-fifo.js";
@@ -87,12 +87,7 @@ async function deleteAction(args: ShimArgs, _argv: string[], log: Logger): Promi
   } else {
     await unmountAll(join(paths.sharedDir, args.id));
   }
-  const response = create(DeleteResponseSchema, {
-    pid: 0,
-    exitStatus: 128 + 9,
-    exitedAt: timestampFromDate(new Date()),
-  });
-  process.stdout.write(toBinary(DeleteResponseSchema, response));
+  writeDeleteResponse();
 }
 
 void runShim({ start, delete: deleteAction, serve });
