@@ -27,6 +27,11 @@ export interface PodCountMemory {
   tcgPerPodMiB?: number;
 }
 
+/** Per pod less QEMU's TCG translation cache (MiB, one decimal): what bears on a KVM host; undefined if unmeasured. */
+export function lessTcgCacheMiB(c: PodCountMemory): number | undefined {
+  return c.tcgPerPodMiB === undefined ? undefined : Math.round((c.perPodMiB - c.tcgPerPodMiB) * 10) / 10;
+}
+
 export interface MemoryResult {
   single: { hakoMiB: number; runcMiB: number | null; detail: SandboxMemory };
   /** Per pod with 1, 3, 10, … idle pods: booted (cold) and restored from the template (null without one). */

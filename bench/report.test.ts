@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BenchResult } from "./main.js";
-import { renderMarkdown, table } from "./report.js";
+import { MEMORY_COLUMNS, renderMarkdown, table } from "./report.js";
 
 test("tables are padded the way the formatter prints them", () => {
   assert.deepEqual(table(["", "PSS"], [["hako", "12 MiB"]]), [
@@ -72,4 +72,49 @@ test("a section that could not run says why; the others still render", () => {
     /^\| in a CNI pod netns, VM restored from the template \(NIC hot-plugged; clones: 3 of 3\) +\| 1\.70 s +\|$/m,
   );
   assert.ok(md.endsWith("\n") && !md.endsWith("\n\n"), "one final newline");
+});
+
+test("memory per pod is shown with and without TCG's translation cache, booted and from the template", () => {
+  const memory: BenchResult["memory"] = {
+    available: true,
+    value: {
+      single: {
+        hakoMiB: 250,
+        runcMiB: 13,
+        detail: { id: "a", totalMiB: 250, tcgMiB: 64, processes: [{ pid: 1, command: "qemu", pssMiB: 215 }] },
+      },
+      byCount: {
+        cold: [{ pods: 10, perPodMiB: 168, totalMiB: 1680, tcgPerPodMiB: 63.9 }],
+        template: [{ pods: 10, perPodMiB: 145.5, totalMiB: 1455, tcgPerPodMiB: 50.2 }],
+      },
+      phasesMs: null,
+      ctrRunDetachedMs: null,
+    },
+  };
+  const skipped = { available: false as const, reason: "skipped (--skip)" };
+  const md = renderMarkdown({
+    startedAt: "2026-01-01T00:00:00.000Z",
+    runs: 1,
+    host: { kernel: "6.1", cpus: 2, accelerator: "tcg", accelReason: "", guestKernel: "/k", qemu: "/q" },
+    startLatency: skipped,
+    memory,
+    virtiofs: skipped,
+    network: skipped,
+  });
+  const cells = (line: string) => line.split("|").map((c) => c.trim());
+  const header = md.split("\n").find((l) => l.startsWith("| idle pods"));
+  const row = md.split("\n").find((l) => l.startsWith("| 10 "));
+  assert.ok(header && row, md);
+  assert.deepEqual(cells(header).slice(1, -1), [...MEMORY_COLUMNS]);
+  assert.deepEqual(cells(row).slice(1, -1), [
+    "10",
+    "168 MiB",
+    "63.9 MiB",
+    "104.1 MiB",
+    "145.5 MiB",
+    "50.2 MiB",
+    "95.3 MiB",
+    "1680 MiB",
+    "1455 MiB",
+  ]);
 });

@@ -46,3 +46,28 @@ test("the SVG has a dot per start sample, each median labelled, and memory per p
     assert.ok(svg.includes(label), `${label} drawn`);
   }
 });
+
+test("memory less TCG's translation cache is drawn dashed beside each kind of start, and not without the figure", () => {
+  const withCache = (tcg: number | undefined) =>
+    ({
+      startedAt: "2026-01-01T00:00:00.000Z",
+      runs: 1,
+      host: { kernel: "6.1", cpus: 2, accelerator: "tcg", accelReason: "", guestKernel: "/k", qemu: "/q" },
+      startLatency: { available: false, reason: "skipped" },
+      memory: {
+        available: true,
+        value: {
+          byCount: {
+            cold: [{ pods: 10, perPodMiB: 168, totalMiB: 1680, ...(tcg ? { tcgPerPodMiB: tcg } : {}) }],
+            template: [{ pods: 10, perPodMiB: 145, totalMiB: 1450, ...(tcg ? { tcgPerPodMiB: tcg - 14 } : {}) }],
+          },
+        },
+      },
+    }) as unknown as BenchResult;
+  const svg = renderSvg(withCache(64));
+  assert.equal((svg.match(/stroke-dasharray="6,3"/g) ?? []).length, 2);
+  for (const label of ["cold, less TCG's cache", "template, less TCG's cache", ">104<", ">95<"]) {
+    assert.ok(svg.includes(label), `${label} drawn`);
+  }
+  assert.ok(!renderSvg(withCache(undefined)).includes("less TCG"), "no dashed curve without the cache's figure");
+});

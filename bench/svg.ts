@@ -2,6 +2,7 @@
 // of dots per kind, the median as a bar, a log time axis so that runc's milliseconds and a TCG boot's seconds both
 // read); right, host memory per pod against the number of idle pods, booted and from the template, with the target.
 import type { BenchResult } from "./main.js";
+import { lessTcgCacheMiB, type PodCountMemory } from "./memory.js";
 
 const W = 980;
 const H = 360;
@@ -58,6 +59,15 @@ function latencyPanel(series: Series[], x0: number, y0: number, w: number, h: nu
 interface Curve {
   name: string;
   points: { pods: number; perPodMiB: number }[];
+  /** Drawn dashed: the same pods less TCG's translation cache. */
+  dashed?: boolean;
+}
+
+/** The pods' memory less TCG's translation cache, or undefined when a count has no such figure (or it is 0: KVM). */
+function lessTcgCache(kind: string, points: PodCountMemory[]): Curve | undefined {
+  if (points.length === 0 || !points.every((p) => (p.tcgPerPodMiB ?? 0) > 0)) return undefined;
+  const less = points.map((p) => ({ pods: p.pods, perPodMiB: lessTcgCacheMiB(p) ?? p.perPodMiB }));
+  return { name: `${kind}, less TCG's cache`, points: less, dashed: true };
 }
 
 /** Memory per pod against pod count (linear axes), with the 100 MB target. */
@@ -82,7 +92,8 @@ function memoryPanel(curves: Curve[], x0: number, y0: number, w: number, h: numb
   for (const [i, c] of curves.entries()) {
     const color = COLORS[(i + 1) % COLORS.length] ?? "#000";
     const d = c.points.map((p, j) => `${j === 0 ? "M" : "L"}${px(p.pods).toFixed(1)},${py(p.perPodMiB).toFixed(1)}`);
-    out.push(`<path d="${d.join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    const dash = c.dashed ? ' stroke-dasharray="6,3"' : "";
+    out.push(`<path d="${d.join(" ")}" fill="none" stroke="${color}" stroke-width="2"${dash}/>`);
     for (const p of c.points) {
       out.push(`<circle cx="${px(p.pods).toFixed(1)}" cy="${py(p.perPodMiB).toFixed(1)}" r="4" fill="${color}"/>`);
       out.push(text(px(p.pods) + 6, py(p.perPodMiB) - 6, p.perPodMiB.toFixed(0), `fill="${color}"`));
@@ -106,9 +117,14 @@ export function renderSvg(r: BenchResult): string {
   }
   const curves: Curve[] = [];
   if (r.memory.available) {
-    curves.push({ name: "hako, cold boot", points: r.memory.value.byCount.cold });
-    if (r.memory.value.byCount.template) {
-      curves.push({ name: "hako, from the template", points: r.memory.value.byCount.template });
+    const { cold, template } = r.memory.value.byCount;
+    // [legend, short kind for the dashed curve's shorter legend, points]
+    const kinds: [string, string, PodCountMemory[]][] = [["hako, cold boot", "cold", cold]];
+    if (template) kinds.push(["hako, from the template", "template", template]);
+    for (const [name, , points] of kinds) curves.push({ name, points });
+    for (const [, kind, points] of kinds) {
+      const less = lessTcgCache(kind, points);
+      if (less) curves.push(less);
     }
   }
   const body = [
