@@ -26,6 +26,9 @@ test("the initrd powers off on failure and switch_roots into the chosen init", (
     const s = initrdInit(mode);
     assert.match(s, /poweroff -f/);
     assert.match(s, /exec switch_root \/newroot "\$init"/);
+    // The kernel filesystems go with the root (the agent reads /proc/self/mounts from the start), none unmounted.
+    assert.match(s, /for fs in \/dev \/proc \/sys; do\n {2}mount --move "\$fs" "\/newroot\$fs"/);
+    assert.doesNotMatch(s, /umount/);
     assert.match(s, /modprobe -a \$mods/);
   }
   assert.match(initrdInit("dax"), /-o dax,ro/);

@@ -97,9 +97,11 @@ if [ "$HAKO_SNAPSHOT" = build ] || { [ "$HAKO_SNAPSHOT" != 0 ] && [ -f /newroot/
   cpu_id
   export HAKO_CPU
 fi
-mount --move /dev /newroot/dev || fail "cannot move /dev into the new root"
-umount /sys
-umount /proc
+# The kernel filesystems move into the new root rather than being unmounted: the agent (PID 1 there) would mount
+# them again, and it finds /proc already there to read its mount table from.
+for fs in /dev /proc /sys; do
+  mount --move "$fs" "/newroot$fs" || fail "cannot move $fs into the new root"
+done
 exec switch_root /newroot "$init"
 `;
   return common + (mode === "dax" ? dax : full) + handover;

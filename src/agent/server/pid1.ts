@@ -43,20 +43,35 @@ const kernelMounts: FsMount[] = [
   { source: "tmpfs", target: "/run", fstype: "tmpfs", flags: MS_NOSUID | MS_NODEV, data: "mode=0755" },
   { source: "tmpfs", target: "/tmp", fstype: "tmpfs", flags: MS_NOSUID | MS_NODEV, data: "mode=1777" },
 ];
+/** The sandbox's shared /dev/shm, on /run (mounted above), so made after it. */
+const sandboxShm: FsMount = {
+  source: "shm",
+  target: GUEST_SANDBOX_SHM,
+  fstype: "tmpfs",
+  flags: MS_NOSUID | MS_NODEV,
+  data: "mode=1777",
+};
 
-function isMounted(target: string): boolean {
+/**
+ * The mount points in /proc/self/mounts. The initrd moves /proc, /sys and /dev into the root it hands over, so the
+ * table is there from the start; empty while /proc is not mounted.
+ */
+function mountedTargets(): Set<string> {
   try {
-    return readFileSync("/proc/self/mounts", "utf8")
-      .split("\n")
-      .some((l) => l.split(" ")[1] === target);
+    return new Set(
+      readFileSync("/proc/self/mounts", "utf8")
+        .split("\n")
+        .map((l) => l.split(" ")[1] ?? ""),
+    );
   } catch {
-    return false;
+    return new Set();
   }
 }
 
 export function mountKernelFilesystems(log: Logger): void {
-  for (const m of kernelMounts) {
-    if (isMounted(m.target)) continue;
+  let mounted = mountedTargets();
+  for (const m of [...kernelMounts, sandboxShm]) {
+    if (mounted.has(m.target)) continue;
     try {
       mkdirSync(m.target, { recursive: true });
     } catch {
@@ -67,6 +82,8 @@ export function mountKernelFilesystems(log: Logger): void {
     } catch (err) {
       log.warn("mount failed", { target: m.target, err });
     }
+    // Mounted here: the table was unreadable until now.
+    if (m.target === "/proc") mounted = mountedTargets();
   }
   // /dev/ptmx must reach the devpts instance crun's terminals are allocated from.
   if (existsSync("/dev/pts/ptmx")) {
@@ -76,12 +93,7 @@ export function mountKernelFilesystems(log: Logger): void {
       log.debug("ptmx bind failed", { err });
     }
   }
-  for (const dir of [GUEST_SHARED_DIR, GUEST_SANDBOX_SHM]) mkdirSync(dir, { recursive: true });
-  try {
-    if (!isMounted(GUEST_SANDBOX_SHM)) mount("shm", GUEST_SANDBOX_SHM, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
-  } catch (err) {
-    log.warn("sandbox shm mount failed", { err });
-  }
+  mkdirSync(GUEST_SHARED_DIR, { recursive: true });
 }
 
 /** Copies /etc onto tmpfs and binds it back: resolv.conf and hostname become writable on a read-only root. */
