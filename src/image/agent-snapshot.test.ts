@@ -32,7 +32,7 @@ test("the snapshot boot uses the runtime's command line, CPU model and accelerat
     const boot = { kernel: files.kernel, initrd: files.initrd, rootfs: files.rootfs, dir };
     const tcg = snapshotQemuArgs({ ...boot, vm: { qemu, accel: "tcg" } }, join(dir, "disk.img"));
     assert.equal(tcg[0], files.qemu);
-    assert.equal(value(tcg, "-cpu"), "max,pmu=off");
+    assert.equal(value(tcg, "-cpu"), "max,erms=off,pmu=off");
     assert.equal(value(tcg, "-kernel"), files.kernel);
     assert.equal(value(tcg, "-initrd"), files.initrd);
     const params = value(tcg, "-append").split(" ");
@@ -63,7 +63,7 @@ test("the manifest records the snapshot VM's QEMU version, accelerator and -cpu 
     assert.deepEqual(await snapshotInput({ qemu, accel: "tcg" }), {
       qemu: { path: files.qemu, version: "QEMU emulator version 7.2.99" },
       accel: "tcg",
-      cpu: "max",
+      cpu: "max,erms=off",
     });
     assert.equal((await snapshotInput({ qemu, accel: "kvm" })).cpu, "host");
   } finally {

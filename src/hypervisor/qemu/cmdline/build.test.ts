@@ -45,7 +45,7 @@ describe("buildQemuArgs", () => {
     assert.deepEqual(buildQemuArgs(plan()), [
       ...["-name", "sandbox-abc", "-nodefaults", "-nographic", "-no-user-config", "-no-reboot"],
       ...["-machine", "q35", "-accel", "tcg,tb-size=64"],
-      ...["-cpu", "max"],
+      ...["-cpu", "max,erms=off"],
       ...["-smp", "1,cores=1,threads=1,sockets=2,maxcpus=2"],
       ...["-m", "2048M,slots=10,maxmem=4096M"],
       ...["-object", "memory-backend-memfd,id=mem0,size=2048M,share=on", "-numa", "node,memdev=mem0"],
@@ -74,6 +74,13 @@ describe("buildQemuArgs", () => {
     assert.deepEqual(values(args, "-machine"), ["q35,nosmm,accel=kvm"]);
     assert.deepEqual(values(args, "-accel"), []);
     assert.deepEqual(values(args, "-cpu"), ["host,pmu=off"]);
+  });
+
+  it("TCG: max without ERMS (byte-wise rep string ops are slow to emulate); cpu_features come after and win", () => {
+    assert.deepEqual(values(buildQemuArgs(plan({ accel: "tcg", cpuFeatures: "" })), "-cpu"), ["max,erms=off"]);
+    assert.deepEqual(values(buildQemuArgs(plan({ accel: "tcg", cpuFeatures: "erms=on" })), "-cpu"), [
+      "max,erms=off,erms=on",
+    ]);
   });
 
   it("virtio-9p instead of virtio-fs: no memfd RAM, no vhost-user socket", () => {

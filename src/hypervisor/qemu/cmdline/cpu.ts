@@ -3,6 +3,14 @@
 import type { Accelerator } from "../../hypervisor.js";
 import type { QemuDevice } from "./device.js";
 
+/**
+ * Features `max` has that cost an emulated guest time: with ERMS (fast `rep movsb/stosb`) the guest kernel clears
+ * and copies pages, and glibc fills large buffers, a byte per iteration of a `rep` instruction, and QEMU's TCG runs
+ * each iteration on its own; without it they move 8 bytes per iteration (`rep stosq`, `clear_page_rep`). Kata's
+ * `cpu_features` given in the configuration come after these and can turn them back on.
+ */
+export const TCG_FEATURES = ["erms=off"];
+
 export class Cpu implements QemuDevice {
   constructor(
     readonly accel: Accelerator,
@@ -16,7 +24,7 @@ export class Cpu implements QemuDevice {
       .split(",")
       .map((f) => f.trim())
       .filter((f) => f !== "");
-    return ["-cpu", [model, ...features].join(",")];
+    return ["-cpu", [model, ...(this.accel === "kvm" ? [] : TCG_FEATURES), ...features].join(",")];
   }
 }
 
