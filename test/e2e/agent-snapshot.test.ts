@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { createLogger, type Logger, memorySink } from "../../src/common/log.js";
 import { loadConfig } from "../../src/config/index.js";
 import { chooseAccelerator } from "../../src/hypervisor/accel.js";
+import { TCG_FEATURES } from "../../src/hypervisor/qemu/cmdline/cpu.js";
 import { vmPaths } from "../../src/hypervisor/qemu/state-dir.js";
 import { DEFAULT_AGENT_BUNDLE } from "../../src/image/agent-bundle.js";
 import { buildImage } from "../../src/image/build.js";
@@ -80,7 +81,7 @@ describe("the agent's startup snapshot", { timeout: 300_000 }, () => {
     const accel = chooseAccelerator(loadConfig({}).hypervisor.qemu.accel, logger);
     assert.ok(manifest.inputs.snapshot, "the manifest records no snapshot VM");
     assert.equal(manifest.inputs.snapshot.accel, accel);
-    assert.equal(manifest.inputs.snapshot.cpu, accel === "kvm" ? "host" : "max");
+    assert.equal(manifest.inputs.snapshot.cpu, accel === "kvm" ? "host" : ["max", ...TCG_FEATURES].join(","));
     assert.ok(manifest.snapshot, `the build made no snapshot (${buildMs} ms)`);
     assert.equal(manifest.snapshot.path, "/usr/lib/hako/snapshot/agent.blob");
     assert.match(manifest.snapshot.key, /^[0-9a-f]{32}$/);
