@@ -3,6 +3,7 @@
 // command line proves it is that sandbox's process gets killed, and that mounts and directories go. Runs without root.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -71,7 +72,7 @@ describe("findStaleSandboxes", () => {
     writeFileSync(join(runRoot, "corrupt", "sandbox.json"), "{");
     // The shared directories live beside the state directories; a state file there is not a sandbox.
     mkdirSync(join(runRoot, "shared"), { recursive: true });
-    writeFileSync(join(runRoot, "shared", "sandbox.json"), JSON.stringify(stateOf("shared", runRoot)));
+    writeFileSync(join(runRoot, "shared", "sandbox.json"), JSON.stringify(stateOf("shared-lookalike", runRoot)));
     const logs = memorySink();
     assert.deepEqual(await findStaleSandboxes(runRoot, createLogger({ sink: logs })), ["dead"]);
     // Not stale (its owner is unknown), but never passed over in silence.
@@ -168,4 +169,24 @@ describe("cleanupSandbox", () => {
     const result = await cleanupSandbox("sb-none", silentLogger, join(root, "none"), new FakeHostMounts());
     assert.deepEqual(result, { sandboxId: "sb-none", killed: [], found: false });
   });
+});
+
+test("a zombie is not alive: it has exited and only waits for its parent to reap it", async () => {
+  // The background child exits at once; its parent then becomes `sleep`, which never reaps it.
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], { stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    const pid = Number((await once(parent.stdout, "data")).toString().trim());
+    let state = "";
+    for (let i = 0; i < 100 && state !== "Z"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      state = stat.charAt(stat.lastIndexOf(")") + 2);
+    }
+    assert.equal(state, "Z", "the child became a zombie");
+    process.kill(pid, 0); // still there for kill(2)
+    assert.equal(isAlive(pid), false);
+    assert.equal(isAlive(parent.pid as number), true);
+  } finally {
+    parent.kill("SIGKILL");
+  }
 });

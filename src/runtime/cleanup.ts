@@ -1,6 +1,6 @@
 // Cleans up a sandbox whose owner died: found from its state file and the VM's pid files, its VM and share daemon
 // are killed (after checking each pid still is that process), its host mounts released and its directories removed.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { systemCgroups } from "../cgroups/host-cgroups.js";
 import { releaseSandboxCgroups } from "../cgroups/sandbox-cgroups.js";
@@ -16,9 +16,20 @@ import { readSandboxState, scanSandboxStates, writeSandboxState } from "./sandbo
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  // A zombie has exited; only its parent has not reaped it yet (a SIGKILLed shim's, init, can take a second or two).
+  return !isZombie(pid);
+}
+
+/** proc(5): the state is the field after the command name, which is in parentheses and may hold any character. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.charAt(stat.lastIndexOf(")") + 2) === "Z";
+  } catch {
+    return false;
   }
 }
 

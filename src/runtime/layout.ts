@@ -1,5 +1,6 @@
 // Where things live on the host: per-sandbox state and the shared directory (the guest side: agent/api/guest-contract.ts).
 import { join } from "node:path";
+import { Code, HakoError } from "../common/errors.js";
 
 /** Root of hako's per-sandbox host state; HAKO_RUN_DIR overrides it for tests. */
 export function runDir(): string {
@@ -31,7 +32,28 @@ export interface SandboxPaths {
   portForwardRecord: string;
 }
 
+/**
+ * hako's own directories under runDir(), beside the sandboxes' state directories: a sandbox named like one would
+ * keep its state in it, and its clean-up would remove what every other sandbox keeps there.
+ */
+export const RESERVED_SANDBOX_IDS: ReadonlySet<string> = new Set([
+  "shared",
+  "network",
+  "cgroups",
+  "port-forward",
+  "s",
+  "netdev",
+  "tty",
+]);
+
+/** Throws InvalidArgument for a sandbox id that names one of hako's own directories (RESERVED_SANDBOX_IDS). */
 export function sandboxPaths(sandboxId: string, root = runDir()): SandboxPaths {
+  if (RESERVED_SANDBOX_IDS.has(sandboxId)) {
+    throw new HakoError(
+      Code.InvalidArgument,
+      `sandbox id "${sandboxId}" is the name of one of hako's own directories in ${root}; give the container another id`,
+    );
+  }
   const stateDir = join(root, sandboxId);
   return {
     stateDir,

@@ -5,7 +5,7 @@ import { Code, HakoError } from "../common/errors.js";
 import { readJsonFile, writeJsonFile } from "../common/json-file.js";
 import type { PersistedVm } from "../hypervisor/hypervisor.js";
 import type { OciProcess } from "../oci/spec.js";
-import { sandboxPaths } from "./layout.js";
+import { RESERVED_SANDBOX_IDS, sandboxPaths } from "./layout.js";
 
 /** How a process ended: exit code or 128 + signal, and when (ISO 8601). */
 export interface PersistedExit {
@@ -89,7 +89,7 @@ export async function scanSandboxStates(root: string): Promise<FoundSandbox[]> {
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort()) {
-    if (id === "shared" || id === "s" || id === "network") continue;
+    if (RESERVED_SANDBOX_IDS.has(id)) continue;
     try {
       const state = await readSandboxState(sandboxPaths(id, root).stateFile);
       if (state) out.push({ id, state });

@@ -90,6 +90,9 @@ test("a CRI container looks at its own directory in its pod's share, and an unre
   const removeShare = touch(join(sandboxPaths("pod2").sharedDir, "app1"), true);
   assert.equal(await nothingLeft(args), false);
   removeShare();
+  // A pod named like one of hako's own directories is refused before anything is looked at (the full delete then
+  // fails the same way and touches nothing).
+  await assert.rejects(nothingLeft(bundle("shared")), /hako's own directories/);
   const broken = bundle("broken");
   writeFileSync(join(broken.bundle, "config.json"), "{ not json");
   assert.equal(await nothingLeft(broken), false);

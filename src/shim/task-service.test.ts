@@ -18,6 +18,7 @@ import {
   DeleteRequestSchema,
   ExecProcessRequestSchema,
   KillRequestSchema,
+  ShutdownRequestSchema,
   StartRequestSchema,
   WaitRequestSchema,
 } from "../proto/gen/containerd/task/v2/shim_pb.js";
@@ -50,7 +51,7 @@ afterEach(async () => {
 
 let seq = 0;
 let bundles = 0;
-function harness(): Harness {
+function harness(onShutdown: () => void = () => {}): Harness {
   const { backend, made } = fakeBackend(runRoot);
   const events: TaskEvent[] = [];
   const sink: EventSink = { publish: (e) => void events.push(e), flush: async () => {} };
@@ -70,7 +71,7 @@ function harness(): Harness {
         runRoot,
       }),
     silentLogger,
-    () => {},
+    onShutdown,
   );
   open.push(service);
   return { service, events, vm: () => made.vms[0] as FakeVm, agent: () => made.agents[0] as FakeAgent };
@@ -128,6 +129,26 @@ const summary = (events: TaskEvent[]) =>
 const exitStatus = (r: unknown) => (r as { exitStatus: number }).exitStatus;
 
 describe("TaskService", () => {
+  test("Shutdown whose sandbox stop fails still ends the shim (containerd's delete cleans up after it)", async () => {
+    let ended = 0;
+    const h = harness(() => void ended++);
+    await createTask(h, "c0", ["true"]);
+    const sandbox = h.service.currentSandbox;
+    assert.ok(sandbox);
+    const stop = sandbox.stop.bind(sandbox);
+    sandbox.stop = async () => {
+      await stop();
+      throw new Error("EBUSY: resource busy or locked");
+    };
+    await assert.rejects(
+      Promise.resolve(h.service.impl.shutdown?.(req(ShutdownRequestSchema, { id: "c0", now: true }), ctx)),
+      /EBUSY/,
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(ended, 1);
+    sandbox.stop = stop;
+  });
+
   test("a task's events come in order: create, start, exit, delete; the output reaches its fifo", async () => {
     const h = harness();
     const { stdout } = await createTask(h, "c1", ["echo", "hello"]);

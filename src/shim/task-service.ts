@@ -210,9 +210,14 @@ export class TaskService {
       if (sandbox && sandbox.containers.size > 0 && !req.now) return {};
       if (this.shuttingDown) return {};
       this.shuttingDown = true;
-      await sandbox?.stop();
-      await this.events.flush(5000);
-      setImmediate(this.onShutdown);
+      try {
+        await sandbox?.stop();
+      } finally {
+        // Also when the stop failed: containerd's `delete` of a gone shim cleans up what is left, while a shim that
+        // stays would answer containerd's liveness probe forever and keep that clean-up away.
+        await this.events.flush(5000);
+        setImmediate(this.onShutdown);
+      }
       return {};
     },
   };
