@@ -11,11 +11,11 @@ import type { FsTree } from "./tree.js";
 export const GUEST_LIB_DIR = "usr/lib/hako";
 
 const NATIVE_CANDIDATES = ["@koromix/koffi-linux-x64/linux_x64/koffi.node", "koffi/build/koffi/linux_x64/koffi.node"];
-/** koffi's fallback loader looks here, relative to its package root; the agent opens it directly (sys/libc.ts). */
-const NATIVE_GUEST_PATH = "build/koffi/linux_x64/koffi.node";
-if (GUEST_KOFFI_ADDON !== `/${GUEST_LIB_DIR}/node_modules/koffi/${NATIVE_GUEST_PATH}`) {
-  throw new Error(`sys/libc.ts's GUEST_KOFFI_ADDON (${GUEST_KOFFI_ADDON}) is not where the image stages koffi`);
-}
+/**
+ * The native addon within koffi's package: where the agent opens it directly (sys/libc.ts GUEST_KOFFI_ADDON), which
+ * is also where koffi's own fallback loader looks.
+ */
+const NATIVE_GUEST_PATH = relative(`/${GUEST_LIB_DIR}/node_modules/koffi`, GUEST_KOFFI_ADDON);
 
 export interface KoffiStage {
   version: string;

@@ -53,7 +53,7 @@ export const GUEST_KOFFI_ADDON = "/usr/lib/hako/node_modules/koffi/build/koffi/l
 
 /**
  * koffi itself. In the guest its native addon is opened directly: koffi's JS entry resolves its package, probes the
- * platform and loads node:util for the wrappers of deprecated calls hako does not make, which took ~0.27 s of a TCG
+ * platform and loads node:util for the wrappers of deprecated calls hako does not make, which took ~0.17 s of a TCG
  * boot's critical path (the addon's own dlopen: ~35 ms). The addon exports the same API (koffi 3's `wrapNative`
  * only adds deprecation wrappers). Elsewhere koffi is required as usual.
  */
