@@ -14,7 +14,7 @@ function plan(over: Partial<QemuPlan> = {}): QemuPlan {
     machine: "q35",
     machineOptions: "",
     accel: "tcg",
-    tcgTbSizeMiB: 64,
+    tcgTbSizeMiB: 128,
     cpuFeatures: "",
     vcpus: 1,
     maxVcpus: 2,
@@ -44,7 +44,7 @@ describe("buildQemuArgs", () => {
   it("q35 under TCG with virtio-fs, pmem root and the serial agent channel", () => {
     assert.deepEqual(buildQemuArgs(plan()), [
       ...["-name", "sandbox-abc", "-nodefaults", "-nographic", "-no-user-config", "-no-reboot"],
-      ...["-machine", "q35", "-accel", "tcg,tb-size=64"],
+      ...["-machine", "q35", "-accel", "tcg,tb-size=128"],
       ...["-cpu", "max,erms=off"],
       ...["-smp", "1,cores=1,threads=1,sockets=2,maxcpus=2"],
       ...["-m", "2048M,slots=10,maxmem=4096M"],

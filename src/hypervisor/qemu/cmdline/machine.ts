@@ -11,7 +11,7 @@ export class Machine implements QemuDevice {
     readonly accel: Accelerator,
     /** Kata's machine_accelerators: extra comma-separated machine options. */
     readonly extra = "",
-    readonly tcgTbSizeMiB = 64,
+    readonly tcgTbSizeMiB = 128,
   ) {}
 
   args(): string[] {
