@@ -2,7 +2,9 @@
 // start|delete`. Flags are Go-style (one dash, optionally `-flag=value`); `serve` is hako's own internal action.
 import { invalidArgument } from "../common/errors.js";
 
-export type Action = "start" | "delete" | "serve";
+/** containerd's two actions, then hako's own `serve`: the long-lived shim that `start` spawns. */
+export const ACTIONS = ["start", "delete", "serve"] as const;
+export type Action = (typeof ACTIONS)[number];
 
 export interface ShimArgs {
   namespace: string;
@@ -32,8 +34,8 @@ export function parseShimArgs(argv: readonly string[], cwd: string): ShimArgs {
       const value = inline ?? argv[++i];
       if (value === undefined) throw invalidArgument(`flag -${rawName} needs a value`);
       values.set(rawName, value);
-    } else if (arg === "start" || arg === "delete" || arg === "serve") {
-      action = arg;
+    } else if ((ACTIONS as readonly string[]).includes(arg)) {
+      action = arg as Action;
     } else {
       throw invalidArgument(`unknown action ${JSON.stringify(arg)} (expected start or delete)`);
     }

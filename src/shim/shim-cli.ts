@@ -2,16 +2,31 @@
 // failed action is reported (stderr, which containerd shows, and exit 1). Which actions an entry serves is its own.
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, type Logger } from "../common/log.js";
-import { parseShimArgs, type ShimArgs } from "./args.js";
+import { ACTIONS, type Action, parseShimArgs, type ShimArgs } from "./args.js";
 
 declare const HAKO_VERSION: string | undefined;
 const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
 
-const USAGE = `usage: containerd-shim-hako-v2 -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start|delete
+/** What `-h` says of each action: every one the parser accepts, `serve` marked as hako's internal one. */
+const ACTION_HELP: Record<Action, string> = {
+  start: "(containerd) starts or finds the pod's shim and prints its address; the VM boots on the first Create",
+  delete: "(containerd) cleans up after a shim that died and prints a DeleteResponse",
+  serve: "internal, not for users: `start` runs it as the pod's long-lived shim, serving containerd's Task API",
+};
+
+/** The text of `-h`. */
+export function shimUsage(): string {
+  const actions = ACTIONS.map((a) => `  ${a.padEnd(7)} ${ACTION_HELP[a]}`).join("\n");
+  return `usage: containerd-shim-hako-v2 -namespace NS -address ADDR -publish-binary BIN -id ID [-debug] start|delete
 
 containerd's shim v2 for hako: containerd runs it (runtime type io.containerd.hako.v2) with the bundle as its
-working directory. \`start\` boots nothing yet: it starts (or finds) the pod's shim and prints its address; the pod's
-VM boots on the first Create. \`delete\` cleans up after a shim that died and prints a DeleteResponse.`;
+working directory.
+
+actions:
+${actions}
+
+-v prints the version, -h this help.`;
+}
 
 type ShimAction = (args: ShimArgs, argv: string[], log: Logger) => Promise<void>;
 export type ShimActions = Partial<Record<ShimArgs["action"], ShimAction>>;
@@ -25,7 +40,7 @@ export async function runShim(actions: ShimActions): Promise<void> {
     return;
   }
   if (argv.includes("-h") || argv.includes("-help") || argv.includes("--help")) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${shimUsage()}\n`);
     return;
   }
   const log = createLogger({ level: "info" });
@@ -34,7 +49,7 @@ export async function runShim(actions: ShimActions): Promise<void> {
     args = parseShimArgs(argv, process.cwd());
   } catch (err) {
     process.stderr.write(`containerd-shim-hako-v2: ${(err as Error).message}\n`);
-    process.stderr.write(`${USAGE}\n`);
+    process.stderr.write(`${shimUsage()}\n`);
     process.exit(2);
   }
   try {
