@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, mock, test } from "node:test";
 import { Code, HakoError } from "../common/errors.js";
 import { defaultConfig } from "../config/defaults.js";
+import { fakeKernelModules } from "../sys/fake-kernel-modules.js";
 import { acceleratorItems } from "./check/accelerator.js";
 import { assetItems } from "./check/assets.js";
 import { checkCommand } from "./check/command.js";
@@ -141,9 +142,12 @@ test("forcing kvm where only TCG works fails; hardware KVM is ok", () => {
 });
 
 test("a host without /dev/net/tun gets a warning, not a failure: sandboxes run without it", () => {
-  const tun = deviceItems(defaultConfig(), { vhostVsock: true, vhostNet: true, tun: false }).find(
-    (i) => i.id === "tun",
-  );
+  const tun = deviceItems(defaultConfig(), {
+    vhostVsock: true,
+    vhostNet: true,
+    tun: false,
+    modules: fakeKernelModules(["tun"]),
+  }).find((i) => i.id === "tun");
   assert.equal(tun?.status, "warn");
   assert.match(tun?.detail ?? "", /sandboxes run without it/);
   assert.equal(tun?.fix, "modprobe tun");

@@ -1,26 +1,37 @@
 // `hako check` rules for the host devices a VM uses: vhost-vsock (agent channel), vhost-net (NIC data path) and
-// /dev/net/tun (tap devices for pod networking). Pure: deviceFacts() reads /dev, the rules read the facts.
+// /dev/net/tun (tap devices for pod networking). Pure: deviceFacts() reads /dev, the rules read the facts. A missing
+// device's fix is `modprobe` only when the running kernel has the module; otherwise the item says the kernel lacks it.
 import { existsSync } from "node:fs";
 import type { HakoConfig } from "../../config/index.js";
+import { hostKernelModules, type KernelModules, missingModuleFix } from "../../sys/kernel-modules.js";
 import { type CheckItem, item } from "./item.js";
 
 export interface DeviceFacts {
   vhostVsock: boolean;
   vhostNet: boolean;
   tun: boolean;
+  /** The modules the running kernel can load (for the fix of a missing device). */
+  modules: KernelModules;
 }
 
-/** Which devices exist under `dev` (/dev, or a test's directory). */
-export function deviceFacts(dev: string): DeviceFacts {
+/** Which devices exist under `dev` (/dev, or a test's directory), and which modules `modules` can load. */
+export function deviceFacts(dev: string, modules: KernelModules = hostKernelModules()): DeviceFacts {
   return {
     vhostVsock: existsSync(`${dev}/vhost-vsock`),
     vhostNet: existsSync(`${dev}/vhost-net`),
     tun: existsSync(`${dev}/net/tun`),
+    modules,
   };
+}
+
+/** " (kernel R has no M module)" when it has none, else "". */
+function lacks(modules: KernelModules, module: string): string {
+  return modules.loadable(module) ? "" : ` (kernel ${modules.release} has no ${module} module)`;
 }
 
 export function deviceItems(config: HakoConfig, dev: DeviceFacts): CheckItem[] {
   const items: CheckItem[] = [];
+  const vsockLoadable = dev.modules.loadable("vhost_vsock");
   if (dev.vhostVsock) items.push(item("vhost-vsock", "/dev/vhost-vsock", "ok", "the agent can be reached over vsock"));
   else if (config.hypervisor.qemu.agentChannel === "vsock") {
     items.push(
@@ -28,8 +39,8 @@ export function deviceItems(config: HakoConfig, dev: DeviceFacts): CheckItem[] {
         "vhost-vsock",
         "/dev/vhost-vsock",
         "fail",
-        'agent_channel = "vsock" is configured but /dev/vhost-vsock is missing',
-        'modprobe vhost_vsock, or set agent_channel = "auto"',
+        `agent_channel = "vsock" is configured but /dev/vhost-vsock is missing${lacks(dev.modules, "vhost_vsock")}`,
+        vsockLoadable ? 'modprobe vhost_vsock, or set agent_channel = "auto"' : 'set agent_channel = "auto"',
       ),
     );
   } else {
@@ -38,8 +49,10 @@ export function deviceItems(config: HakoConfig, dev: DeviceFacts): CheckItem[] {
         "vhost-vsock",
         "/dev/vhost-vsock",
         "warn",
-        "missing: the agent is reached over a virtio-serial port instead (works, one channel per VM)",
-        "modprobe vhost_vsock",
+        `missing${lacks(dev.modules, "vhost_vsock")}: the agent is reached over a virtio-serial port instead (works, one channel per VM)`,
+        vsockLoadable
+          ? "modprobe vhost_vsock"
+          : 'none needed: agent_channel = "auto" uses virtio-serial (for vsock: a host kernel built with CONFIG_VHOST_VSOCK)',
       ),
     );
   }
@@ -53,8 +66,8 @@ export function deviceItems(config: HakoConfig, dev: DeviceFacts): CheckItem[] {
         "vhost-net",
         "/dev/vhost-net",
         "warn",
-        "missing: guest networking goes through QEMU in user space (slower)",
-        "modprobe vhost_net",
+        `missing: guest networking goes through QEMU in user space (slower)`,
+        missingModuleFix(dev.modules, "vhost_net", "CONFIG_VHOST_NET"),
       ),
     );
   // A warning, not a failure: sandboxes run without it, and only pod networking (tap devices) will need it.
@@ -65,8 +78,8 @@ export function deviceItems(config: HakoConfig, dev: DeviceFacts): CheckItem[] {
         "tun",
         "/dev/net/tun",
         "warn",
-        "missing: sandboxes run without it, but pod networking will need it for tap devices",
-        "modprobe tun",
+        `missing: sandboxes run without it, but pod networking will need it for tap devices`,
+        missingModuleFix(dev.modules, "tun", "CONFIG_TUN"),
       ),
     );
   return items;

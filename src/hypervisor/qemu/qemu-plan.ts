@@ -6,6 +6,7 @@ import { cpus, totalmem } from "node:os";
 import { Code, HakoError } from "../../common/errors.js";
 import type { AgentConfig, QemuConfig } from "../../config/types.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
+import { hostKernelModules, missingModuleFix } from "../../sys/kernel-modules.js";
 import type { Accelerator, NicRequest } from "../hypervisor.js";
 import type { AgentChannelPlan, QemuPlan } from "./cmdline/build.js";
 import { chooseFirmware } from "./cmdline/firmware.js";
@@ -40,7 +41,7 @@ export function chooseChannel(h: QemuConfig, paths: VmPaths): AgentChannelPlan {
   if (choice === "vsock" && !vsock) {
     throw new HakoError(
       Code.FailedPrecondition,
-      "agent_channel = vsock but /dev/vhost-vsock does not exist (modprobe vhost_vsock)",
+      `agent_channel = vsock but /dev/vhost-vsock does not exist (${missingModuleFix(hostKernelModules(), "vhost_vsock", "CONFIG_VHOST_VSOCK")}; or set agent_channel = "auto")`,
     );
   }
   if (choice === "vsock" || (choice === "auto" && vsock)) {
