@@ -44,7 +44,10 @@ export function statusText(s: FactoryStatus, enabled: boolean): string {
     lines.push(`${t.key}  ${mib(t.bytes).padStart(10)}  age ${age(t.ageS).padStart(4)}  ${templateState(t)}`);
   }
   for (const b of s.builds) {
-    const what = b.running ? `init running (pid ${b.pid})` : "interrupted build: the next init or destroy removes it";
+    let what = b.running ? `init running (pid ${b.pid})` : "interrupted build: the next init or destroy removes it";
+    if (b.qemuPid !== undefined) {
+      what = `interrupted build whose template VM still runs (QEMU pid ${b.qemuPid}): hako factory destroy (or the next init) kills it and removes the files`;
+    }
     lines.push(`${b.name}  ${what}`);
   }
   return `${lines.join("\n")}\n`;
@@ -58,8 +61,10 @@ export function destroyText(root: string, r: DestroyResult): string {
   if (r.killed.length > 0) lines.push(`killed the QEMU of interrupted builds: pid ${r.killed.join(", ")}`);
   for (const name of r.running) lines.push(`left ${name}: its hako factory init is still running`);
   if (lines.length === 0) lines.push(`no templates under ${root}`);
-  if (r.rootRemoved) lines.push(`removed ${root} (empty)`);
-  else if (r.others.length > 0) {
+  if (r.rootRemoved) {
+    lines.push(`removed ${root} (empty)`);
+    for (const dir of r.parentsRemoved) lines.push(`removed ${dir} (empty; hako factory init had created it)`);
+  } else if (r.others.length > 0) {
     const n = r.others.length;
     lines.push(
       `left ${root}: it holds ${n} ${n === 1 ? "entry" : "entries"} that ${n === 1 ? "is" : "are"} not hako's`,

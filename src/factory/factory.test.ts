@@ -20,6 +20,7 @@ import { vmName } from "../hypervisor/qemu/state-dir.js";
 import { markTemplateBroken, TEMPLATE_FORMAT, templateKey } from "../hypervisor/qemu/template.js";
 import { destroyTemplates, factoryStatus } from "./factory.js";
 import { cleanInterruptedBuilds, RUN_DIR, templateVmId, workDirName } from "./interrupted.js";
+import { MADE_PARENTS, madeParents, makeTemplatePath } from "./made-parents.js";
 
 const work = mkdtempSync(join(tmpdir(), "hako-factory-spec-"));
 const children: ChildProcess[] = [];
@@ -173,5 +174,76 @@ describe("hako factory on a shared template_path", () => {
     assert.ok(!existsSync(join(root, workDirName(key, dead))));
     assert.ok(!existsSync(join(root, RUN_DIR, id)));
     assert.ok(existsSync(join(root, workDirName(key, process.pid))), "a running init's work directory was removed");
+  });
+  it("status names a killed init's template VM that still runs, with its pid, and says destroy removes it", async () => {
+    const root = join(work, "killed-init");
+    const cfg = config(root);
+    const key = "00112233445566bb";
+    const dead = await deadPid();
+    const id = templateVmId(key, dead);
+    const qemu = fakeQemu(vmName(id));
+    mkdirSync(join(root, RUN_DIR, id), { recursive: true });
+    writeFileSync(join(root, RUN_DIR, id, "qemu.pid"), `${qemu.pid}\n`);
+    mkdirSync(join(root, workDirName(key, dead)));
+    await waitFor(() => running(qemu.pid));
+
+    const s = factoryStatus(cfg, log);
+    assert.deepEqual(s.builds, [{ name: workDirName(key, dead), pid: dead, running: false, qemuPid: qemu.pid }]);
+    assert.match(
+      statusText(s, true),
+      new RegExp(`template VM still runs \\(QEMU pid ${qemu.pid}\\): hako factory destroy .*kills it`),
+    );
+    const r = await destroyTemplates(cfg, log);
+    assert.deepEqual(r.killed, [qemu.pid]);
+    await waitFor(() => !running(qemu.pid));
+    assert.ok(!running(qemu.pid), "destroy left the killed init's QEMU running");
+  });
+
+  it("destroy removes the parents init created for template_path, each only while empty, and no other", async () => {
+    // Parents created by init (as /run/hako-factory is for the default /run/hako-factory/template) go with it.
+    const base = join(work, "parents");
+    mkdirSync(base);
+    const root = join(base, "made", "by-init", "template");
+    makeTemplatePath(root);
+    assert.deepEqual(madeParents(root), [join(base, "made", "by-init"), join(base, "made")]);
+    const cfg = config(root);
+    const key = saveTemplate(root, cfg);
+    assert.deepEqual(
+      factoryStatus(cfg, log).templates.map((t) => t.key),
+      [key],
+    );
+    const r = await destroyTemplates(cfg, log);
+    assert.equal(r.rootRemoved, true);
+    assert.deepEqual(r.parentsRemoved, [join(base, "made", "by-init"), join(base, "made")]);
+    assert.deepEqual(readdirSync(base), [], "a parent init created was left");
+    assert.match(destroyText(root, r), new RegExp(`^removed ${join(base, "made")} \\(empty; hako factory init`, "m"));
+
+    // A parent that existed before init (a user's /var/lib/x of /var/lib/x/template) is never removed.
+    const mine = join(base, "users-own");
+    mkdirSync(mine);
+    makeTemplatePath(join(mine, "template"));
+    assert.deepEqual(readdirSync(join(mine, "template")), [], "a record was written for a parent init did not make");
+    const own = await destroyTemplates(config(join(mine, "template")), log);
+    assert.deepEqual([own.rootRemoved, own.parentsRemoved, existsSync(mine)], [true, [], true]);
+
+    // A parent init made that now holds something else stays, and so does its record while template_path stays.
+    const shared = join(base, "shared", "template");
+    makeTemplatePath(shared);
+    writeFileSync(join(base, "shared", "notes.txt"), "mine");
+    const kept = await destroyTemplates(config(shared), log);
+    assert.deepEqual([kept.rootRemoved, kept.parentsRemoved], [true, []]);
+    assert.deepEqual(readdirSync(join(base, "shared")), ["notes.txt"]);
+    const busy = join(base, "busy", "template");
+    makeTemplatePath(busy);
+    writeFileSync(join(busy, "other.txt"), "mine");
+    const left = await destroyTemplates(config(busy), log);
+    assert.deepEqual([left.rootRemoved, left.others], [false, ["other.txt"]]);
+    assert.deepEqual(madeParents(busy), [join(base, "busy")]);
+
+    // A record names only the unbroken run of template_path's parents from its own: other names are ignored.
+    writeFileSync(join(busy, MADE_PARENTS), JSON.stringify({ parents: [work, "/", "relative", join(base, "busy")] }));
+    assert.deepEqual(madeParents(busy), [join(base, "busy")]);
+    writeFileSync(join(busy, MADE_PARENTS), JSON.stringify({ parents: [work, "/tmp"] }));
+    assert.deepEqual(madeParents(busy), []);
   });
 });

@@ -32,8 +32,10 @@ import {
   removeIfEmpty,
   stopTemplateVm,
   templateVmId,
+  templateVmPid,
   workDirName,
 } from "./interrupted.js";
+import { MADE_PARENTS, makeTemplatePath, removeTemplatePath } from "./made-parents.js";
 
 /**
  * Runs `fn` (sync or async) on the template directory; a system error (ENOTDIR, EACCES, …) becomes a
@@ -105,6 +107,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
   const tmp = join(root, workDirName(key, process.pid));
   const runRoot = join(root, RUN_DIR);
   onTemplatePath(root, `create ${tmp}`, () => {
+    makeTemplatePath(root);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true, mode: 0o700 });
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
@@ -180,6 +183,17 @@ export interface TemplateStatus {
   broken?: BrokenMark;
 }
 
+export interface BuildStatus {
+  /** `<key>.tmp-<pid>`, or `.run/template-<key>-<pid>` when only that is left. */
+  name: string;
+  /** The init process, when the names carry it. */
+  pid?: number;
+  /** The init still runs. */
+  running: boolean;
+  /** A killed init's template VM that still runs (its QEMU's pid): destroy, or the next init, kills it. */
+  qemuPid?: number;
+}
+
 export interface FactoryStatus {
   root: string;
   currentKey: string;
@@ -187,7 +201,7 @@ export interface FactoryStatus {
   unusable?: string;
   templates: TemplateStatus[];
   /** init work directories: of a running init, or left by one that was killed (the next init or destroy removes). */
-  builds: { name: string; pid?: number; running: boolean }[];
+  builds: BuildStatus[];
 }
 
 function allocatedBytes(dir: string): number {
@@ -215,11 +229,15 @@ export function factoryStatus(config: HakoConfig, logger: Logger): FactoryStatus
       }
       return s;
     });
-    const builds = interruptedBuilds(root).map((b) => ({
-      name: b.workDir ?? join(RUN_DIR, b.vmId ?? ""),
-      ...(b.pid !== undefined ? { pid: b.pid } : {}),
-      running: b.running,
-    }));
+    const builds = interruptedBuilds(root).map((b): BuildStatus => {
+      const qemuPid = !b.running && b.vmId ? templateVmPid(root, b.vmId) : undefined;
+      return {
+        name: b.workDir ?? join(RUN_DIR, b.vmId ?? ""),
+        ...(b.pid !== undefined ? { pid: b.pid } : {}),
+        running: b.running,
+        ...(qemuPid !== undefined ? { qemuPid } : {}),
+      };
+    });
     const unusable = templatesUnusable(config);
     return { root, currentKey, ...(unusable ? { unusable } : {}), templates, builds };
   });
@@ -235,13 +253,16 @@ export interface DestroyResult {
   running: string[];
   /** template_path was left empty and removed. */
   rootRemoved: boolean;
+  /** Directories above template_path that init created, removed after it, each because it was empty. */
+  parentsRemoved: string[];
   /** Entries under template_path that are not hako's, left alone. */
   others: string[];
 }
 
 /**
  * Removes the templates under template_path and what killed inits left there (stopping their QEMU), then
- * template_path itself if nothing else is in it. Entries that are not hako's are left alone and listed.
+ * template_path itself if nothing else is in it, and the directories above it that init created (made-parents.ts),
+ * each while empty. Entries that are not hako's are left alone and listed.
  */
 export async function destroyTemplates(config: HakoConfig, logger: Logger): Promise<DestroyResult> {
   const root = config.factory.templatePath;
@@ -251,6 +272,7 @@ export async function destroyTemplates(config: HakoConfig, logger: Logger): Prom
     killed: [],
     running: [],
     rootRemoved: false,
+    parentsRemoved: [],
     others: [],
   };
   if (!existsSync(root)) return out;
@@ -264,8 +286,10 @@ export async function destroyTemplates(config: HakoConfig, logger: Logger): Prom
       out.templates.push(dir.slice(root.length + 1));
     }
     removeIfEmpty(join(root, RUN_DIR));
-    out.rootRemoved = removeIfEmpty(root);
-    if (!out.rootRemoved) out.others = readdirSync(root).filter((n) => n !== RUN_DIR && !out.running.includes(n));
+    Object.assign(out, removeTemplatePath(root));
+    if (!out.rootRemoved) {
+      out.others = readdirSync(root).filter((n) => n !== RUN_DIR && n !== MADE_PARENTS && !out.running.includes(n));
+    }
   });
   return out;
 }

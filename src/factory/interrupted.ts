@@ -86,15 +86,24 @@ export function isTemplateQemu(pid: number, id: string): boolean {
 }
 
 /**
- * Kills the template VM `id` under `root`/.run if its pid file names a process that is that VM, and removes its
- * state directory; returns the pid killed. The pid file is written right after QEMU is spawned.
+ * The pid of template VM `id` under `root`/.run while it runs: its pid file (written right after QEMU is spawned)
+ * names a process that /proc shows is that VM; else undefined.
+ */
+export function templateVmPid(root: string, id: string): number | undefined {
+  const pid = readPid(vmPaths(id, join(root, RUN_DIR)).qemuPid);
+  return pid !== undefined && isTemplateQemu(pid, id) ? pid : undefined;
+}
+
+/**
+ * Kills the template VM `id` under `root`/.run if it runs (templateVmPid), and removes its state directory; returns
+ * the pid killed.
  */
 export async function stopTemplateVm(root: string, id: string, log: Logger): Promise<number | undefined> {
   const runRoot = join(root, RUN_DIR);
   const paths = vmPaths(id, runRoot);
-  const pid = readPid(paths.qemuPid);
+  const pid = templateVmPid(root, id);
   let killed: number | undefined;
-  if (pid !== undefined && isTemplateQemu(pid, id)) {
+  if (pid !== undefined) {
     log.info("killing the template VM of an interrupted hako factory init", { pid, id });
     await killAndWait(pid, 5000);
     killed = pid;
