@@ -92,8 +92,9 @@ export function unmappedFileKiB(pid: number): number {
 
 /**
  * KiB of PSS in QEMU's TCG translation cache: its anonymous mappings that are readable, writable and executable
- * (`rwxp`, no file). QEMU maps the code buffer of `-accel tcg,tb-size=N` that way, in one region per vCPU thread
- * and guard pages between them; nothing else in QEMU is mapped rwx. Under KVM there is none, so 0.
+ * (`rwxp`, no file). QEMU maps the code buffer of `-accel tcg,tb-size=N` that way: one mapping under single-threaded
+ * TCG, regions with guard pages between them under multi-threaded; nothing else in QEMU is mapped rwx. Under KVM
+ * there is none, so 0.
  */
 export function tcgCacheKiB(pid: number): number {
   try {

@@ -51,10 +51,10 @@ export function defaultConfig(): HakoConfig {
         validInitrdPaths: [`${assetsDir}/*`],
         accel: "auto",
         agentChannel: "auto",
-        // A cold boot translates ~90 MiB of code. With a cache that fills, QEMU 7.2 aborts when a vCPU is hot-plugged
-        // while every region of it is in use (tcg/region.c: tcg_region_initial_alloc__locked: assertion failed),
-        // seen in ~1 of 4 runs of the Task Update e2e at 64 MiB and in none of 10 at 128.
-        tcgTbSizeMiB: 128,
+        // A cold boot translates ~90 MiB of code, so 64 MiB is flushed once per boot (96 MiB: −40 ms cold, +25 MiB
+        // per booted pod). A VM that can grow runs single-threaded TCG, which a vCPU hot-plug cannot abort whatever
+        // the cache holds (tcgThreading in src/hypervisor/qemu/cmdline/machine.ts).
+        tcgTbSizeMiB: 64,
       },
     },
     agent: {

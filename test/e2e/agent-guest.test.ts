@@ -197,7 +197,7 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
       machine: "q35",
       machineOptions: "",
       accel: "tcg",
-      tcgTbSizeMiB: 128,
+      tcgTbSizeMiB: 64,
       cpuFeatures: "",
       vcpus: 1,
       maxVcpus: 1,

@@ -14,7 +14,7 @@ function plan(over: Partial<QemuPlan> = {}): QemuPlan {
     machine: "q35",
     machineOptions: "",
     accel: "tcg",
-    tcgTbSizeMiB: 128,
+    tcgTbSizeMiB: 64,
     cpuFeatures: "",
     vcpus: 1,
     maxVcpus: 2,
@@ -44,7 +44,7 @@ describe("buildQemuArgs", () => {
   it("q35 under TCG with virtio-fs, pmem root and the serial agent channel", () => {
     assert.deepEqual(buildQemuArgs(plan()), [
       ...["-name", "sandbox-abc", "-nodefaults", "-nographic", "-no-user-config", "-no-reboot"],
-      ...["-machine", "q35", "-accel", "tcg,tb-size=128"],
+      ...["-machine", "q35", "-accel", "tcg,tb-size=64,thread=single"],
       ...["-cpu", "max,erms=off"],
       ...["-smp", "1,cores=1,threads=1,sockets=2,maxcpus=2"],
       ...["-m", "2048M,slots=10,maxmem=4096M"],
@@ -74,6 +74,14 @@ describe("buildQemuArgs", () => {
     assert.deepEqual(values(args, "-machine"), ["q35,nosmm,accel=kvm"]);
     assert.deepEqual(values(args, "-accel"), []);
     assert.deepEqual(values(args, "-cpu"), ["host,pmu=off"]);
+  });
+
+  it("TCG: single-threaded when a vCPU can be hot-plugged, a host thread per vCPU when it cannot", () => {
+    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 1, maxVcpus: 4 })), "-accel"), [
+      "tcg,tb-size=64,thread=single",
+    ]);
+    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 2, maxVcpus: 2 })), "-accel"), ["tcg,tb-size=64,thread=multi"]);
+    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 2, maxVcpus: 1 })), "-accel"), ["tcg,tb-size=64,thread=multi"]);
   });
 
   it("TCG: max without ERMS (byte-wise rep string ops are slow to emulate); cpu_features come after and win", () => {

@@ -10,7 +10,7 @@ import { DebugConsolePort } from "./debug-console.js";
 import type { QemuDevice, Transport } from "./device.js";
 import { Firmware } from "./firmware.js";
 import { Kernel } from "./kernel.js";
-import { Machine, type MachineType } from "./machine.js";
+import { Machine, type MachineType, tcgThreading } from "./machine.js";
 import { Memory } from "./memory.js";
 import { type TapNic, VirtioNet } from "./netdev.js";
 import { NineP } from "./ninep.js";
@@ -71,7 +71,13 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
   }
   const hotplugMemory = plan.machine === "q35";
   const devices: QemuDevice[] = [
-    new Machine(plan.machine, plan.accel, plan.machineOptions, plan.tcgTbSizeMiB),
+    new Machine(
+      plan.machine,
+      plan.accel,
+      plan.machineOptions,
+      plan.tcgTbSizeMiB,
+      tcgThreading(plan.vcpus, Math.max(plan.vcpus, plan.maxVcpus)),
+    ),
     ...(plan.firmware !== undefined ? [new Firmware(plan.firmware)] : []),
     new Cpu(plan.accel, plan.cpuFeatures),
     new Smp(plan.vcpus, plan.maxVcpus),

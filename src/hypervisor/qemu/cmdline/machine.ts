@@ -1,9 +1,22 @@
 // -machine and the accelerator. KVM goes in `-machine …,accel=kvm`; TCG is named with `-accel` because only that
-// form takes tb-size, the translation cache bound (QEMU's default is a gigabyte per VM).
+// form takes tb-size, the translation cache bound (QEMU's default is a gigabyte per VM), and thread.
 import type { Accelerator } from "../../hypervisor.js";
 import type { QemuDevice } from "./device.js";
 
 export type MachineType = "q35" | "microvm";
+
+/**
+ * How TCG runs the vCPUs: "multi" gives each vCPU its own host thread (MTTCG), "single" runs them all in turn on
+ * one. Multi-threaded TCG splits the translation cache into regions, one in use per vCPU thread at a time, and
+ * hands out the next one as a thread fills its own; a vCPU hot-plugged while every region is in use makes QEMU 7.2
+ * abort (`tcg_region_initial_alloc__locked: assertion failed`, tcg/region.c), and a region is only freed by the
+ * flush that follows. A booted guest fills most of the cache, so a Task Update that adds vCPUs hit it in about one
+ * of four runs at a 64 MiB cache. Single-threaded TCG has one region and no per-thread allocation, so a VM that
+ * may grow (maxcpus above its vCPUs) runs single-threaded; one that cannot grow keeps a host thread per vCPU.
+ */
+export function tcgThreading(vcpus: number, maxVcpus: number): "single" | "multi" {
+  return maxVcpus > vcpus ? "single" : "multi";
+}
 
 export class Machine implements QemuDevice {
   constructor(
@@ -11,7 +24,9 @@ export class Machine implements QemuDevice {
     readonly accel: Accelerator,
     /** Kata's machine_accelerators: extra comma-separated machine options. */
     readonly extra = "",
-    readonly tcgTbSizeMiB = 128,
+    /** TCG's translation cache, MiB (`tcg_tb_size`). */
+    readonly tcgTbSizeMiB = 64,
+    readonly tcgThread: "single" | "multi" = "single",
   ) {}
 
   args(): string[] {
@@ -25,6 +40,7 @@ export class Machine implements QemuDevice {
     // microvm's virtio-mmio devices default to legacy virtio, which vhost-user (virtiofsd) refuses.
     const globals = this.type === "microvm" ? ["-global", "virtio-mmio.force-legacy=false"] : [];
     if (this.accel === "kvm") return ["-machine", [...options, "accel=kvm"].join(","), ...globals];
-    return ["-machine", options.join(","), "-accel", `tcg,tb-size=${this.tcgTbSizeMiB}`, ...globals];
+    const accel = `tcg,tb-size=${this.tcgTbSizeMiB},thread=${this.tcgThread}`;
+    return ["-machine", options.join(","), "-accel", accel, ...globals];
   }
 }
