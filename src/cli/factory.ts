@@ -1,6 +1,5 @@
 // `hako factory init|status|destroy`: VM templates (Kata's factory verbs); the work is in src/factory/factory.ts.
 import { Command } from "@commander-js/extra-typings";
-import { createLogger } from "../common/log.js";
 import { loadConfig } from "../config/index.js";
 import type { HakoConfig } from "../config/types.js";
 import {
@@ -13,6 +12,7 @@ import {
   type TemplateStatus,
 } from "../factory/factory.js";
 import { templatesUnusable } from "../hypervisor/qemu/qemu-template-vm.js";
+import { cliLogger } from "./cli-log.js";
 
 const configOption = [
   "-c, --config <path>",
@@ -82,7 +82,7 @@ async function initInterruptible(config: HakoConfig, force: boolean): Promise<In
   const onSignal = (signal: NodeJS.Signals) => ac.abort(signal);
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, onSignal);
   try {
-    return await initTemplate(config, createLogger(), { force, signal: ac.signal });
+    return await initTemplate(config, cliLogger(), { force, signal: ac.signal });
   } catch (err) {
     if (!ac.signal.aborted) throw err;
     const sig = String(ac.signal.reason);
@@ -123,7 +123,7 @@ export function factoryCommand(): Command<[], Record<string, unknown>> {
         .option("--json", "print as JSON", false)
         .action((opts) => {
           const config = load(opts.config);
-          const s = factoryStatus(config, createLogger({ level: "error" }));
+          const s = factoryStatus(config, cliLogger({ level: "error" }));
           if (opts.json) {
             process.stdout.write(`${JSON.stringify({ enabled: config.factory.enableTemplate, ...s }, null, 2)}\n`);
             return;
@@ -137,7 +137,7 @@ export function factoryCommand(): Command<[], Record<string, unknown>> {
         .option(...configOption)
         .action(async (opts) => {
           const config = load(opts.config);
-          const r = await destroyTemplates(config, createLogger());
+          const r = await destroyTemplates(config, cliLogger());
           process.stdout.write(destroyText(config.factory.templatePath, r));
         }),
     );

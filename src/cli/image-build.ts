@@ -1,11 +1,11 @@
 // `hako image build`: arguments in, one call to the image builder (src/image/build.ts) out.
 import { Command } from "@commander-js/extra-typings";
-import { createLogger } from "../common/log.js";
 import { DEFAULT_AGENT_BUNDLE } from "../image/agent-bundle.js";
 import { buildImage, DEFAULT_ASSETS_DIR, parseExtraFile } from "../image/build.js";
 import { DEFAULT_KERNEL_PACKAGE } from "../image/kernel-package.js";
 import { KERNEL_SOURCE_PACKAGE } from "../image/kernel-source.js";
 import { createProgress } from "../image/progress.js";
+import { cliLogger } from "./cli-log.js";
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -38,7 +38,7 @@ export function imageBuildCommand(): Command<[], Record<string, unknown>> {
       "download and unpack cache (default $HAKO_CACHE_DIR, else /var/cache/hako as root, ~/.cache/hako otherwise)",
     )
     .action(async (opts) => {
-      const log = createLogger();
+      const log = cliLogger();
       await buildImage({
         outputDir: opts.output,
         ifChanged: opts.ifChanged,

@@ -5,9 +5,9 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "@commander-js/extra-typings";
-import { createLogger } from "../common/log.js";
 import { installNode, uninstallNode } from "../deploy/node-install.js";
 import { DEFAULT_ASSETS_DIR } from "../image/build.js";
+import { cliLogger } from "./cli-log.js";
 
 const DEFAULT_RESTART = "systemctl restart containerd";
 
@@ -29,7 +29,7 @@ function nodeOptions(opts: { root: string; containerdConfig: string; restartComm
     root: opts.root,
     containerdConfig: opts.containerdConfig,
     restart: opts.restartCommand.split(" ").filter(Boolean),
-    log: createLogger(),
+    log: cliLogger(),
   };
 }
 

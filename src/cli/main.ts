@@ -1,8 +1,8 @@
 // The `hako` command line: a table of verbs, each defined in its own file under src/cli/. Failures are printed as
-// one line on stderr with the error's gRPC code name, and exit non-zero.
+// one line on stderr (`hako: error: …`) with the error's gRPC code name, and exit non-zero.
 import { Command } from "@commander-js/extra-typings";
-import { codeName, HakoError } from "../common/errors.js";
 import { checkCommand } from "./check/command.js";
+import { errorLine } from "./cli-log.js";
 import { envCommand } from "./env.js";
 import { execCommand } from "./exec.js";
 import { factoryCommand } from "./factory.js";
@@ -40,8 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err && typeof err === "object" && "exitCode" in err && typeof err.exitCode === "number" && "code" in err) {
       return err.exitCode; // commander already printed usage or help
     }
-    const e = HakoError.from(err);
-    process.stderr.write(`hako: ${e.message} (${codeName(e.code)})\n`);
+    process.stderr.write(errorLine(err));
     return 1;
   }
 }

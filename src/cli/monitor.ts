@@ -5,11 +5,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Command } from "@commander-js/extra-typings";
 import { Code, HakoError } from "../common/errors.js";
-import { createLogger, type Logger } from "../common/log.js";
+import type { Logger } from "../common/log.js";
 import { fetchMetrics } from "../metrics/fetch.js";
 import { mergeExpositions } from "../metrics/prom-text.js";
 import { SandboxMetrics } from "../metrics/sandbox-registry.js";
 import { serveMetrics } from "../metrics/server.js";
+import { cliLogger } from "./cli-log.js";
 import { positiveInteger } from "./option-values.js";
 import { listSandboxes, type SandboxEntry } from "./sandboxes.js";
 
@@ -73,7 +74,7 @@ export async function collectAll(timeoutMs: number, log: Logger): Promise<string
 }
 
 export async function startMonitor(options: MonitorOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const log = (options.logger ?? createLogger()).child({ subsystem: "monitor" });
+  const log = (options.logger ?? cliLogger()).child({ subsystem: "monitor" });
   const server = createServer();
   await serveMetrics(
     server,

@@ -1,6 +1,7 @@
 // Structured logs shaped like containerd's logrus JSON (`level`, `time`, `msg` + fields), one line per entry,
 // written synchronously to stderr or a file so that nothing is lost when a process exits. Never stdout: the shim's
 // `start` owns stdout. An error goes in the field `err`, everywhere, with its cause chain, fields and stack.
+// Commands a person runs (`hako …`) format the same entries as one human line each instead (humanLine).
 import { writeSync } from "node:fs";
 
 export type Level = "debug" | "info" | "warning" | "error";
@@ -70,17 +71,56 @@ function serialize(value: unknown): unknown {
   return value;
 }
 
-export function createLogger(options: { level?: Level; sink?: LogSink; fields?: Fields } = {}): Logger {
+/** How an entry (`level`, `time`, `msg`, then its fields, errors serialized) becomes the line a sink gets. */
+export type LineFormat = (entry: Fields) => string;
+
+/** One logrus-shaped JSON object a line: the default, for log files, containerd's log and tools. */
+export const jsonLine: LineFormat = (entry) => `${JSON.stringify(entry)}\n`;
+
+/** Fields a person does not need on a terminal: the entry's own keys, and which part of hako logged it. */
+const NOT_SHOWN = new Set(["level", "time", "msg", "err", "subsystem"]);
+
+/** An error field's message and its causes', each left out when the one before already says it. */
+function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err, depth = 0; e !== undefined && depth <= MAX_CAUSE_DEPTH; depth++) {
+    const message = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
+    if (!parts.some((p) => p.includes(message))) parts.push(message);
+    e = e && typeof e === "object" && "cause" in e ? e.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
+/**
+ * One line for a person: `PROGRAM: LEVEL: msg: err (and its causes); key: value, …`, the level left out for
+ * info; no time, no stack (HAKO_LOG_FORMAT=json in the hako CLI gives the JSON lines, stacks included).
+ */
+export function humanLine(program: string): LineFormat {
+  return (entry) => {
+    let line = `${program}: ${entry.level === "info" ? "" : `${String(entry.level)}: `}${String(entry.msg)}`;
+    if (entry.err !== undefined) line += `: ${errorChain(entry.err)}`;
+    const rest = Object.entries(entry).filter(([k, v]) => !NOT_SHOWN.has(k) && v !== undefined);
+    if (rest.length > 0) {
+      line += `; ${rest.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")}`;
+    }
+    return `${line}\n`;
+  };
+}
+
+export function createLogger(
+  options: { level?: Level; sink?: LogSink; fields?: Fields; format?: LineFormat } = {},
+): Logger {
   const level = options.level ?? levelFromEnv();
   const sink = options.sink ?? stderrSink;
   const base = options.fields ?? {};
+  const format = options.format ?? jsonLine;
   const emit = (lvl: Level, msg: string, fields?: Fields) => {
     if (rank[lvl] < rank[level]) return;
     const entry: Fields = { level: lvl, time: new Date().toISOString(), msg };
     for (const [k, v] of Object.entries(base)) entry[k] = serialize(v);
     if (fields) for (const [k, v] of Object.entries(fields)) entry[k] = serialize(v);
     try {
-      sink.write(`${JSON.stringify(entry)}\n`);
+      sink.write(format(entry));
     } catch {
       // A log line that cannot be written must never take the process down (EPIPE on a closed stderr).
     }
@@ -91,7 +131,7 @@ export function createLogger(options: { level?: Level; sink?: LogSink; fields?: 
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warning", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ level, sink, fields: { ...base, ...fields } }),
+    child: (fields) => createLogger({ level, sink, format, fields: { ...base, ...fields } }),
   };
 }
 

@@ -1,5 +1,5 @@
-// Build progress for humans: on a terminal one line that updates in place per step; otherwise (CI, pipes) plain
-// structured log lines on stderr.
+// Build progress for humans: on a terminal one line that updates in place per step; otherwise (CI, pipes) one log
+// line per step on stderr (the CLI's logger: `hako: …`, or JSON with HAKO_LOG_FORMAT=json).
 import type { Logger } from "../common/log.js";
 
 export interface Progress {

@@ -1,8 +1,13 @@
 // The command line every entry of the shim binary shares: `-v`, `-h`, containerd's flags and the action, and how a
-// failed action is reported (stderr, which containerd shows, and exit 1). Which actions an entry serves is its own.
+// failed action is reported (one line on stderr, which containerd shows, the JSON entry in containerd's log, and exit
+// 1). Which actions an entry serves is its own.
+import { closeSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
-import { createLogger, type Logger } from "../common/log.js";
+import { createLogger, humanLine, type Logger } from "../common/log.js";
 import { ACTIONS, type Action, parseShimArgs, type ShimArgs } from "./args.js";
+import { fifoSink, openLogFifo } from "./log-fifo.js";
+
+const PROGRAM = "containerd-shim-hako-v2";
 
 declare const HAKO_VERSION: string | undefined;
 const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
@@ -43,15 +48,18 @@ export async function runShim(actions: ShimActions): Promise<void> {
     process.stdout.write(`${shimUsage()}\n`);
     return;
   }
-  const log = createLogger({ level: "info" });
   let args: ShimArgs;
   try {
     args = parseShimArgs(argv, process.cwd());
   } catch (err) {
-    process.stderr.write(`containerd-shim-hako-v2: ${(err as Error).message}\n`);
+    process.stderr.write(`${PROGRAM}: error: ${(err as Error).message}\n`);
     process.stderr.write(`${shimUsage()}\n`);
     process.exit(2);
   }
+  // `serve`'s stderr is containerd's log fifo: JSON there. `start` and `delete` write to whoever ran them (containerd
+  // puts their stderr in its error or its log, a person sees a terminal): one human line per entry.
+  const human = args.action !== "serve";
+  const log = createLogger({ level: "info", ...(human ? { format: humanLine(PROGRAM) } : {}) });
   try {
     const action = actions[args.action];
     if (!action) throw new HakoError(Code.Internal, `internal: this entry of the shim does not serve "${args.action}"`);
@@ -59,7 +67,21 @@ export async function runShim(actions: ShimActions): Promise<void> {
   } catch (err) {
     const e = HakoError.from(err);
     log.error(`${args.action} failed`, { err: e, id: args.id });
-    process.stderr.write(`containerd-shim-hako-v2 ${args.action}: ${e.message}\n`);
+    if (human) logToContainerd(args.bundle, (l) => l.error(`${args.action} failed`, { err: e, id: args.id }));
     process.exit(1);
+  }
+}
+
+/**
+ * Writes entries as JSON (stack included) to containerd's `log` fifo of `bundle` when containerd reads it (it does
+ * while it runs `start`), so that its log keeps the detail the human line leaves out; else nothing.
+ */
+function logToContainerd(bundle: string, write: (log: Logger) => void): void {
+  const fd = openLogFifo(bundle);
+  if (fd === undefined) return;
+  try {
+    write(createLogger({ level: "info", sink: fifoSink(fd) }));
+  } finally {
+    closeSync(fd);
   }
 }
