@@ -51,6 +51,8 @@ export interface VmRequest {
   stateRoot: string;
   vcpus: number;
   memoryMiB: number;
+  /** vCPUs may be hot-plugged after the start (hot-plug sizing): the VMM must be able to take them. */
+  mayGrow?: boolean;
   /** Host directory exported to the guest; the hypervisor's share manager serves it (absent: nothing shared). */
   sharedDir?: string;
   /** The pod network: the VMM (and its share daemon) run in `netns`, with one NIC per entry. */

@@ -79,6 +79,7 @@ export function snapshotQemuArgs(b: SnapshotBoot, disk: string): string[] {
     accel: b.vm.accel,
     vcpus: Math.max(1, qemu.defaultVcpus),
     memoryMiB: MEMORY_MIB,
+    mayGrow: false,
     pmem: checkAssets(qemu),
     channel: { kind: "serial", socketPath: paths.agentSocket },
     share: { kind: "none" },

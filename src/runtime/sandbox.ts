@@ -153,6 +153,7 @@ export class Sandbox {
         runRoot,
         vcpus: options.vcpus,
         memoryMiB: options.memoryMiB,
+        mayGrow: options.hotplug === true,
         hostname: options.hostname ?? "",
         ...(options.network ? { network: options.network } : {}),
       },

@@ -198,6 +198,7 @@ describe("hako-agent in a QEMU guest", { timeout: 15 * 60_000 }, () => {
       machineOptions: "",
       accel: "tcg",
       tcgTbSizeMiB: 64,
+      tcgThread: "multi",
       cpuFeatures: "",
       vcpus: 1,
       maxVcpus: 1,

@@ -115,6 +115,7 @@ export class QemuHypervisor implements Hypervisor {
             accel,
             vcpus,
             memoryMiB,
+            mayGrow: req.mayGrow === true,
             pmem,
             channel,
             share: share.device,

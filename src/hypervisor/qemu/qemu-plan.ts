@@ -11,6 +11,7 @@ import type { Accelerator, NicRequest } from "../hypervisor.js";
 import type { AgentChannelPlan, QemuPlan } from "./cmdline/build.js";
 import { chooseFirmware } from "./cmdline/firmware.js";
 import { hostTscKhz, kernelParams } from "./cmdline/kernel.js";
+import { tcgThreading } from "./cmdline/machine.js";
 import type { VmPaths } from "./state-dir.js";
 
 const MiB = 1024 * 1024;
@@ -58,6 +59,8 @@ export interface PlanInput {
   accel: Accelerator;
   vcpus: number;
   memoryMiB: number;
+  /** vCPUs may be hot-plugged after the start (hot-plug sizing; a template's clones, grown to their sandbox's size). */
+  mayGrow: boolean;
   pmem: QemuPlan["pmem"];
   channel: AgentChannelPlan;
   share: ShareDevice;
@@ -84,6 +87,7 @@ export function qemuPlan(p: PlanInput): QemuPlan {
     ...(firmware !== undefined ? { firmware } : {}),
     accel: p.accel,
     tcgTbSizeMiB: h.tcgTbSizeMiB,
+    tcgThread: tcgThreading(p.mayGrow, p.vcpus, maxVcpus),
     cpuFeatures: h.cpuFeatures,
     vcpus: p.vcpus,
     maxVcpus,

@@ -30,6 +30,8 @@ function templatePlan(config: HakoConfig, id: string, stateRoot: string, log: Lo
     accel: chooseAccelerator(h.accel, log),
     vcpus: Math.max(1, h.defaultVcpus),
     memoryMiB: h.defaultMemoryMiB,
+    // Its clones grow to their sandbox's size by hot-plug, and a clone's command line is the template's.
+    mayGrow: true,
     pmem: checkAssets(h),
     channel: chooseChannel(h, paths),
     share: { kind: "none" },

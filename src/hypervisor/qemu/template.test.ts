@@ -153,6 +153,7 @@ describe("VM templates", () => {
     const plan: QemuPlan = {
       id: "sb",
       ...sizing,
+      tcgThread: "single",
       kernel: join(dir, "vmlinux"),
       initrd: join(dir, "initrd"),
       kernelParams: ["quiet"],

@@ -26,6 +26,8 @@ export interface BootRequest {
   runRoot: string;
   vcpus: number;
   memoryMiB: number;
+  /** Containers may grow the VM by hot-plug (hot-plug sizing, not static). */
+  mayGrow: boolean;
   hostname: string;
   /** Wire the pod netns the sandbox spec names with this model; absent: the VM gets no NIC (unit tests). */
   network?: { model: NetworkModel; spec: OciSpec };
@@ -89,6 +91,7 @@ export async function bootSandbox(req: BootRequest, clock: PhaseClock, log: Logg
         stateRoot: req.runRoot,
         vcpus: req.vcpus,
         memoryMiB: req.memoryMiB,
+        mayGrow: req.mayGrow,
         ...(network.endpoints.length > 0
           ? {
               network: {

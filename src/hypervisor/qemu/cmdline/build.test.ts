@@ -6,6 +6,7 @@ import { nicFd } from "../qemu-plan.js";
 import { buildQemuArgs, type QemuPlan } from "./build.js";
 import { chooseFirmware, QBOOT_ROM } from "./firmware.js";
 import { fastBootParams, hostTscKhz, kernelParams, leanGuestParams } from "./kernel.js";
+import { tcgThreading } from "./machine.js";
 
 const dir = "/run/hako/abc";
 function plan(over: Partial<QemuPlan> = {}): QemuPlan {
@@ -15,6 +16,7 @@ function plan(over: Partial<QemuPlan> = {}): QemuPlan {
     machineOptions: "",
     accel: "tcg",
     tcgTbSizeMiB: 64,
+    tcgThread: "single",
     cpuFeatures: "",
     vcpus: 1,
     maxVcpus: 2,
@@ -76,12 +78,11 @@ describe("buildQemuArgs", () => {
     assert.deepEqual(values(args, "-cpu"), ["host,pmu=off"]);
   });
 
-  it("TCG: single-threaded when a vCPU can be hot-plugged, a host thread per vCPU when it cannot", () => {
-    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 1, maxVcpus: 4 })), "-accel"), [
-      "tcg,tb-size=64,thread=single",
-    ]);
-    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 2, maxVcpus: 2 })), "-accel"), ["tcg,tb-size=64,thread=multi"]);
-    assert.deepEqual(values(buildQemuArgs(plan({ vcpus: 2, maxVcpus: 1 })), "-accel"), ["tcg,tb-size=64,thread=multi"]);
+  it("TCG: single-threaded only for a VM that may be given vCPUs after its start, with room under maxcpus", () => {
+    assert.equal(tcgThreading(true, 1, 4), "single", "hot-plug sizing, room to grow");
+    assert.equal(tcgThreading(true, 2, 2), "multi", "no room: maxcpus reached");
+    assert.equal(tcgThreading(false, 1, 4), "multi", "static sizing: nothing is hot-plugged");
+    assert.deepEqual(values(buildQemuArgs(plan({ tcgThread: "multi" })), "-accel"), ["tcg,tb-size=64,thread=multi"]);
   });
 
   it("TCG: max without ERMS (byte-wise rep string ops are slow to emulate); cpu_features come after and win", () => {

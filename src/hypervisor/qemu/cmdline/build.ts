@@ -10,7 +10,7 @@ import { DebugConsolePort } from "./debug-console.js";
 import type { QemuDevice, Transport } from "./device.js";
 import { Firmware } from "./firmware.js";
 import { Kernel } from "./kernel.js";
-import { Machine, type MachineType, tcgThreading } from "./machine.js";
+import { Machine, type MachineType, type TcgThread } from "./machine.js";
 import { Memory } from "./memory.js";
 import { type TapNic, VirtioNet } from "./netdev.js";
 import { NineP } from "./ninep.js";
@@ -34,6 +34,8 @@ export interface QemuPlan {
   firmware?: string;
   accel: Accelerator;
   tcgTbSizeMiB: number;
+  /** Multi- or single-threaded TCG (tcgThreading in cmdline/machine.ts); KVM ignores it. */
+  tcgThread: TcgThread;
   cpuFeatures: string;
   vcpus: number;
   maxVcpus: number;
@@ -71,13 +73,7 @@ export function buildQemuArgs(plan: QemuPlan): string[] {
   }
   const hotplugMemory = plan.machine === "q35";
   const devices: QemuDevice[] = [
-    new Machine(
-      plan.machine,
-      plan.accel,
-      plan.machineOptions,
-      plan.tcgTbSizeMiB,
-      tcgThreading(plan.vcpus, Math.max(plan.vcpus, plan.maxVcpus)),
-    ),
+    new Machine(plan.machine, plan.accel, plan.machineOptions, plan.tcgTbSizeMiB, plan.tcgThread),
     ...(plan.firmware !== undefined ? [new Firmware(plan.firmware)] : []),
     new Cpu(plan.accel, plan.cpuFeatures),
     new Smp(plan.vcpus, plan.maxVcpus),

@@ -5,17 +5,20 @@ import type { QemuDevice } from "./device.js";
 
 export type MachineType = "q35" | "microvm";
 
+/** How TCG runs the vCPUs: "multi", a host thread per vCPU (MTTCG); "single", all in turn on one host thread. */
+export type TcgThread = "single" | "multi";
+
 /**
- * How TCG runs the vCPUs: "multi" gives each vCPU its own host thread (MTTCG), "single" runs them all in turn on
- * one. Multi-threaded TCG splits the translation cache into regions, one in use per vCPU thread at a time, and
- * hands out the next one as a thread fills its own; a vCPU hot-plugged while every region is in use makes QEMU 7.2
- * abort (`tcg_region_initial_alloc__locked: assertion failed`, tcg/region.c), and a region is only freed by the
- * flush that follows. A booted guest fills most of the cache, so a Task Update that adds vCPUs hit it in about one
- * of four runs at a 64 MiB cache. Single-threaded TCG has one region and no per-thread allocation, so a VM that
- * may grow (maxcpus above its vCPUs) runs single-threaded; one that cannot grow keeps a host thread per vCPU.
+ * Multi-threaded TCG splits the translation cache into regions, one in use per vCPU thread at a time, and hands a
+ * thread the next free one when it fills its own; a region is freed only by the flush that follows the last. A vCPU
+ * hot-plugged while every region is in use makes QEMU 7.2 abort (`tcg_region_initial_alloc__locked: assertion
+ * failed`, tcg/region.c). A booted guest fills most of the cache, so a Task Update that added vCPUs hit it in about
+ * one of four runs at a 64 MiB cache. Single-threaded TCG has one region and no thread to start for a new vCPU, so a
+ * VM that may be given vCPUs after its start (`mayGrow`, and room under maxcpus) runs single-threaded; the others
+ * keep a host thread per vCPU.
  */
-export function tcgThreading(vcpus: number, maxVcpus: number): "single" | "multi" {
-  return maxVcpus > vcpus ? "single" : "multi";
+export function tcgThreading(mayGrow: boolean, vcpus: number, maxVcpus: number): TcgThread {
+  return mayGrow && maxVcpus > vcpus ? "single" : "multi";
 }
 
 export class Machine implements QemuDevice {
@@ -26,7 +29,7 @@ export class Machine implements QemuDevice {
     readonly extra = "",
     /** TCG's translation cache, MiB (`tcg_tb_size`). */
     readonly tcgTbSizeMiB = 64,
-    readonly tcgThread: "single" | "multi" = "single",
+    readonly tcgThread: TcgThread = "multi",
   ) {}
 
   args(): string[] {
