@@ -193,7 +193,7 @@ describe("Sandbox.create", () => {
     const h = await sandbox();
     const { id, paths } = h.sandbox;
     assert.deepEqual(h.requests, [
-      { sandboxId: id, sharedDir: paths.sharedDir, stateRoot: runRoot, vcpus: 1, memoryMiB: 256 },
+      { sandboxId: id, sharedDir: paths.sharedDir, stateRoot: runRoot, vcpus: 1, memoryMiB: 256, mayGrow: false },
     ]);
     assert.equal(h.agent.sandboxId, id);
     assert.ok(h.agent.calls.includes("createSandbox"));
@@ -696,6 +696,7 @@ describe("exec lifecycle", () => {
 describe("resource updates", () => {
   test("with hot-plug, the VM grows to base size + the new limits before the guest cgroup is updated", async () => {
     const h = await sandbox({ hotplug: true });
+    assert.equal(h.requests[0]?.mayGrow, true, "the hypervisor is told the VM may be given vCPUs after its start");
     await create(h, "c1");
     await h.sandbox.start("c1", "");
     await h.sandbox.update("c1", { cpu: { quota: 150000, period: 100000 }, memory: { limit: 300 * 1024 * 1024 } });
