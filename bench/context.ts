@@ -11,6 +11,8 @@ export interface BenchContext {
   runs: number;
   concurrency: number;
   fileMiB: number;
+  /** Idle pod counts the memory section measures, increasing (`--pods`, default POD_COUNTS). */
+  podCounts: readonly number[];
   qemu: string;
   kernel: string;
   accelerator: Accelerator;

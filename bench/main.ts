@@ -10,7 +10,7 @@ import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } fr
 import { testKernel } from "../test/helpers/test-guest.js";
 import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
 import { formatJson } from "./json.js";
-import { type MemoryResult, measureMemory } from "./memory.js";
+import { type MemoryResult, measureMemory, POD_COUNTS, parsePodCounts } from "./memory.js";
 import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
@@ -34,7 +34,7 @@ export interface BenchResult {
   network: Section<NetworkResult>;
 }
 
-const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs,network] [--config PATH]`;
+const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs,network] [--pods 1,3,10] [--config PATH]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
       concurrency: { type: "string", default: "5" },
       "file-mib": { type: "string", default: "128" },
       skip: { type: "string", default: "" },
+      pods: { type: "string", default: POD_COUNTS.join(",") },
       config: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -52,6 +53,13 @@ async function main(): Promise<number> {
     return 0;
   }
   const skip = new Set(values.skip.split(",").filter(Boolean));
+  let podCounts: number[];
+  try {
+    podCounts = parsePodCounts(values.pods);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   const settings = hostSettings(values.config);
   for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) log(`removed a previous run's leftovers: ${dir}`);
@@ -78,6 +86,7 @@ async function main(): Promise<number> {
       runs: Number(values.runs),
       concurrency: Number(values.concurrency),
       fileMiB: Number(values["file-mib"]),
+      podCounts,
       ...settings,
       debianKernel: (await testKernel()).vmlinux,
       ...templates.ctx,

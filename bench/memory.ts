@@ -15,6 +15,8 @@ export interface SandboxMemory {
   totalMiB: number;
   /** Of totalMiB: QEMU's TCG translation cache (0 under KVM, which has none). */
   tcgMiB: number;
+  /** Of totalMiB: the shim's own process (what one daemon per node would share out). */
+  shimMiB: number;
   processes: { pid: number; command: string; pssMiB: number }[];
 }
 
@@ -25,6 +27,10 @@ export interface PodCountMemory {
   totalMiB: number;
   /** Of perPodMiB: QEMU's TCG translation cache, per pod (0 under KVM). */
   tcgPerPodMiB?: number;
+  /** Of perPodMiB: the shim process, per pod. */
+  shimPerPodMiB?: number;
+  /** Median wall time (ms) of `ctr run -d` for the pods started to reach this count, with the others running. */
+  startMs?: number;
 }
 
 /** Per pod less QEMU's TCG translation cache (MiB, one decimal): what bears on a KVM host; undefined if unmeasured. */
@@ -60,6 +66,7 @@ async function hakoSandboxMemory(id: string): Promise<{ mem: SandboxMemory; phas
       id,
       totalMiB: mib(total),
       tcgMiB: mib(state.vm ? tcgCacheKiB(state.vm.pid) : 0),
+      shimMiB: mib(procs.find((p) => p.pid === state.ownerPid)?.pssKiB ?? 0),
       processes: procs.map((p) => ({ pid: p.pid, command: p.command, pssMiB: mib(p.pssKiB) })),
     },
     phases: state.phases,
@@ -91,12 +98,29 @@ async function removeContainer(ctx: BenchContext, id: string): Promise<void> {
 
 const settle = () => new Promise((r) => setTimeout(r, 2_000));
 
-/** Pod counts measured (each a running total: 1, then 2 more, then 7 more). */
-export const POD_COUNTS = [1, 3, 10] as const;
+/** Pod counts measured by default (each a running total: 1, then 2 more, then 7 more); `--pods` sets others. */
+export const POD_COUNTS: readonly number[] = [1, 3, 10];
 
 /**
- * Starts idle pods up to each count in POD_COUNTS, measuring the host memory of all of them at each count; the
- * first pod alone also gives the single-sandbox detail. `extra` goes to every `ctr run` (the template config).
+ * `--pods`: comma-separated pod counts, each a positive integer above the one before it (e.g. "1,10,30").
+ * Throws an Error naming the bad entry.
+ */
+export function parsePodCounts(text: string): number[] {
+  const counts = text.split(",").map((t) => t.trim());
+  let last = 0;
+  return counts.map((t) => {
+    const count = /^[0-9]+$/.test(t) ? Number(t) : Number.NaN;
+    if (!Number.isSafeInteger(count) || count <= last) {
+      throw new Error(`--pods ${text}: "${t}" is not a pod count above ${last} (e.g. --pods 1,10,30)`);
+    }
+    last = count;
+    return count;
+  });
+}
+
+/**
+ * Starts idle pods up to each of ctx.podCounts, measuring the host memory of all of them at each count; the first
+ * pod alone also gives the single-sandbox detail. `extra` goes to every `ctr run` (the template config).
  */
 async function podsByCount(
   ctx: BenchContext,
@@ -107,7 +131,9 @@ async function podsByCount(
   allPhases: Record<string, number>[],
 ): Promise<PodCountMemory[] | string> {
   const out: PodCountMemory[] = [];
-  for (const count of POD_COUNTS) {
+  const counts = ctx.podCounts;
+  for (const count of counts) {
+    const startMs: number[] = [];
     while (ids.length < count) {
       const id = `${ctx.tag}-mem-${label}-${ids.length}`;
       ctx.log(`memory (${label}): starting idle pod ${ids.length + 1}/${count}`);
@@ -117,6 +143,7 @@ async function podsByCount(
       });
       if (r.code !== 0) return `hako could not start a detached sandbox: ${r.stderr.trim()}`;
       ids.push(id);
+      startMs.push(r.ms);
       if (ids.length === 1) {
         await settle();
         const m = await hakoSandboxMemory(id);
@@ -127,18 +154,23 @@ async function podsByCount(
     await settle();
     let total = 0;
     let tcg = 0;
+    let shim = 0;
     for (const id of ids) {
       const m = await hakoSandboxMemory(id);
       if (typeof m === "string") return m;
       total += m.mem.totalMiB;
       tcg += m.mem.tcgMiB;
-      if (count === POD_COUNTS[POD_COUNTS.length - 1]) allPhases.push(m.phases);
+      shim += m.mem.shimMiB;
+      if (count === counts[counts.length - 1]) allPhases.push(m.phases);
     }
+    const started = round(median(startMs), 0);
     out.push({
       pods: count,
       perPodMiB: round(total / count, 1) ?? 0,
       totalMiB: round(total, 1) ?? 0,
       tcgPerPodMiB: round(tcg / count, 1) ?? 0,
+      shimPerPodMiB: round(shim / count, 1) ?? 0,
+      ...(started !== null ? { startMs: started } : {}),
     });
   }
   return out;

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BenchResult } from "./main.js";
-import { MEMORY_COLUMNS, renderMarkdown, table } from "./report.js";
+import { parsePodCounts } from "./memory.js";
+import { DAEMON_COLUMNS, MEMORY_COLUMNS, renderMarkdown, table } from "./report.js";
 
 test("tables are padded the way the formatter prints them", () => {
   assert.deepEqual(table(["", "PSS"], [["hako", "12 MiB"]]), [
@@ -81,11 +82,17 @@ test("memory per pod is shown with and without TCG's translation cache, booted a
       single: {
         hakoMiB: 250,
         runcMiB: 13,
-        detail: { id: "a", totalMiB: 250, tcgMiB: 64, processes: [{ pid: 1, command: "qemu", pssMiB: 215 }] },
+        detail: {
+          id: "a",
+          totalMiB: 250,
+          tcgMiB: 64,
+          shimMiB: 21,
+          processes: [{ pid: 1, command: "qemu", pssMiB: 215 }],
+        },
       },
       byCount: {
-        cold: [{ pods: 10, perPodMiB: 168, totalMiB: 1680, tcgPerPodMiB: 63.9 }],
-        template: [{ pods: 10, perPodMiB: 145.5, totalMiB: 1455, tcgPerPodMiB: 50.2 }],
+        cold: [{ pods: 10, perPodMiB: 168, totalMiB: 1680, tcgPerPodMiB: 63.9, shimPerPodMiB: 20.4, startMs: 1912 }],
+        template: [{ pods: 10, perPodMiB: 145.5, totalMiB: 1455, tcgPerPodMiB: 50.2, shimPerPodMiB: 19.8 }],
       },
       phasesMs: null,
       ctrRunDetachedMs: null,
@@ -117,4 +124,23 @@ test("memory per pod is shown with and without TCG's translation cache, booted a
     "1680 MiB",
     "1455 MiB",
   ]);
+  const daemonHeader = md.split("\n").findIndex((l) => l.startsWith("| idle pods | shim per pod"));
+  assert.ok(daemonHeader > 0, md);
+  assert.deepEqual(cells(md.split("\n")[daemonHeader] ?? "").slice(1, -1), [...DAEMON_COLUMNS]);
+  assert.deepEqual(cells(md.split("\n")[daemonHeader + 2] ?? "").slice(1, -1), [
+    "10",
+    "20.4 MiB",
+    "19.8 MiB",
+    "1.91 s",
+    "–",
+  ]);
+});
+
+test("--pods takes increasing positive counts and names the entry it refuses", () => {
+  assert.deepEqual(parsePodCounts("1,10,30"), [1, 10, 30]);
+  assert.deepEqual(parsePodCounts(" 2 , 5"), [2, 5]);
+  assert.throws(() => parsePodCounts("1,10,3"), /"3" is not a pod count above 10/);
+  assert.throws(() => parsePodCounts("0"), /"0" is not a pod count above 0/);
+  assert.throws(() => parsePodCounts("1,x"), /"x" is not a pod count above 1/);
+  assert.throws(() => parsePodCounts("1.5"), /"1.5"/);
 });

@@ -7,6 +7,7 @@ import type { NetworkResult } from "./network.js";
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v / 1000).toFixed(2)} s`);
 const x = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v}×`);
+const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / 10) / 100);
 const n = (v: number | null | undefined, unit: string) => (v === null || v === undefined ? "–" : `${v} ${unit}`);
 
 /** A markdown table with padded columns, as the repository's formatter prints it. */
@@ -138,6 +139,15 @@ export const MEMORY_COLUMNS = [
   "all pods, template",
 ] as const;
 
+/** The columns of the per-count table behind the per-node daemon decision: the shims' share and start time. */
+export const DAEMON_COLUMNS = [
+  "idle pods",
+  "shim per pod, cold",
+  "shim per pod, template",
+  "`ctr run -d` (median of the pods added), cold",
+  "the same, template",
+] as const;
+
 function memoryTables(m: MemoryResult): string[] {
   const tpl = new Map((m.byCount.template ?? []).map((c) => [c.pods, c]));
   return [
@@ -167,6 +177,23 @@ function memoryTables(m: MemoryResult): string[] {
       }),
     ),
     ...(m.byCount.templateNote ? ["", `template: ${m.byCount.templateNote}`] : []),
+    "",
+    ...table(
+      [...DAEMON_COLUMNS],
+      m.byCount.cold.map((c) => {
+        const t = tpl.get(c.pods);
+        return [
+          String(c.pods),
+          n(c.shimPerPodMiB, "MiB"),
+          n(t?.shimPerPodMiB, "MiB"),
+          n(seconds(c.startMs), "s"),
+          n(seconds(t?.startMs), "s"),
+        ];
+      }),
+    ),
+    "",
+    "The shim's share is what one hako process per node serving every pod would share out (docs/benchmarks.md: " +
+      "the daemon decision); `ctr run -d` is timed for the pods started to reach the count, the others idle.",
     "",
     "Target ≤ 100 MB per pod at 10 pods (Kata publishes ~123 MB). A clone's RAM is a private copy of the " +
       "template's (virtio-fs needs it mapped shared): its pages not yet touched since the restore are counted too. " +

@@ -107,7 +107,7 @@ export class QemuHypervisor implements Hypervisor {
         if (used) throw new HakoError(Code.FailedPrecondition, `vm of sandbox ${id} was already started`);
         used = true;
         const channel = chooseChannel(this.qemu, paths);
-        const sized = (vcpus: number, memoryMiB: number) =>
+        const sized = (vcpus: number, memoryMiB: number, template = false) =>
           qemuPlan({
             id,
             qemu: this.qemu,
@@ -116,6 +116,7 @@ export class QemuHypervisor implements Hypervisor {
             vcpus,
             memoryMiB,
             mayGrow: req.mayGrow === true,
+            template,
             pmem,
             channel,
             share: share.device,
@@ -188,12 +189,14 @@ export class QemuHypervisor implements Hypervisor {
           }
         };
         try {
-          // Only a start that may clone needs the default-size twin of the plan.
-          const defaultSize = this.options.factory?.enableTemplate
-            ? sized(Math.max(1, this.qemu.defaultVcpus), this.qemu.defaultMemoryMiB)
+          // Only a start that may clone needs the plan as a template of it would be, and its default-size twin.
+          const templates = this.options.factory?.enableTemplate === true;
+          const asTemplate = templates ? sized(req.vcpus, req.memoryMiB, true) : plan;
+          const defaultSize = templates
+            ? sized(Math.max(1, this.qemu.defaultVcpus), this.qemu.defaultMemoryMiB, true)
             : undefined;
           const devices = req.devices?.length ?? 0;
-          const mode = chooseStart(this.options.factory, plan, this.qemu.path, log, devices, defaultSize);
+          const mode = chooseStart(this.options.factory, asTemplate, this.qemu.path, log, devices, defaultSize);
           if (mode.kind === "clone") {
             try {
               return await launch(mode);

@@ -61,6 +61,8 @@ export interface PlanInput {
   memoryMiB: number;
   /** vCPUs may be hot-plugged after the start (hot-plug sizing; a template's clones, grown to their sandbox's size). */
   mayGrow: boolean;
+  /** The plan of a VM template, or of a sandbox VM as a template of it would be (kernelParams' `template`). */
+  template?: boolean;
   pmem: QemuPlan["pmem"];
   channel: AgentChannelPlan;
   share: ShareDevice;
@@ -103,6 +105,7 @@ export function qemuPlan(p: PlanInput): QemuPlan {
       ...(tscKhz !== undefined ? { tscKhz } : {}),
       jitless: p.accel === "tcg",
       emulatedCpu: p.accel === "tcg",
+      template: p.template === true,
     }),
     ...(p.pmem ? { pmem: p.pmem } : {}),
     agent: p.channel,

@@ -32,6 +32,7 @@ function templatePlan(config: HakoConfig, id: string, stateRoot: string, log: Lo
     memoryMiB: h.defaultMemoryMiB,
     // Its clones grow to their sandbox's size by hot-plug, and a clone's command line is the template's.
     mayGrow: true,
+    template: true,
     pmem: checkAssets(h),
     channel: chooseChannel(h, paths),
     share: { kind: "none" },

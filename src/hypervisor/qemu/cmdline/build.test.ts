@@ -210,6 +210,11 @@ describe("kernelParams", () => {
     assert.ok(
       !kernelParams({ debug: false, channel: "serial", extra: [], emulatedCpu: false }).includes("noapictimer"),
     );
+    const template = kernelParams({ debug: false, channel: "serial", extra: [], emulatedCpu: true, template: true });
+    assert.ok(
+      !template.includes("noapictimer"),
+      "a template's guest keeps it: its clones idle without a periodic tick",
+    );
   });
 
   it("asks for a jitless agent only when told to, before the config's params so that they can undo it", () => {
