@@ -15,6 +15,8 @@ export class FakeVm implements Vm {
   state: "running" | "paused" | "stopped" = "running";
   vcpus: number;
   memoryMiB: number;
+  /** The VM's maxcpus: hotplugVcpus stops there, as QEMU runs out of slots. */
+  maxVcpus = Number.POSITIVE_INFINITY;
   private finish!: (exit: VmExit) => void;
   private failShare!: (err: Error) => void;
 
@@ -102,7 +104,7 @@ export class FakeVm implements Vm {
 
   async hotplugVcpus(total: number): Promise<number> {
     this.running(`hotplugVcpus ${total}`);
-    this.vcpus = Math.max(this.vcpus, total);
+    this.vcpus = Math.max(this.vcpus, Math.min(total, this.maxVcpus));
     return this.vcpus;
   }
 

@@ -122,7 +122,10 @@ export interface Vm {
   stop(graceMs?: number): Promise<void>;
   /** Attaches a raw file or block device to the guest (virtio-blk in a free PCIe root port). */
   hotplugBlock(dev: BlockDevice): Promise<void>;
-  /** Plugs vCPUs until `total` are present (never unplugs); resolves with the count present. */
+  /**
+   * Plugs vCPUs until `total` are present or no free slot is left below maxcpus (never unplugs); resolves with the
+   * count present, which may be below `total`.
+   */
   hotplugVcpus(total: number): Promise<number>;
   /** Adds at least `addMiB` (rounded up to 128 MiB blocks); resolves with the guest's memory size now, in MiB. */
   hotplugMemory(addMiB: number): Promise<number>;

@@ -703,6 +703,14 @@ describe("resource updates", () => {
     assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 384 });
     const order = h.agent.calls.filter((c) => c === "onlineCpuMem" || c === "updateContainer");
     assert.deepEqual(order, ["onlineCpuMem", "onlineCpuMem", "updateContainer"]);
+    assert.deepEqual(
+      h.agent.onlined,
+      [
+        { nbCpus: 2, cpuOnly: true },
+        { nbCpus: 0, cpuOnly: false },
+      ],
+      "the agent is told how many CPUs were plugged, to wait for them",
+    );
     assert.deepEqual((await state(h))?.vm?.vcpus, 3);
     // A smaller update leaves the VM as it is (nothing is unplugged).
     await h.sandbox.update("c1", { cpu: { quota: 50000, period: 100000 } });
@@ -730,6 +738,22 @@ describe("resource updates", () => {
     await h.sandbox.delete("m2", "");
     await limited("m3");
     assert.deepEqual(h.sandbox.size, { vcpus: 3, memoryMiB: 256 + 768 });
+  });
+
+  test("with hot-plug, a limit beyond maxcpus is capped there with a warning, and the update still applies", async () => {
+    const h = await sandbox({ hotplug: true });
+    h.vm.maxVcpus = 2;
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    await h.sandbox.update("c1", { cpu: { quota: 300000, period: 100000 } });
+    assert.equal(h.sandbox.size.vcpus, 2);
+    assert.deepEqual(h.agent.onlined, [{ nbCpus: 1, cpuOnly: true }]);
+    assert.ok(h.agent.calls.includes("updateContainer"), "the guest cgroup still gets the quota");
+    const warn = h.logs().find((l) => l.level === "warning" && String(l.msg).includes("no room for more vCPUs"));
+    assert.equal(warn?.wanted, 4);
+    // At the cap, a further update plugs nothing and asks the agent for nothing.
+    await h.sandbox.update("c1", { cpu: { quota: 400000, period: 100000 } });
+    assert.deepEqual(h.agent.onlined, [{ nbCpus: 1, cpuOnly: true }]);
   });
 
   test("under static sizing, an update only reaches the guest cgroup", async () => {

@@ -107,6 +107,10 @@ export interface AgentApi extends GuestPorts {
   /** Long-polls; resolves with the id of a container whose cgroup saw an OOM kill. */
   getOomEvent(opts?: CallOptions): Promise<string>;
   getGuestDetails(): Promise<GuestDetails>;
+  /**
+   * Onlines `nbCpus` CPUs just hot-plugged, waiting for the guest kernel to list them (DeadlineExceeded if they do not
+   * appear); 0 onlines whatever is offline. Unless `cpuOnly`, also offline memory blocks.
+   */
   onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void>;
   setGuestDateTime(date: Date): Promise<void>;
   /** Mixes `data` into the guest's entropy pool and reseeds its CRNG (clones of a VM template). */

@@ -258,8 +258,12 @@ export class FakeAgent implements AgentApi {
     return { memBlockSizeBytes: 128n << 20n, agentVersion: "fake", kernelVersion: "6.1.0-fake" };
   }
 
-  async onlineCpuMem(): Promise<void> {
+  /** What each onlineCpuMem asked for, in order. */
+  readonly onlined: { nbCpus: number; cpuOnly: boolean }[] = [];
+
+  async onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void> {
     this.enter("onlineCpuMem");
+    this.onlined.push({ nbCpus, cpuOnly });
   }
 
   async setGuestDateTime(date: Date): Promise<void> {

@@ -142,9 +142,9 @@ export class GuestAgent {
     return guest.guestDetails();
   }
 
-  onlineCpuMem(nbCpus: number, cpuOnly: boolean): void {
-    const r = guest.onlineCpuMem(nbCpus, cpuOnly);
-    this.log.info("onlined cpus and memory", r);
+  async onlineCpuMem(nbCpus: number, cpuOnly: boolean): Promise<void> {
+    const r = await guest.onlineCpuMem(nbCpus, cpuOnly);
+    this.log.info("onlined cpus and memory", { ...r, asked: nbCpus });
   }
 
   setGuestDateTime(date: Date): void {

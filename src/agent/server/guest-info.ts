@@ -32,6 +32,16 @@ export function guestDetails(): GuestDetails {
   return { memBlockSizeBytes: block, agentVersion: AGENT_VERSION, kernelVersion: release() };
 }
 
+/** Where the guest kernel lists CPUs and memory blocks (sysfs); a test points it elsewhere. */
+export const SYS_DEVICES = "/sys/devices/system";
+
+/**
+ * How long a hot-plugged CPU may take to appear: QEMU's device_add returns once the device exists, and the guest
+ * kernel registers the CPU later, from its ACPI hot-plug worker (Kata's agent polls the same way).
+ */
+export const CPU_APPEAR_TIMEOUT_MS = 5000;
+const CPU_POLL_MS = 20;
+
 function onlineAll(dir: string, prefix: string, limit: number): number {
   if (!existsSync(dir)) return 0;
   let count = 0;
@@ -53,10 +63,32 @@ function onlineAll(dir: string, prefix: string, limit: number): number {
   return count;
 }
 
-/** Onlines up to nbCpus offline CPUs (all when 0) and, unless cpuOnly, every offline memory block. */
-export function onlineCpuMem(nbCpus: number, cpuOnly: boolean): { cpus: number; memBlocks: number } {
-  const cpus = onlineAll("/sys/devices/system/cpu", "cpu", nbCpus > 0 ? nbCpus : Number.MAX_SAFE_INTEGER);
-  const memBlocks = cpuOnly ? 0 : onlineAll("/sys/devices/system/memory", "memory", Number.MAX_SAFE_INTEGER);
+/**
+ * Brings hot-plugged CPUs and memory online. `nbCpus` > 0: the CPUs just plugged; waits until that many offline CPUs
+ * have appeared and been onlined, polling every 20 ms, and throws DeadlineExceeded after CPU_APPEAR_TIMEOUT_MS with
+ * how many came. 0: onlines whatever CPU is offline now. Unless `cpuOnly`, also every offline memory block (the
+ * kernel onlines hot-added memory itself with `memhp_default_state=online`; this catches the rest).
+ */
+export async function onlineCpuMem(
+  nbCpus: number,
+  cpuOnly: boolean,
+  opts: { root?: string; timeoutMs?: number } = {},
+): Promise<{ cpus: number; memBlocks: number }> {
+  const root = opts.root ?? SYS_DEVICES;
+  const cpuDir = `${root}/cpu`;
+  let cpus = onlineAll(cpuDir, "cpu", nbCpus > 0 ? nbCpus : Number.MAX_SAFE_INTEGER);
+  const deadline = Date.now() + (opts.timeoutMs ?? CPU_APPEAR_TIMEOUT_MS);
+  while (cpus < nbCpus) {
+    if (Date.now() >= deadline) {
+      throw new HakoError(
+        Code.DeadlineExceeded,
+        `onlined ${cpus} of ${nbCpus} hot-plugged CPUs: the others did not appear in ${cpuDir} within ${opts.timeoutMs ?? CPU_APPEAR_TIMEOUT_MS} ms`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, CPU_POLL_MS));
+    cpus += onlineAll(cpuDir, "cpu", nbCpus - cpus);
+  }
+  const memBlocks = cpuOnly ? 0 : onlineAll(`${root}/memory`, "memory", Number.MAX_SAFE_INTEGER);
   return { cpus, memBlocks };
 }
 

@@ -149,7 +149,7 @@ export function agentService(agent: GuestAgent): ServiceImpl<typeof AgentService
       };
     },
     async onlineCPUMem(req) {
-      agent.onlineCpuMem(req.nbCpus, req.cpuOnly);
+      await agent.onlineCpuMem(req.nbCpus, req.cpuOnly);
       return {};
     },
     async setGuestDateTime(req) {

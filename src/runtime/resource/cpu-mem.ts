@@ -24,10 +24,13 @@ export async function plugUpTo(
   plugged: (step: "vcpus" | "memory", from: number, to: number) => void = () => {},
 ): Promise<void> {
   if (want.vcpus > size.vcpus) {
+    // At most up to the VM's maxcpus (Kata caps the same way): `now` may stay below what was asked.
     const now = await vm.hotplugVcpus(want.vcpus);
-    await agent.onlineCpuMem(now, true);
-    plugged("vcpus", size.vcpus, now);
-    size.vcpus = now;
+    if (now > size.vcpus) {
+      await agent.onlineCpuMem(now - size.vcpus, true);
+      plugged("vcpus", size.vcpus, now);
+      size.vcpus = now;
+    }
   }
   if (want.memoryMiB > size.memoryMiB) {
     const now = await vm.hotplugMemory(want.memoryMiB - size.memoryMiB);
@@ -90,6 +93,13 @@ export class CpuMem {
         ? this.log.info("vcpus hot-plugged", { container: containerId, from, to })
         : this.log.info("memory hot-plugged", { container: containerId, fromMiB: from, toMiB: to }),
     );
+    if (this.size.vcpus < want.vcpus) {
+      this.log.warn("the VM has no room for more vCPUs (its maxcpus: default_maxvcpus, else the host's CPUs)", {
+        container: containerId,
+        wanted: want.vcpus,
+        vcpus: this.size.vcpus,
+      });
+    }
     return (quota > 0 && period > 0) || limit > 0;
   }
 
