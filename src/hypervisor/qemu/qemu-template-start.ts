@@ -147,7 +147,10 @@ export async function clonePlan(plan: QemuPlan, mode: { dir: string; key: string
         // QEMU read the template's files and failed (or died on them): later sandboxes must not try it again. A
         // restore that only ran out of time (a loaded host) and a failed hot-plug below say nothing about the files.
         if (!(err instanceof HakoError && err.code === Code.DeadlineExceeded)) {
-          markTemplateBroken(mode.dir, err instanceof Error ? err.message : String(err), log);
+          // QMP only sees the connection close when QEMU gives up on the file; QEMU's own line says why.
+          const qemuSaid = await vm.lastStderrLine(1000);
+          const why = err instanceof Error ? err.message : String(err);
+          markTemplateBroken(mode.dir, qemuSaid ? `${qemuSaid} (${why})` : why, log);
         }
         throw new TemplateRestoreError(Code.Internal, `restoring template ${mode.dir} failed`, { cause: err });
       } finally {

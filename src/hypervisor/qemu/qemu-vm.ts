@@ -106,6 +106,19 @@ export class QemuVm implements Vm {
     });
   }
 
+  /**
+   * QEMU's last stderr line (e.g. why a migration failed) once it has exited, waiting up to `waitMs` for the exit;
+   * "" when it still runs, said nothing, or is not our child (attach).
+   */
+  async lastStderrLine(waitMs: number): Promise<string> {
+    const gone = await Promise.race([
+      this.parts.proc.exited.then(() => true),
+      new Promise<false>((r) => setTimeout(r, waitMs, false).unref()),
+    ]);
+    if (!gone) return "";
+    return (this.parts.stderr?.text() ?? "").trim().split("\n").at(-1)?.trim() ?? "";
+  }
+
   /** The QMP client, for the template steps (save, hot-plug of the share into a clone). */
   qmpControl(): QmpClient {
     return this.control();
