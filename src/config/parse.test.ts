@@ -103,6 +103,18 @@ describe("parseConfig", () => {
     rejects("[agent.kata]\nfoo = 1\n", /unknown key "agent\.kata\.foo"/);
   });
 
+  it("names the key a misspelled one was probably meant to be, and only a close one", () => {
+    rejects(
+      "[hypervisor.qemu]\ndefault_vcpu = 2\n",
+      /unknown key "hypervisor\.qemu\.default_vcpu" in .*; did you mean "default_vcpus"\?/,
+    );
+    rejects("[runtime]\nstatic_sandbox_resource_mgnt = true\n", /did you mean "static_sandbox_resource_mgmt"\?/);
+    assert.throws(
+      () => parseConfig("[hypervisor.qemu]\nno_such_key = 1\n", "f.toml"),
+      (err: Error) => !/did you mean/.test(err.message),
+    );
+  });
+
   it("rejects unknown sections and other hypervisors", () => {
     rejects('[hypervisor.clh]\npath = "/x"\n', /\[hypervisor\.clh\].*QEMU only/);
     rejects("[nonsense]\na = 1\n", /unknown section \[nonsense\]/);

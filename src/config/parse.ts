@@ -1,6 +1,7 @@
 // Parses a configuration file's text into a HakoConfig, strictly: an unknown section or key, a value of the wrong
 // type, or a bad combination is an InvalidArgument error naming the key and the file. Pure: no file access.
 import { isAbsolute, normalize } from "node:path";
+import { closest, distance } from "fastest-levenshtein";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { Code, HakoError } from "../common/errors.js";
 import { defaultConfig } from "./defaults.js";
@@ -59,7 +60,8 @@ export function parseConfig(text: string, source: string): HakoConfig {
       for (const [key, value] of Object.entries(table)) {
         const where = `${name}.${key}`;
         const spec = keys[key];
-        if (!spec) throw invalid(`unknown key "${where}" in ${source}`, source, where);
+        if (!spec)
+          throw invalid(`unknown key "${where}" in ${source}${didYouMean(key, Object.keys(keys))}`, source, where);
         const checked = checkTomlValue(spec, value);
         if (!checked.ok) {
           throw invalid(`bad value for "${where}" in ${source}: expected ${checked.expected}`, source, where);
@@ -80,6 +82,16 @@ export function parseConfig(text: string, source: string): HakoConfig {
   }
   validate(config, source);
   return config;
+}
+
+/**
+ * `; did you mean "k"?` for the section's key closest to a misspelled one (Levenshtein distance at most 2, or a
+ * third of its length for long keys: `default_vcpu` → `default_vcpus`), else "".
+ */
+export function didYouMean(key: string, known: readonly string[]): string {
+  if (known.length === 0) return "";
+  const best = closest(key, [...known]);
+  return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean "${best}"?` : "";
 }
 
 function unknownSection(name: string, source: string): string {
