@@ -23,7 +23,7 @@ export function renderMarkdown(r: BenchResult): string {
   out.push(`# hako benchmark — ${r.startedAt}`, "");
   out.push(
     `Host: ${r.host.kernel}, ${r.host.cpus} CPUs; accelerator **${r.host.accelerator}** (${r.host.accelReason}); ` +
-      `guest kernel ${r.host.guestKernel}; ${r.runs} interleaved runs.`,
+      `guest kernel ${r.host.guestKernel}; ${r.runs} interleaved run${r.runs === 1 ? "" : "s"}.`,
     "",
   );
 
