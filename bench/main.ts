@@ -1,16 +1,17 @@
 // `npm run bench`: start latency (hako vs runc vs a raw VM boot), hako's start-up phases, host memory per sandbox,
-// virtio-fs throughput and pod networking (throughput, round trip and start cost, hako vs runc), all measured in one run against a private containerd. Writes bench/results/latest.json
-// and latest.md, and prints the markdown.
+// virtio-fs throughput and pod networking (throughput, round trip and start cost, hako vs runc), all measured in one
+// run against a private containerd. Writes bench/results/latest.json, latest.md and latest.svg, prints the markdown,
+// and at the end says where they went.
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, release } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { type Containerd, cleanupStaleInstances, startContainerdWithBusybox } from "../test/helpers/containerd.js";
 import { testKernel } from "../test/helpers/test-guest.js";
+import { type BenchArgs, parseBenchArgs, USAGE } from "./args.js";
 import { type BenchContext, hostSettings, notAvailable, type Section } from "./context.js";
 import { formatJson } from "./json.js";
-import { type MemoryResult, measureMemory, POD_COUNTS, parsePodCounts } from "./memory.js";
+import { type MemoryResult, measureMemory } from "./memory.js";
 import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
@@ -34,38 +35,27 @@ export interface BenchResult {
   network: Section<NetworkResult>;
 }
 
-const usage = `usage: npm run bench -- [--runs N] [--concurrency N] [--file-mib N] [--skip latency,memory,virtiofs,network] [--pods 1,3,10] [--config PATH]`;
-
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      runs: { type: "string", default: "5" },
-      concurrency: { type: "string", default: "5" },
-      "file-mib": { type: "string", default: "128" },
-      skip: { type: "string", default: "" },
-      pods: { type: "string", default: POD_COUNTS.join(",") },
-      config: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  const skip = new Set(values.skip.split(",").filter(Boolean));
-  let podCounts: number[];
+  let args: BenchArgs;
+  let settings: ReturnType<typeof hostSettings>;
   try {
-    podCounts = parsePodCounts(values.pods);
+    args = parseBenchArgs(process.argv.slice(2));
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    // A config that cannot be read or is invalid is a bad --config (or $HAKO_CONFIG): said before any set-up.
+    settings = hostSettings(args.config);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
   }
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  const settings = hostSettings(values.config);
   for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) log(`removed a previous run's leftovers: ${dir}`);
-  const templates = await prepareTemplate(FACTORY_DIR, values.config, log);
+  const templates = await prepareTemplate(FACTORY_DIR, args.config, log);
 
   let containerd: Containerd | undefined;
+  let written = false;
   const stop = async () => {
     const c = containerd;
     containerd = undefined;
@@ -83,10 +73,10 @@ async function main(): Promise<number> {
     const ctx: BenchContext = {
       containerd: started.containerd,
       image: started.image,
-      runs: Number(values.runs),
-      concurrency: Number(values.concurrency),
-      fileMiB: Number(values["file-mib"]),
-      podCounts,
+      runs: args.runs,
+      concurrency: args.concurrency,
+      fileMiB: args.fileMiB,
+      podCounts: args.podCounts,
       ...settings,
       debianKernel: (await testKernel()).vmlinux,
       ...templates.ctx,
@@ -105,10 +95,10 @@ async function main(): Promise<number> {
         guestKernel: settings.kernel,
         qemu: settings.qemu,
       },
-      startLatency: skip.has("latency") ? skipped : await measureStartLatency(ctx),
-      memory: skip.has("memory") ? skipped : await measureMemory(ctx),
-      virtiofs: skip.has("virtiofs") ? skipped : await measureVirtiofs(ctx),
-      network: skip.has("network") ? skipped : await measureNetwork(ctx),
+      startLatency: args.skip.has("latency") ? skipped : await measureStartLatency(ctx),
+      memory: args.skip.has("memory") ? skipped : await measureMemory(ctx),
+      virtiofs: args.skip.has("virtiofs") ? skipped : await measureVirtiofs(ctx),
+      network: args.skip.has("network") ? skipped : await measureNetwork(ctx),
     };
     const md = renderMarkdown(result);
     await mkdir(resultsDir, { recursive: true });
@@ -116,10 +106,12 @@ async function main(): Promise<number> {
     await writeFile(join(resultsDir, "latest.md"), md);
     await writeFile(join(resultsDir, "latest.svg"), renderSvg(result));
     process.stdout.write(md);
+    written = true;
     return 0;
   } finally {
     await stop();
     await templates.destroy();
+    if (written) log(`results written to ${relative(process.cwd(), resultsDir) || "."}/latest.{json,md,svg}`);
   }
 }
 

@@ -98,26 +98,6 @@ async function removeContainer(ctx: BenchContext, id: string): Promise<void> {
 
 const settle = () => new Promise((r) => setTimeout(r, 2_000));
 
-/** Pod counts measured by default (each a running total: 1, then 2 more, then 7 more); `--pods` sets others. */
-export const POD_COUNTS: readonly number[] = [1, 3, 10];
-
-/**
- * `--pods`: comma-separated pod counts, each a positive integer above the one before it (e.g. "1,10,30").
- * Throws an Error naming the bad entry.
- */
-export function parsePodCounts(text: string): number[] {
-  const counts = text.split(",").map((t) => t.trim());
-  let last = 0;
-  return counts.map((t) => {
-    const count = /^[0-9]+$/.test(t) ? Number(t) : Number.NaN;
-    if (!Number.isSafeInteger(count) || count <= last) {
-      throw new Error(`--pods ${text}: "${t}" is not a pod count above ${last} (e.g. --pods 1,10,30)`);
-    }
-    last = count;
-    return count;
-  });
-}
-
 /**
  * Starts idle pods up to each of ctx.podCounts, measuring the host memory of all of them at each count; the first
  * pod alone also gives the single-sandbox detail. `extra` goes to every `ctr run` (the template config).

@@ -2,7 +2,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { BenchResult } from "./main.js";
-import { parsePodCounts } from "./memory.js";
 import { DAEMON_COLUMNS, MEMORY_COLUMNS, renderMarkdown, table } from "./report.js";
 
 test("tables are padded the way the formatter prints them", () => {
@@ -134,13 +133,4 @@ test("memory per pod is shown with and without TCG's translation cache, booted a
     "1.91 s",
     "–",
   ]);
-});
-
-test("--pods takes increasing positive counts and names the entry it refuses", () => {
-  assert.deepEqual(parsePodCounts("1,10,30"), [1, 10, 30]);
-  assert.deepEqual(parsePodCounts(" 2 , 5"), [2, 5]);
-  assert.throws(() => parsePodCounts("1,10,3"), /"3" is not a pod count above 10/);
-  assert.throws(() => parsePodCounts("0"), /"0" is not a pod count above 0/);
-  assert.throws(() => parsePodCounts("1,x"), /"x" is not a pod count above 1/);
-  assert.throws(() => parsePodCounts("1.5"), /"1.5"/);
 });
