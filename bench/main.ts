@@ -14,6 +14,7 @@ import { formatJson } from "./json.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
+import { tearDownRun } from "./run-teardown.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
 import { renderSvg } from "./svg.js";
 import { prepareTemplate } from "./template-config.js";
@@ -59,9 +60,7 @@ async function main(): Promise<number> {
   const stop = async () => {
     const c = containerd;
     containerd = undefined;
-    if (!c) return void (await cleanupStaleInstances(BASE_DIR, NAMESPACE));
-    const { leaked } = await c.stop();
-    for (const l of leaked) log(`warning: cleaned up a leftover ${l}`);
+    for (const l of await tearDownRun(BASE_DIR, NAMESPACE, c)) log(`warning: cleaned up a leftover ${l}`);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => void stop().finally(() => process.exit(130)));

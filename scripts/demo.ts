@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { release } from "node:os";
+import { tearDownRun } from "../bench/run-teardown.js";
 import { prepareTemplate } from "../bench/template-config.js";
 import {
   type Containerd,
@@ -29,10 +30,9 @@ let interrupted = false;
 
 function teardown(): Promise<void> {
   tearingDown ??= (async () => {
-    // Interrupted while containerd was still starting: nothing holds it yet, but its pid file is already there.
-    if (!containerd) return void (await cleanupStaleInstances(BASE_DIR, NAMESPACE));
-    const { leaked } = await containerd.stop();
-    for (const l of leaked) say(`cleaned up a leftover ${l}`);
+    // Interrupted while containerd was still starting, nothing holds it yet but its pid file is already there:
+    // tearDownRun then cleans the base directory.
+    for (const l of await tearDownRun(BASE_DIR, NAMESPACE, containerd)) say(`cleaned up a leftover ${l}`);
   })()
     .finally(() => destroyTemplate())
     .catch((err: unknown) => say(`teardown failed: ${err instanceof Error ? err.message : String(err)}`));
