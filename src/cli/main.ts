@@ -1,6 +1,8 @@
 // The `hako` command line: a table of verbs, each defined in its own file under src/cli/. Failures are printed as
-// one line on stderr (`hako: error: …`) with the error's gRPC code name, and exit non-zero.
+// one line on stderr (`hako: error: …`) with the error's gRPC code name, and exit non-zero; a command line that does
+// not parse says where the help is and exits 2 (usage-errors.ts).
 import { Command } from "@commander-js/extra-typings";
+import { VERSION } from "../common/version.js";
 import { checkCommand } from "./check/command.js";
 import { errorLine } from "./cli-log.js";
 import { envCommand } from "./env.js";
@@ -11,6 +13,7 @@ import { installCommand, uninstallCommand } from "./install.js";
 import { logsCommand } from "./logs.js";
 import { monitorCommand } from "./monitor.js";
 import { psCommand } from "./ps.js";
+import { commanderExit, reportUsageErrors } from "./usage-errors.js";
 
 /** Add new verbs here (one file each). */
 const verbs = [
@@ -27,19 +30,20 @@ const verbs = [
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command("hako").description("hako: a secure container runtime, one VM per pod");
+  const program = new Command("hako")
+    .description("hako: a secure container runtime, one VM per pod")
+    .version(VERSION, "-V, --version", "print hako's version");
   // Options after a verb belong to it, so `hako exec SANDBOX ls -l` passes -l to ls.
   program.enablePositionalOptions();
   for (const verb of verbs) program.addCommand(verb());
-  program.exitOverride();
+  reportUsageErrors(program);
   try {
     await program.parseAsync([...argv], { from: "user" });
     // A verb that passes on another program's status (`hako exec`) sets process.exitCode.
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
-    if (err && typeof err === "object" && "exitCode" in err && typeof err.exitCode === "number" && "code" in err) {
-      return err.exitCode; // commander already printed usage or help
-    }
+    const exit = commanderExit(err);
+    if (exit !== undefined) return exit; // commander already printed the help, the version or the usage error
     process.stderr.write(errorLine(err));
     return 1;
   }

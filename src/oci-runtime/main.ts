@@ -3,6 +3,7 @@
 // one verb (one file each under verbs/); errors go to stderr and to --log, and exit 1, as runc's do.
 import { appendFileSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
+import { VERSION } from "../common/version.js";
 import { parseArgs } from "./args.js";
 import { contextFrom, GLOBAL_FLAGS, type RuntimeContext } from "./context.js";
 import { daemon, standIn } from "./internal-verbs.js";
@@ -11,7 +12,7 @@ import { create } from "./verbs/create.js";
 import { deleteVerb } from "./verbs/delete.js";
 import { events } from "./verbs/events.js";
 import { exec } from "./verbs/exec.js";
-import { features, VERSION } from "./verbs/features.js";
+import { features } from "./verbs/features.js";
 import { kill } from "./verbs/kill.js";
 import { list } from "./verbs/list.js";
 import { pause, resume } from "./verbs/pause.js";

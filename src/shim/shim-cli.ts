@@ -4,13 +4,11 @@
 import { closeSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
 import { createLogger, humanLine, type Logger } from "../common/log.js";
+import { VERSION } from "../common/version.js";
 import { ACTIONS, type Action, parseShimArgs, type ShimArgs } from "./args.js";
 import { fifoSink, openLogFifo } from "./log-fifo.js";
 
 const PROGRAM = "containerd-shim-hako-v2";
-
-declare const HAKO_VERSION: string | undefined;
-const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
 
 /** What `-h` says of each action: every one the parser accepts, `serve` marked as hako's internal one. */
 const ACTION_HELP: Record<Action, string> = {

@@ -1,11 +1,9 @@
 // `hako-runtime features`: what hako-runtime accepts, in runc's features JSON (runtime-spec features.md). The
 // container runs under crun in the guest, with the guest's cgroup v2: the spec's cgroupsPath (cgroupfs or systemd
 // form) is replaced there, so the host's cgroup layout does not matter; AppArmor and SELinux labels are dropped.
+import { VERSION } from "../../common/version.js";
 import type { Verb } from "../verb.js";
 import { OCI_VERSION } from "./state.js";
-
-declare const HAKO_VERSION: string | undefined;
-export const VERSION = typeof HAKO_VERSION === "string" ? HAKO_VERSION : "dev";
 
 const CAPABILITIES = [
   "CAP_CHOWN",
