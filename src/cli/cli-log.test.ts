@@ -9,9 +9,12 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { promisify } from "node:util";
 import { Code, HakoError } from "../common/errors.js";
-import { memorySink } from "../common/log.js";
+import { memorySink, silentLogger } from "../common/log.js";
+import { loadConfig } from "../config/index.js";
 import { RUN_DIR, templateVmId, workDirName } from "../factory/interrupted.js";
+import { currentTemplateInputs } from "../hypervisor/qemu/qemu-template-vm.js";
 import { vmName } from "../hypervisor/qemu/state-dir.js";
+import { TEMPLATE_FORMAT, templateKey } from "../hypervisor/qemu/template.js";
 import { cliLogger, errorLine } from "./cli-log.js";
 
 const work = mkdtempSync(join(tmpdir(), "hako-cli-log-spec-"));
@@ -20,6 +23,32 @@ after(() => {
   for (const c of children) c.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 });
+
+/** A config for the hako command with empty assets under `work` and the given template_path; returns its path. */
+function config(templatePath: string): string {
+  for (const f of ["qemu", "vmlinux", "initrd", "root.img", "a-file"]) writeFileSync(join(work, f), f);
+  const path = join(work, `${templatePath.length}.toml`);
+  const assets = `path = "${join(work, "qemu")}"\nkernel = "${join(work, "vmlinux")}"\ninitrd = "${join(work, "initrd")}"\nimage = "${join(work, "root.img")}"\naccel = "tcg"\n`;
+  writeFileSync(path, `[hypervisor.qemu]\n${assets}\n[factory]\ntemplate_path = "${templatePath}"\n`);
+  return path;
+}
+
+/** `hako ARGS` from the sources at log level info, human lines. */
+async function hako(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HAKO_LOG_LEVEL: "info" };
+  delete env.HAKO_LOG_FORMAT;
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", ...args],
+      { env },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
 
 test("hako's log entries are one human line each: level (none for info), message, error chain, fields", () => {
   const sink = memorySink();
@@ -69,26 +98,6 @@ test("the hako command prints no JSON log line and no stack: destroy's notes and
   mkdirSync(join(root, RUN_DIR, id), { recursive: true });
   writeFileSync(join(root, RUN_DIR, id, "qemu.pid"), `${qemu.pid}\n`);
   mkdirSync(join(root, workDirName(key, dead.pid as number)));
-  for (const f of ["qemu", "vmlinux", "initrd", "root.img", "a-file"]) writeFileSync(join(work, f), f);
-  const config = (templatePath: string) => {
-    const path = join(work, `${templatePath.length}.toml`);
-    const assets = `path = "${join(work, "qemu")}"\nkernel = "${join(work, "vmlinux")}"\ninitrd = "${join(work, "initrd")}"\nimage = "${join(work, "root.img")}"\naccel = "tcg"\n`;
-    writeFileSync(path, `[hypervisor.qemu]\n${assets}\n[factory]\ntemplate_path = "${templatePath}"\n`);
-    return path;
-  };
-  const hako = async (...args: string[]) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HAKO_LOG_LEVEL: "info" };
-    delete env.HAKO_LOG_FORMAT;
-    try {
-      const { stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-        env,
-      });
-      return { code: 0, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      return { code: e.code ?? -1, stderr: e.stderr ?? "" };
-    }
-  };
   const destroy = await hako("factory", "destroy", "-c", config(root));
   assert.equal(destroy.code, 0, destroy.stderr);
   assert.equal(
@@ -101,4 +110,22 @@ test("the hako command prints no JSON log line and no stack: destroy's notes and
     init.stderr,
     /^hako: error: \[factory\] template_path \S+\/a-file\/templates: cannot .*\(FailedPrecondition\)\n$/,
   );
+});
+
+test("hako factory init with enable_template off: the result on stdout, the warning that nothing uses it on stderr", async () => {
+  const root = join(work, "unused");
+  const path = config(root);
+  // An up-to-date template already there: init keeps it and boots nothing.
+  const inputs = currentTemplateInputs(loadConfig({ path }), silentLogger);
+  const key = templateKey(inputs);
+  mkdirSync(join(root, key), { recursive: true });
+  for (const f of ["memory", "state"]) writeFileSync(join(root, key, f), "x");
+  const info = { format: TEMPLATE_FORMAT, key, createdAt: new Date().toISOString(), inputs };
+  writeFileSync(join(root, key, "template.json"), JSON.stringify(info));
+  const init = await hako("factory", "init", "-c", path);
+  assert.deepEqual(init, {
+    code: 0,
+    stdout: `template ${key} already up to date: ${join(root, key)}\n`,
+    stderr: "hako: warning: [factory] enable_template is false: sandboxes will not use this template\n",
+  });
 });

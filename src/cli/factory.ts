@@ -109,10 +109,12 @@ export function factoryCommand(): Command<[], Record<string, unknown>> {
           if (!r) return;
           const what = r.created ? `made in ${(r.ms / 1000).toFixed(1)} s` : "already up to date";
           process.stdout.write(`template ${r.info.key} ${what}: ${r.dir}\n`);
+          // A template nothing will use: worth a warning on stderr, stdout keeps the one result line.
+          const log = cliLogger();
           const unusable = templatesUnusable(config);
-          if (unusable) process.stdout.write(`note: templates are not used with this configuration: ${unusable}\n`);
+          if (unusable) log.warn(`templates are not used with this configuration: ${unusable}`);
           if (!config.factory.enableTemplate) {
-            process.stdout.write("note: [factory] enable_template is false: sandboxes will not use it\n");
+            log.warn("[factory] enable_template is false: sandboxes will not use this template");
           }
         }),
     )

@@ -2,11 +2,12 @@
 // key-named directories with a template.json are templates, init's work directories show as builds (running or
 // interrupted), destroy removes only what hako made (killing the QEMU of a killed init only when /proc shows it is
 // that template VM) and template_path only when it is left empty; status clamps an age from the future, shows a
-// broken template as such, and says when the configuration never uses templates (9p). No VM is booted: the assets
-// are empty files and the "QEMU" is a node process with the template VM's argv.
+// broken template as such, and says when the configuration never uses templates (9p); init interrupted once its VM is
+// up stops that VM without warning that QEMU died. No VM is booted: the assets are empty files and the "QEMU" is a
+// node process with the template VM's argv (for init, one that answers QMP and nothing else).
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -18,7 +19,7 @@ import type { HakoConfig } from "../config/types.js";
 import { currentTemplateInputs } from "../hypervisor/qemu/qemu-template-vm.js";
 import { vmName } from "../hypervisor/qemu/state-dir.js";
 import { markTemplateBroken, TEMPLATE_FORMAT, templateKey } from "../hypervisor/qemu/template.js";
-import { destroyTemplates, factoryStatus } from "./factory.js";
+import { destroyTemplates, factoryStatus, initTemplate } from "./factory.js";
 import { cleanInterruptedBuilds, RUN_DIR, templateVmId, workDirName } from "./interrupted.js";
 import { MADE_PARENTS, madeParents, makeTemplatePath } from "./made-parents.js";
 
@@ -74,8 +75,8 @@ async function deadPid(): Promise<number> {
 }
 
 const running = (pid: number | undefined) => pid !== undefined && (processArgv(pid)?.length ?? 0) > 0;
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+async function waitFor(cond: () => boolean, tries = 100): Promise<void> {
+  for (let i = 0; i < tries && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("hako factory on a shared template_path", () => {
@@ -245,5 +246,63 @@ describe("hako factory on a shared template_path", () => {
     assert.deepEqual(madeParents(busy), [join(base, "busy")]);
     writeFileSync(join(busy, MADE_PARENTS), JSON.stringify({ parents: [work, "/tmp"] }));
     assert.deepEqual(madeParents(busy), []);
+  });
+});
+
+/**
+ * A "QEMU" for init: listens on the QMP socket its argv names, greets, answers every command with an empty return
+ * (exiting on quit), and creates `<socket>.connected` once a client is on. The guest never comes up.
+ */
+function qmpOnlyQemu(): string {
+  const script = join(work, "qmp-only-qemu.cjs");
+  writeFileSync(
+    script,
+    `const net = require("node:net"), fs = require("node:fs");
+const chardev = process.argv.find((a) => a.startsWith("socket,id=charqmp0,"));
+const path = /path=([^,]+)/.exec(chardev)[1];
+net.createServer((s) => {
+  s.write(JSON.stringify({ QMP: { version: {}, capabilities: [] } }) + "\\n");
+  let buf = "";
+  s.on("data", (d) => {
+    buf += d;
+    for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+      const m = JSON.parse(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      s.write(JSON.stringify({ return: {}, id: m.id }) + "\\n");
+      if (m.execute === "quit") process.exit(0);
+    }
+  });
+  fs.writeFileSync(path + ".connected", "");
+}).listen(path);
+`,
+  );
+  const qemu = join(work, "qmp-only-qemu");
+  writeFileSync(qemu, `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
+  chmodSync(qemu, 0o755);
+  return qemu;
+}
+
+describe("hako factory init interrupted", () => {
+  it("once its VM is up, stops the VM as its own stop: no 'qemu exited unexpectedly', nothing left", async () => {
+    const root = join(work, "init-abort");
+    const cfg = config(root);
+    cfg.hypervisor.qemu.path = qmpOnlyQemu();
+    const sink = memorySink();
+    const ac = new AbortController();
+    const init = initTemplate(cfg, createLogger({ level: "debug", sink }), { signal: ac.signal });
+    const runRoot = join(root, RUN_DIR);
+    const connected = () =>
+      existsSync(runRoot) && readdirSync(runRoot).some((d) => existsSync(join(runRoot, d, "qmp.sock.connected")));
+    await waitFor(connected, 500); // a node process's start, on a busy host
+    assert.ok(connected(), "init did not connect to its VM's QMP socket");
+    ac.abort("SIGINT");
+    await assert.rejects(init, /hako factory init interrupted: template VM stopped/);
+    const said = sink.entries().map((e) => `${String(e.level)}: ${String(e.msg)}`);
+    assert.deepEqual(
+      said.filter((l) => /unexpected/.test(l)),
+      [],
+      said.join("\n"),
+    );
+    assert.deepEqual(readdirSync(root), [], "init left files behind");
   });
 });

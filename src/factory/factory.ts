@@ -113,14 +113,16 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
     mkdirSync(runRoot, { recursive: true, mode: 0o700 });
   });
   // On abort the VM is killed by its pid file (written as soon as QEMU is spawned), whichever step init is in: the
-  // step then fails, and the cleanup below runs.
+  // step then fails, and the cleanup below runs. Once the VM is up, it is also told to stop, so that it takes the
+  // kill for its own stop and not for QEMU dying on its own (no "qemu exited unexpectedly" warning).
+  let vm: Awaited<ReturnType<typeof startTemplateVm>> | undefined;
   let killing: Promise<unknown> = Promise.resolve();
   const onAbort = () => {
-    killing = stopTemplateVm(root, id, logger);
+    killing = Promise.all([vm?.stop(), stopTemplateVm(root, id, logger)]);
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const vm = await startTemplateVm(config, id, runRoot, tmp, logger);
+    vm = await startTemplateVm(config, id, runRoot, tmp, logger);
     try {
       if (vm.key !== key) {
         throw new HakoError(Code.Internal, `template VM came up with key ${vm.key}, expected ${key}`);
