@@ -81,12 +81,14 @@ async function initInterruptible(config: HakoConfig, force: boolean): Promise<In
   const ac = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => ac.abort(signal);
   for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, onSignal);
+  const log = cliLogger();
   try {
-    return await initTemplate(config, cliLogger(), { force, signal: ac.signal });
+    return await initTemplate(config, log, { force, signal: ac.signal });
   } catch (err) {
     if (!ac.signal.aborted) throw err;
     const sig = String(ac.signal.reason);
-    process.stderr.write(`hako factory init: ${sig}: ${err instanceof Error ? err.message : String(err)}\n`);
+    // What the person asked for, said as hako's other lines are; the cause (the step cut short) is no news.
+    log.info(`${sig}: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = sig === "SIGINT" ? 130 : 143;
     return undefined;
   } finally {
