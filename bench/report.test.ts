@@ -64,7 +64,12 @@ test("a section that could not run says why; the others still render", () => {
   assert.match(md, /hako cold \*\*1\.11×\*\* \(target ≤ 2\.0×\)/);
   assert.match(md, /not available: hako could not start a detached sandbox: boom/);
   assert.match(md, /not available: skipped \(--skip\)/);
-  assert.match(md, /^\| agent-ready +\| 1500 +\| – +\| – +\|$/m, "phases from the shim's log, none from state");
+  assert.match(
+    md,
+    /^\| agent-ready +\| 1500 +\|$/m,
+    "phases from the shim's log; the columns no run filled are left out",
+  );
+  assert.match(md, /^\| phase +\| cold, `ctr run --rm` \(shim log\) +\|$/m);
   assert.match(md, /^\| TCP, container → host \(HTTP GETs of 64 MiB\) +\| 40 MB\/s +\| 2000 MB\/s +\| 0\.02× +\|$/m);
   assert.match(md, /^\| added by networking +\| 200 ms +\|$/m);
   assert.match(

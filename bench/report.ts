@@ -86,18 +86,16 @@ export function renderMarkdown(r: BenchResult): string {
         String(r.memory.value.ctrRunDetachedMs),
       ]);
     }
-    out.push(
-      ...table(
-        [
-          "phase",
-          "cold, `ctr run --rm` (shim log)",
-          "template, `ctr run --rm` (shim log)",
-          "cold, `ctr run -d` (state)",
-        ],
-        rows,
-      ),
-      "",
-    );
+    const header = [
+      "phase",
+      "cold, `ctr run --rm` (shim log)",
+      "template, `ctr run --rm` (shim log)",
+      "cold, `ctr run -d` (state)",
+    ];
+    // A column no section filled (its section skipped) is left out rather than shown as dashes.
+    const keep = header.map((_, i) => i === 0 || rows.some((row) => row[i] !== "–"));
+    const pick = (cells: string[]) => cells.filter((_, i) => keep[i]);
+    out.push(...table(pick(header), rows.map(pick)), "");
   }
 
   section(out, "## Host memory per sandbox (PSS of shim + QEMU + virtiofsd)", r.memory, memoryTables);
