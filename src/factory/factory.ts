@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { waitForAgent } from "../agent/client/wait-for-agent.js";
 import { Code, errnoCode, HakoError } from "../common/errors.js";
-import type { Logger } from "../common/log.js";
+import { type Logger, silentLogger } from "../common/log.js";
 import type { HakoConfig } from "../config/types.js";
+import { chooseAccelerator } from "../hypervisor/accel.js";
 import { currentTemplateInputs, startTemplateVm, templatesUnusable } from "../hypervisor/qemu/qemu-template-vm.js";
 import {
   type BrokenMark,
@@ -90,7 +91,8 @@ export interface InitOptions {
  */
 export async function initTemplate(config: HakoConfig, logger: Logger, opts: InitOptions = {}): Promise<InitResult> {
   const root = config.factory.templatePath;
-  const key = templateKey(currentTemplateInputs(config, logger));
+  // Quiet: the accelerator's warning (no KVM) is said below, only when this init boots a VM.
+  const key = templateKey(currentTemplateInputs(config, silentLogger));
   const dir = templateDir(root, key);
   const cleaned = await onTemplatePath(root, "remove what an interrupted init left", () =>
     cleanInterruptedBuilds(root, logger),
@@ -102,6 +104,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
     return { dir, info: existing, created: false, ms: 0 };
   }
   opts.signal?.throwIfAborted();
+  chooseAccelerator(config.hypervisor.qemu.accel, logger);
   const started = Date.now();
   const id = templateVmId(key, process.pid);
   const tmp = join(root, workDirName(key, process.pid));

@@ -76,7 +76,7 @@ export async function startTemplateVm(
   const h = config.hypervisor.qemu;
   const paths = vmPaths(id, stateRoot);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  // currentTemplateInputs (which the caller used for the key) already said why KVM is not used, if it is not.
+  // The caller (initTemplate) already said why KVM is not used, if it is not.
   const plan = templatePlan(config, id, stateRoot, silentLogger);
   const inputs = templateInputs(plan, h.path);
   const launched = spawnQemu([h.path, ...buildQemuArgs({ ...plan, memoryFile: join(dir, TEMPLATE_MEMORY) })]);
