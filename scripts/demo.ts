@@ -20,7 +20,9 @@ const FACTORY_DIR = "/run/hako-demo-factory";
 const NAMESPACE = "hako-demo";
 const HAKO_TIMEOUT_MS = 180_000;
 
-const say = (line = "") => process.stdout.write(`${line}\n`);
+const say = (line = ""): void => {
+  process.stdout.write(`${line}\n`);
+};
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 let containerd: Containerd | undefined;
