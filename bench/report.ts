@@ -2,12 +2,11 @@
 // reason where a section could not run.
 import type { Section } from "./context.js";
 import type { BenchResult } from "./main.js";
-import { lessTcgCacheMiB, type MemoryResult } from "./memory.js";
+import { lessTcgCacheMiB, type MemoryResult, type PodCountMemory } from "./memory.js";
 import type { NetworkResult } from "./network.js";
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${(v / 1000).toFixed(2)} s`);
 const x = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v}×`);
-const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms / 10) / 100);
 const n = (v: number | null | undefined, unit: string) => (v === null || v === undefined ? "–" : `${v} ${unit}`);
 
 /** A markdown table with padded columns, as the repository's formatter prints it. */
@@ -148,6 +147,9 @@ export const DAEMON_COLUMNS = [
 
 function memoryTables(m: MemoryResult): string[] {
   const tpl = new Map((m.byCount.template ?? []).map((c) => [c.pods, c]));
+  /** One row per pod count of the booted pods, beside the template pods of the same count (if measured). */
+  const perCount = (row: (cold: PodCountMemory, template: PodCountMemory | undefined) => string[]) =>
+    m.byCount.cold.map((c) => row(c, tpl.get(c.pods)));
   return [
     ...table(
       ["", "PSS"],
@@ -159,35 +161,29 @@ function memoryTables(m: MemoryResult): string[] {
     "",
     ...table(
       [...MEMORY_COLUMNS],
-      m.byCount.cold.map((c) => {
-        const t = tpl.get(c.pods);
-        return [
-          String(c.pods),
-          n(c.perPodMiB, "MiB"),
-          n(c.tcgPerPodMiB, "MiB"),
-          n(lessTcgCacheMiB(c), "MiB"),
-          n(t?.perPodMiB, "MiB"),
-          n(t?.tcgPerPodMiB, "MiB"),
-          n(t && lessTcgCacheMiB(t), "MiB"),
-          n(c.totalMiB, "MiB"),
-          n(t?.totalMiB, "MiB"),
-        ];
-      }),
+      perCount((c, t) => [
+        String(c.pods),
+        n(c.perPodMiB, "MiB"),
+        n(c.tcgPerPodMiB, "MiB"),
+        n(lessTcgCacheMiB(c), "MiB"),
+        n(t?.perPodMiB, "MiB"),
+        n(t?.tcgPerPodMiB, "MiB"),
+        n(t && lessTcgCacheMiB(t), "MiB"),
+        n(c.totalMiB, "MiB"),
+        n(t?.totalMiB, "MiB"),
+      ]),
     ),
     ...(m.byCount.templateNote ? ["", `template: ${m.byCount.templateNote}`] : []),
     "",
     ...table(
       [...DAEMON_COLUMNS],
-      m.byCount.cold.map((c) => {
-        const t = tpl.get(c.pods);
-        return [
-          String(c.pods),
-          n(c.shimPerPodMiB, "MiB"),
-          n(t?.shimPerPodMiB, "MiB"),
-          n(seconds(c.startMs), "s"),
-          n(seconds(t?.startMs), "s"),
-        ];
-      }),
+      perCount((c, t) => [
+        String(c.pods),
+        n(c.shimPerPodMiB, "MiB"),
+        n(t?.shimPerPodMiB, "MiB"),
+        ms(c.startMs),
+        ms(t?.startMs),
+      ]),
     ),
     "",
     "The shim's share is what one hako process per node serving every pod would share out (docs/benchmarks.md: " +
