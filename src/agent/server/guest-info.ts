@@ -75,14 +75,15 @@ export async function onlineCpuMem(
   opts: { root?: string; timeoutMs?: number } = {},
 ): Promise<{ cpus: number; memBlocks: number }> {
   const root = opts.root ?? SYS_DEVICES;
+  const timeoutMs = opts.timeoutMs ?? CPU_APPEAR_TIMEOUT_MS;
   const cpuDir = `${root}/cpu`;
   let cpus = onlineAll(cpuDir, "cpu", nbCpus > 0 ? nbCpus : Number.MAX_SAFE_INTEGER);
-  const deadline = Date.now() + (opts.timeoutMs ?? CPU_APPEAR_TIMEOUT_MS);
+  const deadline = Date.now() + timeoutMs;
   while (cpus < nbCpus) {
     if (Date.now() >= deadline) {
       throw new HakoError(
         Code.DeadlineExceeded,
-        `onlined ${cpus} of ${nbCpus} hot-plugged CPUs: the others did not appear in ${cpuDir} within ${opts.timeoutMs ?? CPU_APPEAR_TIMEOUT_MS} ms`,
+        `onlined ${cpus} of ${nbCpus} hot-plugged CPUs: the others did not appear in ${cpuDir} within ${timeoutMs} ms`,
       );
     }
     await new Promise((r) => setTimeout(r, CPU_POLL_MS));

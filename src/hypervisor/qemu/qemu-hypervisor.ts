@@ -115,7 +115,8 @@ export class QemuHypervisor implements Hypervisor {
             accel,
             vcpus,
             memoryMiB,
-            mayGrow: req.mayGrow === true,
+            // A template's clones are grown to their sandbox's size by hot-plug, whatever the sizing mode.
+            mayGrow: template || req.mayGrow === true,
             template,
             pmem,
             channel,

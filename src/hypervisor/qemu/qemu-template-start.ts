@@ -10,7 +10,6 @@ import type { FactoryConfig } from "../../config/types.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { clonePorts, plugCloneDevices } from "./clone-devices.js";
 import type { QemuPlan } from "./cmdline/build.js";
-import { tcgThreading } from "./cmdline/machine.js";
 import { dimmSizeMiB } from "./hotplug.js";
 import type { QemuVm } from "./qemu-vm.js";
 import {
@@ -130,15 +129,7 @@ export async function clonePlan(plan: QemuPlan, mode: { dir: string; key: string
   return {
     // The template has neither share nor NIC: the command line must match its devices for the restore. QEMU still
     // inherits the macvtap fds (the plan's NICs name them) and opens the taps by name once they are hot-plugged.
-    // It may be grown to its sandbox's size by hot-plug, and the template was saved running the same way.
-    plan: {
-      ...plan,
-      tcgThread: tcgThreading(true, plan.vcpus, plan.maxVcpus),
-      share: { kind: "none" },
-      nics: [],
-      memoryFile: memory,
-      incoming: true,
-    },
+    plan: { ...plan, share: { kind: "none" }, nics: [], memoryFile: memory, incoming: true },
     discard,
     finish: async (vm, share, log) => {
       try {
