@@ -34,6 +34,12 @@ const options = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/** `text` as a whole number written in decimal digits only (no sign, point or exponent), else undefined. */
+function wholeNumber(text: string): number | undefined {
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /**
  * `--pods`: comma-separated pod counts, each a positive integer above the one before it (e.g. "1,10,30").
  * Throws an Error naming the bad entry.
@@ -42,8 +48,8 @@ export function parsePodCounts(text: string): number[] {
   const counts = text.split(",").map((t) => t.trim());
   let last = 0;
   return counts.map((t) => {
-    const count = /^[0-9]+$/.test(t) ? Number(t) : Number.NaN;
-    if (!Number.isSafeInteger(count) || count <= last) {
+    const count = wholeNumber(t);
+    if (count === undefined || count <= last) {
       throw new Error(`--pods ${text}: "${t}" is not a pod count above ${last} (e.g. --pods 1,10,30)`);
     }
     last = count;
@@ -53,8 +59,8 @@ export function parsePodCounts(text: string): number[] {
 
 function positiveInteger(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
-  const n = /^[0-9]+$/.test(text.trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} ${JSON.stringify(text)}: not a positive integer`);
+  const n = wholeNumber(text.trim());
+  if (n === undefined || n < 1) throw new Error(`${flag} ${JSON.stringify(text)}: not a positive integer`);
   return n;
 }
 
