@@ -217,6 +217,14 @@ describe("kernelParams", () => {
     );
   });
 
+  it("starts a template's agent from its bundle (the snapshot blob it would keep is copied into every clone)", () => {
+    const base = { debug: false, channel: "serial", extra: [] } as const;
+    assert.ok(kernelParams({ ...base, template: true }).includes("hako.snapshot=0"));
+    assert.ok(!kernelParams(base).some((p) => p.startsWith("hako.snapshot=")));
+    const undone = kernelParams({ ...base, extra: ["hako.snapshot=1"], template: true });
+    assert.equal(undone.at(-1), "hako.snapshot=1", "the config's params still come last");
+  });
+
   it("asks for a jitless agent only when told to, before the config's params so that they can undo it", () => {
     const tcg = kernelParams({ debug: false, channel: "serial", extra: ["hako.jitless=0"], jitless: true });
     assert.deepEqual(tcg.slice(-2), ["hako.jitless=1", "hako.jitless=0"]);

@@ -53,6 +53,11 @@ export interface KernelParamsInput {
    * `noapictimer`) and pays the calibration once, in `hako factory init`. With the HPET broadcasting the tick the
    * kernel cannot stop it when idle (NO_HZ): an idle guest took 251 timer interrupts a second against 41 with
    * the local APIC timer (10 s of an idle container, TCG), each one a wake-up of QEMU.
+   *
+   * Its agent also starts from the bundle (`hako.snapshot=0`), not from the startup snapshot: node keeps the blob it
+   * read (5.6 MiB) in its heap for as long as it runs, and every clone's RAM is a copy of the template's. Measured,
+   * the template's memory file 48 → 44 MiB and the guest's AnonPages 16.9 → 11.8 MiB; the snapshot saves ~0.46 s of
+   * a cold boot, which `hako factory init` pays once.
    */
   template?: boolean;
 }
@@ -64,6 +69,7 @@ export function kernelParams(input: KernelParamsInput): string[] {
   if (input.tscKhz !== undefined) params.push(`tsc_early_khz=${input.tscKhz}`);
   if (input.jitless) params.push(`${GUEST_PARAM.jitless}=1`);
   if (input.emulatedCpu && !input.template) params.push("noapictimer");
+  if (input.template) params.push(`${GUEST_PARAM.snapshot}=0`);
   return [...params, ...input.extra];
 }
 
