@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { Code, HakoError } from "../common/errors.js";
-import { guestAgentPath } from "./agent-bundle.js";
+import { agentLoader, GUEST_AGENT_LOADER, guestAgentPath } from "./agent-bundle.js";
 import { initrdInit, rootInit } from "./init-scripts.js";
 import { stageKoffi } from "./koffi.js";
 import { sharedLibraries } from "./ldd.js";
@@ -101,7 +101,11 @@ export async function rootTree(input: RootTreeInput): Promise<{ tree: FsTree; ko
   tree.dir("var/tmp", 0o1777);
   tree.dir("root", 0o700);
   tree.symlink("var/run", "../run");
-  tree.data("sbin/init", rootInit(`/${guestAgentPath(input.agent)}`), 0o755);
+  // A CommonJS agent starts through its loader (compiled eagerly); an ES module one as it is.
+  const agent = `/${guestAgentPath(input.agent)}`;
+  const entry = input.agent.endsWith(".mjs") ? agent : `/${GUEST_AGENT_LOADER}`;
+  if (entry !== agent) tree.data(GUEST_AGENT_LOADER, agentLoader(agent), 0o644);
+  tree.data("sbin/init", rootInit(entry), 0o755);
   addBusybox(tree, input.bins.busybox);
   await addDynamic(tree, "usr/bin/node", input.bins.node);
   await addDynamic(tree, "usr/bin/crun", input.bins.crun);

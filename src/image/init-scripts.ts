@@ -108,7 +108,8 @@ exec switch_root /newroot "$init"
 }
 
 /**
- * The root's /sbin/init: the agent (its absolute path in the guest) becomes PID 1 (node replaces the shell). Under
+ * The root's /sbin/init: the agent becomes PID 1 (node replaces the shell). `entry` is the absolute guest path of
+ * the script node runs: the agent's loader (agent-bundle.ts agentLoader) for a CommonJS bundle, else the bundle. Under
  * TCG (HAKO_JITLESS=1, from the initrd) V8 runs without its JIT: QEMU would have to translate every piece of code V8
  * generates. WebAssembly needs the JIT; turning it off too keeps V8 from warning on the console at every boot.
  *
@@ -117,7 +118,7 @@ exec switch_root /newroot "$init"
  * changed) it warns on the console and starts the bundle. HAKO_SNAPSHOT=build is the image build's boot: make the
  * snapshot, check that a fresh node loads it, write it and the CPU line to SNAPSHOT_DISK as a tar archive, power off.
  */
-export function rootInit(agent: string): string {
+export function rootInit(entry: string): string {
   return `#!/bin/sh
 # hako guest init: the agent runs as PID 1.
 flags=
@@ -129,7 +130,7 @@ if [ "$HAKO_SNAPSHOT" = build ]; then
   mount -t tmpfs -o mode=0755 tmpfs /tmp &&
     cd /tmp &&
     printf '%s\\n' "$HAKO_CPU" >cpu &&
-    /usr/bin/node $flags --snapshot-blob agent.blob --build-snapshot ${agent} &&
+    /usr/bin/node $flags --snapshot-blob agent.blob --build-snapshot ${entry} &&
     ${SNAPSHOT_PROBE_ENV}=1 /usr/bin/node $flags --snapshot-blob agent.blob | grep -qx "${SNAPSHOT_PROBE_LINE}" &&
     tar -cf ${SNAPSHOT_DISK} cpu agent.blob &&
     sync
@@ -145,6 +146,6 @@ if [ "$HAKO_SNAPSHOT" != 0 ] && [ -f /${GUEST_SNAPSHOT_BLOB} ]; then
   fi
   echo "hako-init: warning: the agent's startup snapshot was made for another CPU or other node flags; starting the agent from its bundle"
 fi
-exec /usr/bin/node $flags ${agent} "$@"
+exec /usr/bin/node $flags ${entry} "$@"
 `;
 }

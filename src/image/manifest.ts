@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
-export const BUILDER_VERSION = 8;
+export const BUILDER_VERSION = 9;
 export const MANIFEST_FILE = "manifest.json";
 
 export const ASSET_NAMES = {
