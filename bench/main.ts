@@ -14,7 +14,7 @@ import { formatJson } from "./json.js";
 import { type MemoryResult, measureMemory } from "./memory.js";
 import { measureNetwork, type NetworkResult } from "./network.js";
 import { renderMarkdown } from "./report.js";
-import { tearDownRun } from "./run-teardown.js";
+import { signalExitCode, tearDownRun } from "./run-teardown.js";
 import { measureStartLatency, type StartLatency } from "./start-latency.js";
 import { renderSvg } from "./svg.js";
 import { prepareTemplate } from "./template-config.js";
@@ -53,7 +53,20 @@ async function main(): Promise<number> {
   }
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
   for (const dir of await cleanupStaleInstances(BASE_DIR, NAMESPACE)) log(`removed a previous run's leftovers: ${dir}`);
-  const templates = await prepareTemplate(FACTORY_DIR, args.config, log);
+  // A signal while the template is made stops its VM (init cleans up, then main returns); later, it tears the run down.
+  const interrupted = new AbortController();
+  let tearDown: (() => Promise<void>) | undefined;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      interrupted.abort(signal);
+      if (tearDown) void tearDown().finally(() => process.exit(signalExitCode(signal)));
+    });
+  }
+  const templates = await prepareTemplate(FACTORY_DIR, args.config, log, interrupted.signal);
+  if (interrupted.signal.aborted) {
+    await templates.destroy();
+    return signalExitCode(interrupted.signal.reason as NodeJS.Signals);
+  }
 
   let containerd: Containerd | undefined;
   let written = false;
@@ -62,9 +75,10 @@ async function main(): Promise<number> {
     containerd = undefined;
     for (const l of await tearDownRun(BASE_DIR, NAMESPACE, c)) log(`warning: cleaned up a leftover ${l}`);
   };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => void stop().finally(() => process.exit(130)));
-  }
+  tearDown = async () => {
+    await stop();
+    await templates.destroy();
+  };
   try {
     log("starting a private containerd");
     const started = await startContainerdWithBusybox({ baseDir: BASE_DIR, namespace: NAMESPACE });

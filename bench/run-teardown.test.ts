@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { tearDownRun } from "./run-teardown.js";
+import { signalExitCode, tearDownRun } from "./run-teardown.js";
 
 const work = mkdtempSync(join(tmpdir(), "hako-run-teardown-spec-"));
 const savedRunDir = process.env.HAKO_RUN_DIR;
@@ -52,4 +52,10 @@ test("a base directory holding something else stays; one that is already gone is
   assert.equal(existsSync(join(base, "someone-else")), true);
   assert.equal(existsSync(join(base, "c-3")), false);
   await tearDownRun(join(work, "never-made"), "hako-spec", undefined);
+});
+
+test("an interrupted run exits as a shell reports a command a signal ended", () => {
+  assert.equal(signalExitCode("SIGINT"), 130);
+  assert.equal(signalExitCode("SIGTERM"), 143);
+  assert.equal(signalExitCode("SIGHUP"), 129);
 });

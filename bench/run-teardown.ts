@@ -1,6 +1,7 @@
 // The end of a run that owns a private containerd under a base directory of its own (the benchmark's
 // /run/hako-bench, the demo's /run/hako-demo): what the run started goes, and the base directory with it, so that a
 // finished or interrupted run leaves nothing under /run.
+import { constants } from "node:os";
 import { removeIfEmpty } from "../src/factory/interrupted.js";
 import { type Containerd, cleanupStaleInstances } from "../test/helpers/containerd.js";
 
@@ -20,4 +21,9 @@ export async function tearDownRun(
   else await cleanupStaleInstances(baseDir, namespace);
   removeIfEmpty(baseDir);
   return leaked;
+}
+
+/** The status a shell gives a command that a signal ended: 128 + its number (SIGINT 130, SIGTERM 143, SIGHUP 129). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
 }

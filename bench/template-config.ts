@@ -10,11 +10,14 @@ import { destroyTemplates, initTemplate } from "../src/factory/factory.js";
 /**
  * Writes (into `dir`) a config like the benchmark's with `[factory] enable_template` on and makes its VM template, so that one
  * run measures hako both booting and restoring. A failure is recorded, not fatal: the template rows say why.
+ * Aborting `signal` (the caller's SIGINT/SIGTERM) stops the template VM at once; init removes what it made and this
+ * resolves with the reason as templateError, so the caller tears down after it instead of leaving the VM running.
  */
 export async function prepareTemplate(
   dir: string,
   configPath: string | undefined,
   log: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<{ ctx: { templateConfig?: string; templateError?: string }; destroy: () => Promise<void> }> {
   const base = configPath ?? process.env.HAKO_CONFIG ?? (existsSync(systemConfigPath) ? systemConfigPath : undefined);
   const path = join(dir, "configuration.toml");
@@ -28,7 +31,10 @@ export async function prepareTemplate(
   };
   try {
     log("making the VM template");
-    const r = await initTemplate(config, createLogger({ level: "error" }), { force: true });
+    const r = await initTemplate(config, createLogger({ level: "error" }), {
+      force: true,
+      ...(signal ? { signal } : {}),
+    });
     log(`template ${r.info.key} made in ${(r.ms / 1000).toFixed(1)} s`);
     return { ctx: { templateConfig: path }, destroy };
   } catch (err) {

@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { release } from "node:os";
-import { tearDownRun } from "../bench/run-teardown.js";
+import { signalExitCode, tearDownRun } from "../bench/run-teardown.js";
 import { prepareTemplate } from "../bench/template-config.js";
 import {
   type Containerd,
@@ -28,7 +28,10 @@ const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 let containerd: Containerd | undefined;
 let tearingDown: Promise<void> | undefined;
 let destroyTemplate: () => void = () => {};
-let interrupted = false;
+/** The signal that interrupted the demo; it also stops a template being made (its VM is killed, its files removed). */
+let interrupted: NodeJS.Signals | undefined;
+const stopTemplate = new AbortController();
+let makingTemplate = false;
 
 function teardown(): Promise<void> {
   tearingDown ??= (async () => {
@@ -43,9 +46,11 @@ function teardown(): Promise<void> {
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
-    interrupted = true;
+    interrupted = signal;
     say(`\n${signal}: tearing down…`);
-    void teardown().finally(() => process.exit(130));
+    stopTemplate.abort(signal);
+    // While the template is made, main returns once init has stopped its VM, and tears down then.
+    if (!makingTemplate) void teardown().finally(() => process.exit(signalExitCode(signal)));
   });
 }
 
@@ -93,10 +98,13 @@ async function main(): Promise<number> {
   const runc = await containerd.run(RUNC_RUNTIME, image, `${id}-runc`, ["uname", "-r"], { timeoutMs: 60_000 });
   say(`running \`uname -r\` with hako (a VM boots; under TCG this takes seconds)…`);
   const hako = await containerd.run(HAKO_RUNTIME, image, id, ["uname", "-r"], { timeoutMs: HAKO_TIMEOUT_MS });
-  if (interrupted) return 130;
+  if (interrupted) return signalExitCode(interrupted);
   say("making a VM template (hako factory init: boot once, save the guest with its agent waiting)…");
-  const template = await prepareTemplate(FACTORY_DIR, undefined, (l) => say(`  ${l}`));
+  makingTemplate = true;
+  const template = await prepareTemplate(FACTORY_DIR, undefined, (l) => say(`  ${l}`), stopTemplate.signal);
+  makingTemplate = false;
   destroyTemplate = template.destroy;
+  if (interrupted) return signalExitCode(interrupted);
   let fromTemplate: CtrResult | undefined;
   if (template.ctx.templateConfig) {
     say("running `uname -r` with hako from the template (the VM is restored, not booted)…");
@@ -105,7 +113,7 @@ async function main(): Promise<number> {
       extra: ["--runtime-config-path", template.ctx.templateConfig],
     });
   } else say(`no template: ${template.ctx.templateError}`);
-  if (interrupted) return 130;
+  if (interrupted) return signalExitCode(interrupted);
 
   const rows: [string, string, string, string][] = [
     ["", "runtime", "kernel the container sees", "ctr run --rm"],
