@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Code, HakoError } from "./errors.js";
-import { createLogger, type Fields, memorySink } from "./log.js";
+import { createLogger, type Fields, isoTime, memorySink } from "./log.js";
 
 test("logger writes logrus-shaped JSON with child fields and filters by level", () => {
   const sink = memorySink();
@@ -50,4 +50,10 @@ test("a cause chain that loops stops at a bounded depth", () => {
   let depth = 0;
   for (let e = sink.entries()[0]?.err as Fields | string; typeof e === "object"; e = e.cause as Fields) depth++;
   assert.equal(depth, 9);
+});
+
+test("isoTime writes what Date's toISOString writes, without it", () => {
+  const samples = [0, 951_782_400_000, 951_868_799_999, 1_709_164_800_123, 4_102_444_799_999, 253_402_300_799_999];
+  for (let i = 0; i < 2000; i++) samples.push(Math.floor(Math.random() * 253_402_300_799_999));
+  for (const ms of samples) assert.equal(isoTime(ms), new Date(ms).toISOString(), `at ${ms}`);
 });
