@@ -7,8 +7,8 @@ import { waitPidNoHang } from "../../sys/process.js";
 /**
  * Every exit reaches us as SIGCHLD: a child's, and an orphan's once the kernel has made us its parent (a zombie
  * reparented to us is signalled then too). The periodic look is only a safety net. Under TCG every wake-up of the
- * guest is emulated: polling every 250 ms and sweeping every 2 s kept an idle pod's QEMU at 2.4–2.6% of a host core,
- * against 1.5–1.6% with looks this rare (two idle booted pods each, 30 s).
+ * guest is emulated: polling every 250 ms and sweeping every 2 s kept an idle booted pod's QEMU at 2.23–2.47% of a
+ * host core, against 1.67–1.80% with looks this rare (2 + 2 idle pods side by side, 30 s).
  */
 const SAFETY_POLL_MS = 5000;
 /** An orphan zombie is reaped at the first sweep that finds it a zombie again (libuv reaps its own children sooner). */
