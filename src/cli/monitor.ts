@@ -3,8 +3,7 @@
 // does not answer in time) still gets its host figures, read here from /proc with the pids of its state file.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Command } from "@commander-js/extra-typings";
-import { Code, HakoError } from "../common/errors.js";
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import type { Logger } from "../common/log.js";
 import { fetchMetrics } from "../metrics/fetch.js";
 import { mergeExpositions } from "../metrics/prom-text.js";
@@ -21,11 +20,15 @@ export interface MonitorOptions {
   logger?: Logger;
 }
 
+/**
+ * `--listen`'s value: HOST:PORT, `[v6]:PORT`, or `:PORT` (every address). Commander calls it while parsing, so a bad
+ * value is a usage error (exit status 2) like the command's other bad option values.
+ */
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new HakoError(Code.InvalidArgument, `--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:8090`);
+    throw new InvalidArgumentError("expected HOST:PORT, e.g. 127.0.0.1:8090.");
   }
   return { host: m[1] ?? (m[2] || "0.0.0.0"), port };
 }
@@ -99,10 +102,10 @@ export async function startMonitor(options: MonitorOptions): Promise<{ url: stri
 export function monitorCommand() {
   return new Command("monitor")
     .description("serve Prometheus metrics of every sandbox on this host")
-    .option("--listen <host:port>", "address to listen on", "127.0.0.1:8090")
+    .option("--listen <host:port>", "address to listen on (default: 127.0.0.1:8090)", parseListen)
     .option("--scrape-timeout <ms>", "how long to wait for one sandbox's metrics", positiveInteger, 3_000)
     .action(async (opts) => {
-      const { host, port } = parseListen(opts.listen);
+      const { host, port } = opts.listen ?? parseListen("127.0.0.1:8090");
       const monitor = await startMonitor({ host, port, scrapeTimeoutMs: opts.scrapeTimeout });
       await new Promise<void>((resolve) => {
         for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void monitor.close().then(resolve));

@@ -117,7 +117,8 @@ describe("parseConfig", () => {
 
   it("rejects unknown sections and other hypervisors", () => {
     rejects('[hypervisor.clh]\npath = "/x"\n', /\[hypervisor\.clh\].*QEMU only/);
-    rejects("[nonsense]\na = 1\n", /unknown section \[nonsense\]/);
+    rejects("[nonsense]\na = 1\n", /unknown section \[nonsense\] in [^;]*$/);
+    rejects("[factroy]\nenable_template = true\n", /unknown section \[factroy\] in .*; did you mean \[factory\]\?$/);
     rejects('top = "x"\n', /unknown key "top"/);
   });
 

@@ -99,7 +99,7 @@ function unknownSection(name: string, source: string): string {
     return `unknown section [${name}] in ${source}: hako drives QEMU only, use [hypervisor.qemu]`;
   }
   if (name.startsWith("agent.")) return `unknown section [${name}] in ${source}: use [agent.kata]`;
-  return `unknown section [${name}] in ${source}`;
+  return `unknown section [${name}] in ${source}${didYouMean(name, Object.keys(sections)).replace(/"(.*)"/, "[$1]")}`;
 }
 
 /** Rules that involve more than one key. */

@@ -283,26 +283,30 @@ net.createServer((s) => {
 }
 
 describe("hako factory init interrupted", () => {
-  it("once its VM is up, stops the VM as its own stop: no 'qemu exited unexpectedly', nothing left", async () => {
-    const root = join(work, "init-abort");
-    const cfg = config(root);
-    cfg.hypervisor.qemu.path = qmpOnlyQemu();
-    const sink = memorySink();
-    const ac = new AbortController();
-    const init = initTemplate(cfg, createLogger({ level: "debug", sink }), { signal: ac.signal });
-    const runRoot = join(root, RUN_DIR);
-    const connected = () =>
-      existsSync(runRoot) && readdirSync(runRoot).some((d) => existsSync(join(runRoot, d, "qmp.sock.connected")));
-    await waitFor(connected, 500); // a node process's start, on a busy host
-    assert.ok(connected(), "init did not connect to its VM's QMP socket");
-    ac.abort("SIGINT");
-    await assert.rejects(init, /hako factory init interrupted: template VM stopped/);
-    const said = sink.entries().map((e) => `${String(e.level)}: ${String(e.msg)}`);
-    assert.deepEqual(
-      said.filter((l) => /unexpected/.test(l)),
-      [],
-      said.join("\n"),
-    );
-    assert.deepEqual(readdirSync(root), [], "init left files behind");
-  });
+  for (const existed of [false, true]) {
+    it(`once its VM is up, stops the VM as its own stop: no 'qemu exited unexpectedly', nothing left (template_path ${existed ? "made before" : "made by init"})`, async () => {
+      const root = join(work, existed ? "init-abort-existing" : "nested", "init-abort");
+      if (existed) mkdirSync(root, { recursive: true });
+      const cfg = config(root);
+      cfg.hypervisor.qemu.path = qmpOnlyQemu();
+      const sink = memorySink();
+      const ac = new AbortController();
+      const init = initTemplate(cfg, createLogger({ level: "debug", sink }), { signal: ac.signal });
+      const runRoot = join(root, RUN_DIR);
+      const connected = () =>
+        existsSync(runRoot) && readdirSync(runRoot).some((d) => existsSync(join(runRoot, d, "qmp.sock.connected")));
+      await waitFor(connected, 500); // a node process's start, on a busy host
+      assert.ok(connected(), "init did not connect to its VM's QMP socket");
+      ac.abort("SIGINT");
+      await assert.rejects(init, /hako factory init interrupted: template VM stopped/);
+      const said = sink.entries().map((e) => `${String(e.level)}: ${String(e.msg)}`);
+      assert.deepEqual(
+        said.filter((l) => /unexpected/.test(l)),
+        [],
+        said.join("\n"),
+      );
+      if (existed) assert.deepEqual(readdirSync(root), [], "init left files behind");
+      else assert.ok(!existsSync(join(work, "nested")), "init left template_path and the parent it made behind");
+    });
+  }
 });

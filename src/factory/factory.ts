@@ -44,8 +44,10 @@ import { MADE_PARENTS, makeTemplatePath, removeTemplatePath } from "./made-paren
  */
 function onTemplatePath<T>(root: string, what: string, fn: () => T): T {
   const named = (err: unknown) => {
-    if (errnoCode(err) === undefined) return err;
-    const why = err instanceof Error ? err.message : String(err);
+    const code = errnoCode(err);
+    if (code === undefined) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    const why = code === "ENOTDIR" ? `a part of it is a file, not a directory (${message})` : message;
     return new HakoError(Code.FailedPrecondition, `[factory] template_path ${root}: cannot ${what}: ${why}`, {
       cause: err,
     });
@@ -94,7 +96,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
   // Quiet: the accelerator's warning (no KVM) is said below, only when this init boots a VM.
   const key = templateKey(currentTemplateInputs(config, silentLogger));
   const dir = templateDir(root, key);
-  const cleaned = await onTemplatePath(root, "remove what an interrupted init left", () =>
+  const cleaned = await onTemplatePath(root, "look for what an interrupted init left", () =>
     cleanInterruptedBuilds(root, logger),
   );
   if (cleaned.removed.length > 0) logger.info("removed what interrupted inits left", { ...cleaned });
@@ -109,6 +111,9 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
   const id = templateVmId(key, process.pid);
   const tmp = join(root, workDirName(key, process.pid));
   const runRoot = join(root, RUN_DIR);
+  // A failed or interrupted init leaves template_path as it found it: made here, it goes again when still empty.
+  const rootExisted = existsSync(root);
+  let made = false;
   onTemplatePath(root, `create ${tmp}`, () => {
     makeTemplatePath(root);
     rmSync(tmp, { recursive: true, force: true });
@@ -121,7 +126,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
   let vm: Awaited<ReturnType<typeof startTemplateVm>> | undefined;
   let killing: Promise<unknown> = Promise.resolve();
   const onAbort = () => {
-    killing = Promise.all([vm?.stop(), stopTemplateVm(root, id, logger)]);
+    killing = Promise.all([vm?.stop(), stopTemplateVm(root, id, logger, "stopping this init's template VM")]);
   };
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
@@ -150,6 +155,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
       writeFileSync(join(tmp, TEMPLATE_INFO), `${JSON.stringify(info, null, 2)}\n`);
       rmSync(dir, { recursive: true, force: true });
       renameSync(tmp, dir);
+      made = true;
       return { dir, info, created: true, ms: Date.now() - started };
     } finally {
       await vm.stop();
@@ -166,6 +172,7 @@ export async function initTemplate(config: HakoConfig, logger: Logger, opts: Ini
     opts.signal?.removeEventListener("abort", onAbort);
     await killing;
     await stopTemplateVm(root, id, logger);
+    if (!made && !rootExisted) removeTemplatePath(root);
   }
 }
 
@@ -281,7 +288,7 @@ export async function destroyTemplates(config: HakoConfig, logger: Logger): Prom
     others: [],
   };
   if (!existsSync(root)) return out;
-  const cleaned = await onTemplatePath(root, "remove what an interrupted init left", () =>
+  const cleaned = await onTemplatePath(root, "look for what an interrupted init left", () =>
     cleanInterruptedBuilds(root, logger),
   );
   Object.assign(out, { interrupted: cleaned.removed, killed: cleaned.killed, running: cleaned.running });

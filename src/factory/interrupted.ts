@@ -96,15 +96,20 @@ export function templateVmPid(root: string, id: string): number | undefined {
 
 /**
  * Kills the template VM `id` under `root`/.run if it runs (templateVmPid), and removes its state directory; returns
- * the pid killed.
+ * the pid killed. `saying` is the line logged when there is one to kill (by default, an earlier init's).
  */
-export async function stopTemplateVm(root: string, id: string, log: Logger): Promise<number | undefined> {
+export async function stopTemplateVm(
+  root: string,
+  id: string,
+  log: Logger,
+  saying = "killing the template VM of an interrupted hako factory init",
+): Promise<number | undefined> {
   const runRoot = join(root, RUN_DIR);
   const paths = vmPaths(id, runRoot);
   const pid = templateVmPid(root, id);
   let killed: number | undefined;
   if (pid !== undefined) {
-    log.info("killing the template VM of an interrupted hako factory init", { pid, id });
+    log.info(saying, { pid, id });
     await killAndWait(pid, 5000);
     killed = pid;
   }

@@ -14,6 +14,7 @@ import { cleanupSandbox, findStaleSandboxes } from "../../src/runtime/cleanup.js
 import { mountPointsIn, mountPointsUnder } from "../../src/runtime/host-mounts.js";
 import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
+import { shimSocketPath } from "../../src/shim/address.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
 import { hostProcesses } from "./processes.js";
 
@@ -146,6 +147,12 @@ function overlayWorks(dir: string): boolean {
   }
 }
 
+/** Commands runCommand started that have not exited: killed when this process exits (an interrupted run's last ctr). */
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Runs a command to completion, collecting its output; never throws for a non-zero exit. */
 export function runCommand(
   cmd: string,
@@ -155,6 +162,8 @@ export function runCommand(
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: options.env ?? process.env });
+    running.add(child);
+    child.on("exit", () => running.delete(child));
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
@@ -525,16 +534,23 @@ function descendants(pid: number): number[] {
 
 /**
  * Kills the shims started for the containerd listening on `address` (they outlive containerd by design), together
- * with everything they started: runc's container processes, hako's QEMU and virtiofsd.
+ * with everything they started: runc's container processes, hako's QEMU and virtiofsd. A hako shim killed so leaves
+ * its socket (`/run/hako/s/…`, which its own shutdown would remove): that goes too.
  */
 export function killShims(address: string): void {
-  for (const shim of pidsMatching((argv) => argv.includes(address))) {
-    for (const pid of [shim, ...descendants(shim)]) {
+  for (const shim of hostProcesses().filter((p) => p.pid !== process.pid && p.argv.includes(address))) {
+    for (const pid of [shim.pid, ...descendants(shim.pid)]) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
         // already gone
       }
+    }
+    const flag = (name: string) => shim.argv[shim.argv.indexOf(name) + 1];
+    const namespace = flag("-namespace");
+    const podId = flag("-id");
+    if (shim.argv.some((a) => a.includes("containerd-shim-hako-v2")) && namespace && podId) {
+      rmSync(shimSocketPath(address, namespace, podId), { force: true });
     }
   }
 }

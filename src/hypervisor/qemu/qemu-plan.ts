@@ -3,7 +3,9 @@
 // devices. Reads the host (asset files, /dev/vhost-*, /proc/cpuinfo) but starts nothing.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { dirname } from "node:path";
 import { Code, HakoError } from "../../common/errors.js";
+import { assetsDir } from "../../config/defaults.js";
 import type { AgentConfig, QemuConfig } from "../../config/types.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { hostKernelModules, missingModuleFix } from "../../sys/kernel-modules.js";
@@ -16,23 +18,30 @@ import type { VmPaths } from "./state-dir.js";
 
 const MiB = 1024 * 1024;
 
-export function requireFile(path: string, what: string): void {
-  if (!existsSync(path)) {
-    throw new HakoError(
-      Code.FailedPrecondition,
-      `${what} ${path} does not exist (build the guest image with \`hako image build\`)`,
-      { fields: { path } },
-    );
-  }
+/**
+ * Throws FailedPrecondition, naming the file and the `[hypervisor.qemu]` key that points at it, when `path` does not
+ * exist. The fix offered: for the QEMU binary, installing it; for a guest asset in hako's own assets directory,
+ * `hako image build`; for one elsewhere, pointing the key at an existing file (or building the assets there).
+ */
+export function requireFile(path: string, what: string, key: string): void {
+  if (existsSync(path)) return;
+  const fix =
+    key === "path"
+      ? `install qemu-system-x86, or point \`path\` under [hypervisor.qemu] at the QEMU binary`
+      : dirname(path) === assetsDir
+        ? "build the guest image with `hako image build`"
+        : `point \`${key}\` under [hypervisor.qemu] at an existing file, or build the assets there with ` +
+          `\`hako image build -o ${dirname(path)}\``;
+  throw new HakoError(Code.FailedPrecondition, `${what} ${path} does not exist (${fix})`, { fields: { path } });
 }
 
 /** Fails early, naming the file, when an asset the config boots is missing. */
 export function checkAssets(h: QemuConfig): QemuPlan["pmem"] {
-  requireFile(h.path, "qemu binary");
-  requireFile(h.kernel, "guest kernel");
-  requireFile(h.initrd, "guest initrd");
+  requireFile(h.path, "qemu binary", "path");
+  requireFile(h.kernel, "guest kernel", "kernel");
+  requireFile(h.initrd, "guest initrd", "initrd");
   if (h.rootfsMode !== "pmem") return undefined;
-  requireFile(h.image, "guest root image");
+  requireFile(h.image, "guest root image", "image");
   return { path: h.image, sizeBytes: statSync(h.image).size };
 }
 
