@@ -32,6 +32,7 @@ export async function installAssets(
     schema: 1,
     inputs,
     kernelRelease: kernel.release,
+    ...(kernel.hz ? { kernelHz: kernel.hz } : {}),
     modules: modules.map((m) => m.path),
     assets,
     ...(snapshot ? { snapshot } : {}),

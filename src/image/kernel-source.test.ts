@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { findProjectDir } from "./build.js";
-import { configSettings, droppedSettings, KERNEL_FRAGMENT } from "./kernel-source.js";
+import { configHz, configSettings, droppedSettings, KERNEL_FRAGMENT } from "./kernel-source.js";
 
 test("configSettings reads CONFIG_ lines and skips comments and 'is not set' lines", () => {
   const s = configSettings('# comment\nCONFIG_A=y\n# CONFIG_B is not set\n  CONFIG_C="x y"\nCONFIG_D=64\n');
@@ -49,4 +49,10 @@ test("the fragment builds in what the guest relies on (containers, virtio-fs, DA
   }
   // No modules at all: the initrd has no modprobe step with this kernel.
   assert.equal(s.get("CONFIG_MODULES"), undefined);
+});
+
+test("configHz reads the tick rate a .config sets", () => {
+  assert.equal(configHz("CONFIG_HZ_100=y\nCONFIG_HZ=100\n"), 100);
+  assert.equal(configHz("CONFIG_HZ_250=y\nCONFIG_HZ=250\n"), 250);
+  assert.equal(configHz("CONFIG_HZ_100=y\n"), undefined, "a fragment names the choice, not the number");
 });

@@ -61,6 +61,12 @@ export function configSettings(text: string): Map<string, string> {
   return out;
 }
 
+/** The tick rate a kernel .config sets (CONFIG_HZ), or undefined when it does not say. */
+export function configHz(configText: string): number | undefined {
+  const hz = Number(configSettings(configText).get("CONFIG_HZ"));
+  return Number.isInteger(hz) && hz > 0 ? hz : undefined;
+}
+
 /**
  * The fragment's settings that did not survive `make olddefconfig` (Kconfig silently drops an option whose
  * dependencies are not met), as `CONFIG_X=want (got …)` strings; empty when the fragment is fully applied.

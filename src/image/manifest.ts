@@ -5,7 +5,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
-export const BUILDER_VERSION = 9;
+export const BUILDER_VERSION = 10;
 export const MANIFEST_FILE = "manifest.json";
 
 export const ASSET_NAMES = {
@@ -85,6 +85,8 @@ export interface Manifest {
   schema: 1;
   inputs: ManifestInputs;
   kernelRelease: string;
+  /** The kernel's tick rate (CONFIG_HZ), when the build found its config: the runtime derives `lpj=` from it. */
+  kernelHz?: number;
   /** Module files in load order, relative to /lib/modules/<release>/. */
   modules: string[];
   assets: Record<string, AssetRecord>;

@@ -1,13 +1,13 @@
 // The image build's kernel step: the ELF vmlinux (hako's own, stripped, or a Debian package's, decompressed) and,
 // for a package, the modules the initrd loads, resolved with their dependencies and decompressed for busybox insmod.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "../common/log.js";
 import { run } from "./exec.js";
 import type { StagedModule } from "./guest-tree.js";
 import type { Resolved } from "./inputs.js";
 import { fetchKernelDeb, unpackKernel } from "./kernel-package.js";
-import { buildKernel } from "./kernel-source.js";
+import { buildKernel, configHz } from "./kernel-source.js";
 import { formatModulesDep, parseModuleList, parseModulesBuiltin, parseModulesDep, resolveModules } from "./modules.js";
 import type { Progress } from "./progress.js";
 import { extractVmlinux } from "./vmlinux.js";
@@ -15,6 +15,8 @@ import { extractVmlinux } from "./vmlinux.js";
 /** The kernel's release and the modules staged for the initrd (none for hako's own kernel). */
 export interface StagedKernel {
   release: string;
+  /** The kernel's tick rate (CONFIG_HZ of its .config), when its config was found. */
+  hz?: number;
   modules: StagedModule[];
   modulesDep: string;
   modulesBuiltin: string;
@@ -34,7 +36,8 @@ export async function stageKernel(
     const built = await buildKernel(r.kernel.source, cacheDir, (m) => progress.step(m));
     // Symbols are of no use to QEMU (it loads the PT_LOAD segments and reads the PVH note): a smaller file to map.
     await run("objcopy", ["--strip-all", built.vmlinux, dest]);
-    return { release: built.release, modules: [], modulesDep: "", modulesBuiltin: "" };
+    const hz = configHz(readFileSync(built.config, "utf8"));
+    return { release: built.release, modules: [], modulesDep: "", modulesBuiltin: "", ...(hz ? { hz } : {}) };
   }
   const pkg = r.kernel.pkg;
   progress.step(`fetching ${pkg.name} ${pkg.version}`);
@@ -52,7 +55,9 @@ export async function stageKernel(
   if (resolved.absent.length > 0) log.info("optional modules absent from this kernel", { modules: resolved.absent });
   const modules = await stageModules(resolved.order, kernel.modulesDir, scratch);
   const modulesDep = formatModulesDep(resolved.order, dep).replaceAll(/\.ko\.(xz|zst|gz)\b/g, ".ko");
-  return { release: kernel.release, modules, modulesDep, modulesBuiltin };
+  const config = join(kernel.root, "boot", `config-${kernel.release}`);
+  const hz = existsSync(config) ? configHz(readFileSync(config, "utf8")) : undefined;
+  return { release: kernel.release, modules, modulesDep, modulesBuiltin, ...(hz ? { hz } : {}) };
 }
 
 async function stageModules(paths: readonly string[], modulesDir: string, scratch: string): Promise<StagedModule[]> {

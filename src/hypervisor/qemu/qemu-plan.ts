@@ -3,10 +3,11 @@
 // devices. Reads the host (asset files, /dev/vhost-*, /proc/cpuinfo) but starts nothing.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Code, HakoError } from "../../common/errors.js";
 import { assetsDir } from "../../config/defaults.js";
 import type { AgentConfig, QemuConfig } from "../../config/types.js";
+import { MANIFEST_FILE, type Manifest } from "../../image/manifest.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { hostKernelModules, missingModuleFix } from "../../sys/kernel-modules.js";
 import type { Accelerator, NicRequest } from "../hypervisor.js";
@@ -79,6 +80,24 @@ export interface PlanInput {
   paths: VmPaths;
 }
 
+/**
+ * `lpj=` for a guest whose TSC runs at the host's rate (TCG): the host's TSC kHz × 1000 / the guest kernel's HZ, as
+ * its boot CPU computes it. HZ comes from the image builder's manifest.json beside the kernel (`kernelHz`), trusted
+ * only when it lists this very file (same name and size); undefined without one, or without a TSC rate.
+ */
+export function guestLpj(kernel: string, tscKhz: number | undefined): number | undefined {
+  if (tscKhz === undefined) return undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(join(dirname(kernel), MANIFEST_FILE), "utf8")) as Partial<Manifest>;
+    const listed = manifest.assets?.[basename(kernel)];
+    const hz = manifest.kernelHz;
+    if (!listed || listed.size !== statSync(kernel).size || typeof hz !== "number" || hz <= 0) return undefined;
+    return Math.round((tscKhz * 1000) / hz);
+  } catch {
+    return undefined;
+  }
+}
+
 export function qemuPlan(p: PlanInput): QemuPlan {
   const h = p.qemu;
   const maxVcpus = Math.max(p.vcpus, h.defaultMaxVcpus > 0 ? h.defaultMaxVcpus : cpus().length);
@@ -86,8 +105,9 @@ export function qemuPlan(p: PlanInput): QemuPlan {
   // Room above RAM for the pmem image and for hot-plugged DIMMs (default: up to the host's RAM).
   const maxMemoryMiB =
     Math.max(p.memoryMiB, h.defaultMaxMemoryMiB > 0 ? h.defaultMaxMemoryMiB : Math.floor(totalmem() / MiB)) + pmemMiB;
-  const tscKhz =
-    h.machineType === "microvm" && p.accel === "tcg" ? hostTscKhz(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
+  const hostTsc = p.accel === "tcg" ? hostTscKhz(readFileSync("/proc/cpuinfo", "utf8")) : undefined;
+  const tscKhz = h.machineType === "microvm" ? hostTsc : undefined;
+  const lpj = guestLpj(h.kernel, hostTsc);
   const firmware = chooseFirmware(h.machineType);
   // disable_vhost_net, or a host without /dev/vhost-net, keeps the NIC's data path in QEMU.
   const vhost = !h.disableVhostNet && existsSync("/dev/vhost-net");
@@ -112,6 +132,7 @@ export function qemuPlan(p: PlanInput): QemuPlan {
       channel: p.channel.kind,
       extra: h.kernelParams,
       ...(tscKhz !== undefined ? { tscKhz } : {}),
+      ...(lpj !== undefined ? { lpj } : {}),
       jitless: p.accel === "tcg",
       emulatedCpu: p.accel === "tcg",
       template: p.template === true,

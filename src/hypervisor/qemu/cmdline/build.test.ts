@@ -217,6 +217,12 @@ describe("kernelParams", () => {
     );
   });
 
+  it("presets loops per jiffy only when given, before the config's params", () => {
+    const base = { debug: false, channel: "serial", extra: ["lpj=1"] } as const;
+    assert.deepEqual(kernelParams({ ...base, lpj: 25_960_960 }).slice(-2), ["lpj=25960960", "lpj=1"]);
+    assert.ok(!kernelParams({ ...base, extra: [] }).some((p) => p.startsWith("lpj=")));
+  });
+
   it("starts a template's agent from its bundle (the snapshot blob it would keep is copied into every clone)", () => {
     const base = { debug: false, channel: "serial", extra: [] } as const;
     assert.ok(kernelParams({ ...base, template: true }).includes("hako.snapshot=0"));

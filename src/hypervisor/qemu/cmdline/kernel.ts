@@ -37,6 +37,14 @@ export interface KernelParamsInput {
    */
   tscKhz?: number;
   /**
+   * Loops per jiffy (`lpj=`): the delay-loop calibration every CPU would otherwise run as it comes up. The boot CPU
+   * takes its value from the TSC, but a CPU brought up later (a vCPU hot-plugged into a clone grown to its pod's
+   * size, or a second vCPU at boot) measures it against the timer tick: under TCG a hot-plugged vCPU took ~1.5 s to
+   * come online that way, ~50 ms with the value given. The runtime gives it only where it knows the guest kernel's
+   * tick rate (the assets' manifest) and the guest TSC runs at the host's (TCG): TSC kHz × 1000 / HZ.
+   */
+  lpj?: number;
+  /**
    * Run the agent's node with --jitless (hako.jitless=1): under TCG every piece of code V8 compiles must be
    * translated again by QEMU, and the interpreter alone starts the agent about a second sooner.
    */
@@ -67,6 +75,7 @@ export function kernelParams(input: KernelParamsInput): string[] {
   params.push(input.debug ? `${GUEST_PARAM.debug}=1` : "quiet");
   params.push(`${GUEST_PARAM.channel}=${input.channel}`);
   if (input.tscKhz !== undefined) params.push(`tsc_early_khz=${input.tscKhz}`);
+  if (input.lpj !== undefined) params.push(`lpj=${input.lpj}`);
   if (input.jitless) params.push(`${GUEST_PARAM.jitless}=1`);
   if (input.emulatedCpu && !input.template) params.push("noapictimer");
   if (input.template) params.push(`${GUEST_PARAM.snapshot}=0`);
