@@ -122,8 +122,7 @@ async function main(): Promise<number> {
     written = true;
     return 0;
   } finally {
-    await stop();
-    await templates.destroy();
+    await tearDown();
     if (written) log(`results written to ${relative(process.cwd(), resultsDir) || "."}/latest.{json,md,svg}`);
   }
 }

@@ -2,7 +2,7 @@
 // list, agent bundle) and the sha256 and size of every asset. `--if-changed` compares it with the current inputs.
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** Bumped whenever the builder's output changes for the same inputs, so old images get rebuilt. */
 export const BUILDER_VERSION = 10;
@@ -110,6 +110,21 @@ export function readManifest(dir: string): Manifest | undefined {
   try {
     const m = JSON.parse(readFileSync(path, "utf8")) as Manifest;
     return m.schema === 1 && typeof m.assets === "object" ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The manifest beside `path` (an asset: the kernel, an image) when it lists that file with its current size, else
+ * undefined: what the runtime may trust about the file without hashing it on every start.
+ */
+export function manifestListing(path: string): { manifest: Manifest; record: AssetRecord } | undefined {
+  const manifest = readManifest(dirname(path));
+  const record = manifest?.assets[basename(path)];
+  if (!manifest || !record) return undefined;
+  try {
+    return record.size === statSync(path).size ? { manifest, record } : undefined;
   } catch {
     return undefined;
   }

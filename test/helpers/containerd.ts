@@ -16,7 +16,7 @@ import { runDir, sandboxPaths } from "../../src/runtime/layout.js";
 import { readSandboxState } from "../../src/runtime/sandbox-state.js";
 import { shimSocketPath } from "../../src/shim/address.js";
 import { BUSYBOX_IMAGE_REF, buildBusyboxImage } from "./busybox-image.js";
-import { hostProcesses } from "./processes.js";
+import { type HostProcess, hostProcesses } from "./processes.js";
 
 export const HAKO_RUNTIME = "io.containerd.hako.v2";
 export const RUNC_RUNTIME = "io.containerd.runc.v2";
@@ -198,11 +198,14 @@ function mountsUnder(dir: string): string[] {
   return mountPointsIn(readFileSync("/proc/self/mountinfo", "utf8"), dir).sort((a, b) => b.length - a.length);
 }
 
+/** Processes whose argument list satisfies `match` (never this process itself). */
+function otherProcesses(match: (argv: string[]) => boolean): HostProcess[] {
+  return hostProcesses().filter((p) => p.pid !== process.pid && match(p.argv));
+}
+
 /** Pids of processes whose argument list satisfies `match` (never this process itself). */
 function pidsMatching(match: (argv: string[]) => boolean): number[] {
-  return hostProcesses()
-    .filter((p) => p.pid !== process.pid && match(p.argv))
-    .map((p) => p.pid);
+  return otherProcesses(match).map((p) => p.pid);
 }
 
 export class Containerd {
@@ -538,7 +541,7 @@ function descendants(pid: number): number[] {
  * its socket (`/run/hako/s/…`, which its own shutdown would remove): that goes too.
  */
 export function killShims(address: string): void {
-  for (const shim of hostProcesses().filter((p) => p.pid !== process.pid && p.argv.includes(address))) {
+  for (const shim of otherProcesses((argv) => argv.includes(address))) {
     for (const pid of [shim.pid, ...descendants(shim.pid)]) {
       try {
         process.kill(pid, "SIGKILL");

@@ -35,7 +35,7 @@ test("lpj comes from the host's TSC and the HZ the manifest beside the kernel re
   try {
     const kernel = join(dir, "vmlinux");
     writeFileSync(kernel, "0123456789");
-    const manifest = (m: object) => writeFileSync(join(dir, "manifest.json"), JSON.stringify(m));
+    const manifest = (m: object) => writeFileSync(join(dir, "manifest.json"), JSON.stringify({ schema: 1, ...m }));
     assert.equal(guestLpj(kernel, 2_596_096), undefined, "no manifest");
     manifest({ assets: { vmlinux: { sha256: "x", size: 10 } }, kernelHz: 100 });
     assert.equal(guestLpj(kernel, 2_596_096), 25_960_960);

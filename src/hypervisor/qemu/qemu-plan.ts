@@ -3,11 +3,11 @@
 // devices. Reads the host (asset files, /dev/vhost-*, /proc/cpuinfo) but starts nothing.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { Code, HakoError } from "../../common/errors.js";
 import { assetsDir } from "../../config/defaults.js";
 import type { AgentConfig, QemuConfig } from "../../config/types.js";
-import { MANIFEST_FILE, type Manifest } from "../../image/manifest.js";
+import { manifestListing } from "../../image/manifest.js";
 import type { ShareDevice } from "../../sharefs/share-manager.js";
 import { hostKernelModules, missingModuleFix } from "../../sys/kernel-modules.js";
 import type { Accelerator, NicRequest } from "../hypervisor.js";
@@ -87,15 +87,8 @@ export interface PlanInput {
  */
 export function guestLpj(kernel: string, tscKhz: number | undefined): number | undefined {
   if (tscKhz === undefined) return undefined;
-  try {
-    const manifest = JSON.parse(readFileSync(join(dirname(kernel), MANIFEST_FILE), "utf8")) as Partial<Manifest>;
-    const listed = manifest.assets?.[basename(kernel)];
-    const hz = manifest.kernelHz;
-    if (!listed || listed.size !== statSync(kernel).size || typeof hz !== "number" || hz <= 0) return undefined;
-    return Math.round((tscKhz * 1000) / hz);
-  } catch {
-    return undefined;
-  }
+  const hz = manifestListing(kernel)?.manifest.kernelHz;
+  return typeof hz === "number" && hz > 0 ? Math.round((tscKhz * 1000) / hz) : undefined;
 }
 
 export function qemuPlan(p: PlanInput): QemuPlan {

@@ -7,12 +7,12 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
-import { canonicalJson } from "../../image/manifest.js";
+import { canonicalJson, manifestListing } from "../../image/manifest.js";
 import type { QemuPlan } from "./cmdline/build.js";
 import type { QmpClient } from "./qmp.js";
 
@@ -81,15 +81,9 @@ export interface TemplateInfo {
 export function fingerprint(path: string): FileFingerprint {
   const st = statSync(path);
   const fp: FileFingerprint = { path, size: st.size, mtimeMs: Math.round(st.mtimeMs), ino: st.ino };
-  try {
-    const manifest = JSON.parse(readFileSync(join(dirname(path), "manifest.json"), "utf8")) as {
-      assets?: Record<string, { sha256: string; size: number }>;
-    };
-    const rec = manifest.assets?.[basename(path)];
-    if (rec && rec.size === st.size) fp.sha256 = rec.sha256;
-  } catch {
-    // no manifest: size, mtime and inode alone
-  }
+  // Without a manifest listing it: size, mtime and inode alone.
+  const listed = manifestListing(path);
+  if (listed) fp.sha256 = listed.record.sha256;
   return fp;
 }
 
