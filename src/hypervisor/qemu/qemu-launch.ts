@@ -23,12 +23,24 @@ export interface Launched {
   stderr: TailBuffer;
 }
 
+/**
+ * QEMU's environment: the caller's, with glib's slice allocator set to plain malloc (`G_SLICE=always-malloc`) unless
+ * the caller chose a `G_SLICE` of its own. Under TCG, QEMU keeps one glib tree node per translated block (~80,000 in
+ * a booted pod); glib 2.74's slice magazines (Debian 12's; glib 2.76 dropped them for malloc) held them in 6 MiB
+ * where malloc holds 3.8. Measured per idle pod, PSS of QEMU's anonymous memory: booted 22.9 → 20.4 MiB, a template
+ * clone 21.7 → 20.4 MiB (3 runs each); start unchanged.
+ */
+export function qemuEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, G_SLICE: env.G_SLICE ?? "always-malloc" };
+}
+
 /** `fds` become QEMU's fds 3, 4, … (NIC devices, see nicFd in qemu-plan.ts); the caller closes its copies. */
 export function spawnQemu(argv: readonly string[], fds: readonly number[] = []): Launched {
   // Detached: its own process group, no terminal, nothing of the caller's stdio (the shim's stdout is a protocol).
   const child = spawn(argv[0] as string, argv.slice(1), {
     stdio: ["ignore", "ignore", "pipe", ...fds],
     detached: true,
+    env: qemuEnvironment(process.env),
   });
   const stderr = new TailBuffer(8192);
   child.stderr?.on("data", (c: Buffer) => stderr.push(c));

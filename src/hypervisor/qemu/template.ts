@@ -19,7 +19,7 @@ import type { QmpClient } from "./qmp.js";
 const execFileAsync = promisify(execFile);
 
 /** Bumped when what a template holds, or how it is restored, changes: older templates are then not used. */
-export const TEMPLATE_FORMAT = 2; // 2: the TCG guest CPU lost ERMS (cmdline/cpu.ts TCG_FEATURES)
+export const TEMPLATE_FORMAT = 3; // 2: the TCG guest CPU lost ERMS (cmdline/cpu.ts TCG_FEATURES); 3: q35 without SATA and SMBus
 export const TEMPLATE_MEMORY = "memory";
 export const TEMPLATE_STATE = "state";
 export const TEMPLATE_INFO = "template.json";

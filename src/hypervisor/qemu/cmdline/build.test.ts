@@ -46,7 +46,7 @@ describe("buildQemuArgs", () => {
   it("q35 under TCG with virtio-fs, pmem root and the serial agent channel", () => {
     assert.deepEqual(buildQemuArgs(plan()), [
       ...["-name", "sandbox-abc", "-nodefaults", "-nographic", "-no-user-config", "-no-reboot"],
-      ...["-machine", "q35", "-accel", "tcg,tb-size=64,thread=single"],
+      ...["-machine", "q35,sata=off,smbus=off", "-accel", "tcg,tb-size=64,thread=single"],
       ...["-cpu", "max,erms=off"],
       ...["-smp", "1,cores=1,threads=1,sockets=2,maxcpus=2"],
       ...["-m", "2048M,slots=10,maxmem=4096M"],
@@ -73,7 +73,7 @@ describe("buildQemuArgs", () => {
 
   it("KVM: accel in -machine, host CPU with features, no tb-size", () => {
     const args = buildQemuArgs(plan({ accel: "kvm", cpuFeatures: "pmu=off", machineOptions: "nosmm" }));
-    assert.deepEqual(values(args, "-machine"), ["q35,nosmm,accel=kvm"]);
+    assert.deepEqual(values(args, "-machine"), ["q35,sata=off,smbus=off,nosmm,accel=kvm"]);
     assert.deepEqual(values(args, "-accel"), []);
     assert.deepEqual(values(args, "-cpu"), ["host,pmu=off"]);
   });
