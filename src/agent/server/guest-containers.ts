@@ -19,6 +19,7 @@ import { ProcessSpawner } from "./process-io.js";
 import type { Reaper } from "./reaper.js";
 import type { ProcessStdio } from "./stdio.js";
 import { mountStorage, unmountStorage } from "./storage.js";
+import { updateResources } from "./update-resources.js";
 
 export interface GuestContainersOptions {
   /** tmpfs directory for bundles, crun state and sockets. */
@@ -257,7 +258,7 @@ export class GuestContainers {
   async updateContainer(id: string, resources: OciLinuxResources): Promise<void> {
     const c = this.container(id);
     const file = `${c.bundle}/resources-${Date.now()}.json`;
-    await writeFile(file, JSON.stringify(resources));
+    await writeFile(file, JSON.stringify(updateResources(resources)));
     try {
       await this.crun.update(id, file);
     } finally {
