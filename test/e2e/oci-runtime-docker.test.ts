@@ -49,6 +49,12 @@ describe("docker run --runtime hako", () => {
     assert.match(r.stdout, /^\/sbin\/docker-init -- sh -c /);
   });
 
+  test("a command that does not exist exits 127, as with runc", async () => {
+    const r = await run([BUSYBOX, "/not-here"]);
+    assert.equal(r.code, 127, r.stderr);
+    assert.match(r.stderr, /executable file not found/);
+  });
+
   test("-i: stdin reaches the process", async () => {
     const r = await run(["-i", BUSYBOX, "sh", "-c", "cat; echo END"], "from stdin\n");
     assert.equal(r.code, 0, r.stderr);
@@ -91,6 +97,12 @@ describe("docker run --runtime hako", () => {
     const e = await docker.run(["exec", name, "sh", "-c", "echo from-exec; exit 5"]);
     assert.equal(e.code, 5, e.stderr);
     assert.equal(e.stdout, "from-exec\n");
+    // docker sends every resource, the unchanged ones as 0 (memory limit, kernel memory): only the CPU limit changes.
+    const u = await docker.run(["update", "--cpus", "0.5", name]);
+    assert.equal(u.code, 0, u.stderr);
+    const cg = 'cg="/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)"; cat "$cg/cpu.max" "$cg/memory.max"';
+    const limits = await docker.run(["exec", name, "sh", "-c", cg]);
+    assert.equal(limits.stdout, "50000 100000\nmax\n", limits.stderr);
     const stop = await docker.run(["stop", "--time", "20", name]);
     assert.equal(stop.code, 0, stop.stderr);
     const exited = await docker.run(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name]);

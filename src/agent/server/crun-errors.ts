@@ -30,3 +30,15 @@ export const CRUN_MESSAGE_CODES: readonly { pattern: RegExp; code: Code; for: st
 export function crunErrorCode(message: string): Code {
   return CRUN_MESSAGE_CODES.find((row) => row.pattern.test(message))?.code ?? Code.Internal;
 }
+
+/**
+ * crun's message with runc's wording added where engines read it. docker 20.10 (daemon/start.go) gives a start
+ * failure exit status 127 only when the message names the command and says "executable file not found" or "no such
+ * file or directory" in lower case, as runc's do; crun says "executable file `X` not found in $PATH: No such file or
+ * directory", which is neither, so docker answered 125. podman reads its own checks and already answers 127.
+ */
+export function withRuncWording(message: string): string {
+  const notFound = /executable file `([^`]*)` not found in \$PATH/.exec(message);
+  if (!notFound) return message;
+  return `${message} (exec: "${notFound[1]}": executable file not found in $PATH)`;
+}

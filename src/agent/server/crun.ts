@@ -6,7 +6,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Code, HakoError } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
-import { crunErrorCode } from "./crun-errors.js";
+import { crunErrorCode, withRuncWording } from "./crun-errors.js";
 import type { Reaper } from "./reaper.js";
 
 export interface CrunOptions {
@@ -162,7 +162,7 @@ export class Crun {
     }
     const logText = await readFile(logFile, "utf8").catch(() => "");
     await rm(logFile, { force: true });
-    const message = lastCrunMessage(logText) ?? output.trim().split("\n").pop() ?? "";
+    const message = withRuncWording(lastCrunMessage(logText) ?? output.trim().split("\n").pop() ?? "");
     throw new HakoError(crunErrorCode(message), `crun ${args[0]} failed: ${message || `exit ${code ?? signal}`}`, {
       fields: { args },
     });
