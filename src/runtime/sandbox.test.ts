@@ -316,6 +316,13 @@ describe("container lifecycle", () => {
     assert.deepEqual(persisted && [persisted.status, persisted.pid], ["running", p.pid]);
     assert.deepEqual(persisted?.hostMounts, [rootfs]);
 
+    for (const bad of [0, 65, 999]) {
+      await assert.rejects(
+        h.sandbox.kill("c1", "", bad, false),
+        refused(Code.InvalidArgument, new RegExp(`^signal ${bad} is not a signal number`)),
+      );
+    }
+    assert.equal(p.status, ProcessStatus.Running);
     await h.sandbox.kill("c1", "", 15, false);
     const exit = await p.exited;
     assert.equal(exit.status, 128 + 15);

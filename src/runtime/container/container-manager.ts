@@ -3,7 +3,7 @@
 // watched here (the agent's WaitProcess long-poll) and reported through the sandbox's events.
 import type { AgentApi, ContainerStats } from "../../agent/api/agent-api.js";
 import { mustBeAbleTo, ProcessStatus } from "../../agent/api/process-status.js";
-import { Code, failedPrecondition, HakoError, notFound } from "../../common/errors.js";
+import { Code, failedPrecondition, HakoError, invalidArgument, notFound } from "../../common/errors.js";
 import type { Logger } from "../../common/log.js";
 import type { OciLinuxResources, OciProcess, OciSpec } from "../../oci/spec.js";
 import { Container } from "../container.js";
@@ -179,6 +179,9 @@ export class ContainerManager {
   }
 
   async kill(containerId: string, execId: string, signal: number, all: boolean): Promise<void> {
+    // Linux numbers its signals 1 to 64 (SIGRTMAX); crun would answer "send signal to pidfd: Invalid argument".
+    if (!Number.isInteger(signal) || signal < 1 || signal > 64)
+      throw invalidArgument(`signal ${signal} is not a signal number: Linux's run from 1 to 64`);
     const c = this.container(containerId);
     const p = c.process(execId);
     if (p.status === ProcessStatus.Stopped) throw notFound(`process ${execId || containerId} has already exited`);
