@@ -26,6 +26,11 @@ test("a snapshot made for another CPU model or QEMU warns that the agent starts 
       /made for tcg -cpu max, QEMU 7\.2, this host boots .*: the agent starts from its bundle/,
     );
     assert.match(i?.fix ?? "", /hako image build/);
+    // The -cpu value alone differs: the configuration's cpu_features are named as the cause.
+    assert.equal(
+      /cpu_features/.test(i?.fix ?? ""),
+      host.accel === "tcg" && host.cpu !== "max" && host.qemuVersion === "QEMU 7.2",
+    );
   }
 });
 

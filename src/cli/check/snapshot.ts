@@ -34,6 +34,11 @@ export function snapshotItem(facts: SnapshotFacts | undefined, host: SnapshotHos
     );
   }
   const same = facts.vm.accel === host.accel && facts.vm.cpu === host.cpu && facts.vm.qemu.version === host.qemuVersion;
+  // Only the -cpu value differs: the configuration's cpu_features made it (Kata's own files set "pmu=off").
+  const onlyCpu = facts.vm.accel === host.accel && facts.vm.qemu.version === host.qemuVersion;
+  const fix = onlyCpu
+    ? "[hypervisor.qemu] cpu_features shape the guest CPU: build the image with this configuration (`hako image build` reads the same $HAKO_CONFIG or /etc/hako/configuration.toml) so that its snapshot is made for that CPU, or remove cpu_features"
+    : rebuild;
   return same
     ? item("agent-snapshot", title, "ok", `made for this host's guest CPU (${here}), key ${facts.made.key}`)
     : item(
@@ -41,6 +46,6 @@ export function snapshotItem(facts: SnapshotFacts | undefined, host: SnapshotHos
         title,
         "warn",
         `made for ${describeSnapshotVm(facts.vm)}, this host boots ${here}: the agent starts from its bundle`,
-        rebuild,
+        fix,
       );
 }
