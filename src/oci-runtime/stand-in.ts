@@ -113,4 +113,7 @@ function forwardSignals(daemon: DaemonConnection, o: StandInOptions, log: Logger
       .catch((err) => log.debug("cannot resize the guest terminal", { err }));
   };
   process.on("SIGWINCH", resize);
+  // The caller may have sized the pty before it became this process's controlling terminal (conmon does it as soon
+  // as the console socket hands it the master): no SIGWINCH comes for that size, so it is sent once now.
+  resize();
 }

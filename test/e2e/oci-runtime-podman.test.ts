@@ -66,11 +66,12 @@ describe("podman run with hako-runtime", () => {
     assert.equal(r.stdout, "line one\nline two\nEND\n");
   });
 
-  test("-t under script: the process has a terminal", async () => {
-    const cmd = `${["podman", ...podman.globals()].join(" ")} run --rm --network none -t ${BUSYBOX} sh -c 'tty; stty size; exit 4'`;
+  test("-t under script: the process has a terminal of the caller's size", async () => {
+    const podmanRun = `${["podman", ...podman.globals()].join(" ")} run --rm --network none -t ${BUSYBOX}`;
+    const cmd = `stty rows 40 cols 100; ${podmanRun} sh -c 'tty; stty size; exit 4'`;
     const r = await podman.raw(["script", "-qec", cmd, "/dev/null"]);
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stdout, /\/dev\/pts\/\d+/);
+    assert.match(r.stdout, /\/dev\/pts\/\d+\r\n40 100\r\n/);
   });
 
   test("-e, -w, -u, -v read/write, -m 64m, --cpus, --hostname and --read-only in one container", async () => {
@@ -111,10 +112,10 @@ describe("podman run with hako-runtime", () => {
     assert.equal(e.code, 5);
     assert.equal(e.stdout, "from-exec\n");
     assert.match(e.stderr, /exec-err/);
-    const tty = `${["podman", ...podman.globals()].join(" ")} exec -t ${name} sh -c 'tty; exit 6'`;
+    const tty = `stty rows 30 cols 90; ${["podman", ...podman.globals()].join(" ")} exec -t ${name} sh -c 'tty; stty size; exit 6'`;
     const t = await podman.raw(["script", "-qec", tty, "/dev/null"]);
     assert.equal(t.code, 6, t.stderr);
-    assert.match(t.stdout, /^\/dev\/pts\/\d+\r\n$/);
+    assert.match(t.stdout, /^\/dev\/pts\/\d+\r\n30 90\r\n$/);
     const killed = await podman.run(["exec", name, "sh", "-c", "kill -9 $$"]);
     assert.equal(killed.code, 137, "a SIGKILLed exec reports 128+9");
 
