@@ -607,6 +607,22 @@ async function readAll(read: () => Promise<Uint8Array | null>): Promise<string> 
 }
 
 describe("exec lifecycle", () => {
+  test("a terminal exec resized before its start gets that size as its process starts", async () => {
+    const h = await sandbox();
+    await create(h, "c1");
+    await h.sandbox.start("c1", "");
+    h.sandbox.addExec("c1", "t1", { ...proc(["sh"]), terminal: true });
+    await h.sandbox.resizeTty("c1", "t1", 30, 90);
+    assert.ok(!h.agent.calls.includes("resizeTty"), "nothing in the guest to resize yet");
+    await h.sandbox.start("c1", "t1");
+    assert.deepEqual(h.agent.ttySize("c1", "t1"), { rows: 30, cols: 90 });
+    h.sandbox.addExec("c1", "p1", proc(["true"]));
+    await assert.rejects(
+      h.sandbox.resizeTty("c1", "p1", 30, 90),
+      refused(Code.FailedPrecondition, "exec p1 of c1 has no terminal"),
+    );
+  });
+
   test("add, start, read output, exit, delete; refusals along the way", async () => {
     const h = await sandbox();
     const c = await create(h, "c1");

@@ -125,8 +125,11 @@ export class GuestContainers {
       writeFileSync(`${bundle}/config.json`, JSON.stringify(spec));
       const terminal = spec.process?.terminal === true;
       const uid = spec.process?.user?.uid ?? 0;
-      const started = await this.spawner.spawn(terminal, uid, (fds, consoleSocket) =>
-        this.crun.create(id, bundle, `${bundle}/init.pid`, { fds }, consoleSocket),
+      const started = await this.spawner.spawn(
+        terminal,
+        uid,
+        (fds, consoleSocket) => this.crun.create(id, bundle, `${bundle}/init.pid`, { fds }, consoleSocket),
+        spec.process?.consoleSize,
       );
       stdio = started.stdio;
       const init = new GuestProcess("", started.pid, stdio);
@@ -168,8 +171,11 @@ export class GuestContainers {
     let started: { pid: number; stdio: ProcessStdio };
     try {
       const uid = proc.user?.uid ?? 0;
-      started = await this.spawner.spawn(proc.terminal === true, uid, (fds, cs) =>
-        this.crun.exec(id, procFile, pidFile, { fds }, cs),
+      started = await this.spawner.spawn(
+        proc.terminal === true,
+        uid,
+        (fds, cs) => this.crun.exec(id, procFile, pidFile, { fds }, cs),
+        proc.consoleSize,
       );
     } catch (err) {
       // crun's reason goes back as the call's error; nothing of the exec stays (its stdio is closed already).

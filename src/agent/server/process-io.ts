@@ -21,8 +21,17 @@ export class ProcessSpawner {
   /** ttyDir: a directory for console sockets, with a short path (sockets are limited to 107 bytes). */
   constructor(private readonly ttyDir: string) {}
 
-  /** Runs a crun verb that starts a process, with pipes or a console socket, and returns its pid and stdio. */
-  async spawn(terminal: boolean, uid: number, run: StartVerb): Promise<{ pid: number; stdio: ProcessStdio }> {
+  /**
+   * Runs a crun verb that starts a process, with pipes or a console socket, and returns its pid and stdio. A
+   * terminal gets `size` (the OCI process's consoleSize: rows = height, columns = width) as soon as its master
+   * arrives, before an exec's process runs.
+   */
+  async spawn(
+    terminal: boolean,
+    uid: number,
+    run: StartVerb,
+    size?: { height: number; width: number },
+  ): Promise<{ pid: number; stdio: ProcessStdio }> {
     if (terminal) {
       // Not beside the bundle: a socket path is limited to 107 bytes, and CRI's 64-character container and exec ids
       // in `<stateDir>/containers/<id>/exec-<id>.sock` go past that.
@@ -31,6 +40,7 @@ export class ProcessSpawner {
       // is started when crun returns): as near as hako gets to runc doing it before the process runs.
       const master = socket.master(CRUN_CONSOLE_TIMEOUT_MS).then((fd) => {
         giveTerminalTo(fd, uid);
+        if (size && size.height > 0 && size.width > 0) setWindowSize(fd, size.height, size.width);
         return fd;
       });
       master.catch(() => {});

@@ -215,7 +215,14 @@ export class ContainerManager {
 
   /** Sets the size of the process's terminal (rows × columns); NotFound for an unknown container or exec. */
   async resizeTty(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
-    this.container(containerId).process(execId);
+    const p = this.container(containerId).process(execId);
+    // An exec not started yet has no terminal in the guest: its size goes with its process (consoleSize), which the
+    // agent sets on the terminal before the process runs. runc's caller (conmon) sizes the pty that early.
+    if (!p.isInit && p.status === ProcessStatus.Created) {
+      if (p.spec?.terminal !== true) throw failedPrecondition(`exec ${execId} of ${containerId} has no terminal`);
+      p.spec.consoleSize = { height: rows, width: cols };
+      return;
+    }
     await this.d.agent.resizeTty(containerId, execId, rows, cols);
   }
 
