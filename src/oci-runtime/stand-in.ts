@@ -107,6 +107,7 @@ function forwardSignals(daemon: DaemonConnection, o: StandInOptions, log: Logger
   takeControllingTerminal();
   const resize = () => {
     const ws = windowSize(0);
+    log.debug("terminal size", { rows: ws?.rows, cols: ws?.cols });
     if (!ws || ws.rows === 0) return;
     void daemon.task
       .resizePty({ id: o.id, execId: o.execId, width: ws.cols, height: ws.rows })

@@ -15,6 +15,8 @@ export class ContainerProcess {
   status = ProcessStatus.Created;
   private readonly exit: Deferred<ExitInfo> = deferred<ExitInfo>();
   exitInfo: ExitInfo | undefined;
+  /** The terminal size asked for before the guest had the process (an exec not started yet), rows × columns. */
+  pendingTtySize: { rows: number; cols: number } | undefined;
 
   constructor(
     readonly containerId: string,

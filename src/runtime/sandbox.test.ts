@@ -616,6 +616,12 @@ describe("exec lifecycle", () => {
     assert.ok(!h.agent.calls.includes("resizeTty"), "nothing in the guest to resize yet");
     await h.sandbox.start("c1", "t1");
     assert.deepEqual(h.agent.ttySize("c1", "t1"), { rows: 30, cols: 90 });
+    // A resize while the start is on its way to the guest reaches the terminal once it is there.
+    h.sandbox.addExec("c1", "t2", { ...proc(["sh"]), terminal: true });
+    const starting = h.sandbox.start("c1", "t2");
+    await h.sandbox.resizeTty("c1", "t2", 50, 120);
+    await starting;
+    assert.deepEqual(h.agent.ttySize("c1", "t2"), { rows: 50, cols: 120 });
     h.sandbox.addExec("c1", "p1", proc(["true"]));
     await assert.rejects(
       h.sandbox.resizeTty("c1", "p1", 30, 90),

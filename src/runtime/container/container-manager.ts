@@ -102,10 +102,11 @@ export class ContainerManager {
         throw failedPrecondition(`exec ${execId} of ${containerId} is ${p.status}`);
       mustBeAbleTo(c.status, "exec", `container ${containerId}`);
     }
+    const sentSize = p.pendingTtySize;
     try {
       const info = p.isInit
         ? await this.d.agent.startContainer(containerId)
-        : await this.d.agent.execProcess(containerId, execId, p.spec as OciProcess);
+        : await this.d.agent.execProcess(containerId, execId, withConsoleSize(p.spec as OciProcess, sentSize));
       p.pid = info.pid;
     } catch (err) {
       // It never ran: Stopped (Wait answers, Delete is allowed), and no exit event, as runc's shim does.
@@ -115,6 +116,20 @@ export class ContainerManager {
     }
     // The exit (or the VM's death) can be seen while the agent's reply is on its way: never undo a Stopped.
     if (p.exitInfo === undefined) p.status = ProcessStatus.Running;
+    // A resize that came while the exec was being started went nowhere: the guest gets it now.
+    const size = p.pendingTtySize;
+    p.pendingTtySize = undefined;
+    if (size && size !== sentSize && p.status === ProcessStatus.Running) {
+      await this.d.agent
+        .resizeTty(containerId, execId, size.rows, size.cols)
+        .catch((err) =>
+          this.d.log.debug("cannot resize the terminal of a started exec", {
+            container: containerId,
+            exec: execId,
+            err,
+          }),
+        );
+    }
     this.watchExit(c, p);
     if (p.isInit) this.d.markPhase("container-started");
     await this.d.persist();
@@ -217,10 +232,11 @@ export class ContainerManager {
   async resizeTty(containerId: string, execId: string, rows: number, cols: number): Promise<void> {
     const p = this.container(containerId).process(execId);
     // An exec not started yet has no terminal in the guest: its size goes with its process (consoleSize), which the
-    // agent sets on the terminal before the process runs. runc's caller (conmon) sizes the pty that early.
+    // agent sets on the terminal before the process runs, or after its start if the start was already on its way.
+    // runc's callers size the pty that early (conmon, as soon as it has the master).
     if (!p.isInit && p.status === ProcessStatus.Created) {
       if (p.spec?.terminal !== true) throw failedPrecondition(`exec ${execId} of ${containerId} has no terminal`);
-      p.spec.consoleSize = { height: rows, width: cols };
+      p.pendingTtySize = { rows, cols };
       return;
     }
     await this.d.agent.resizeTty(containerId, execId, rows, cols);
@@ -285,4 +301,9 @@ export class ContainerManager {
     for (const c of this.containers.values()) await this.release(c);
     return [...this.leftoverMounts];
   }
+}
+
+/** `spec` with the terminal size asked for before its start, as OCI's consoleSize (height = rows). */
+function withConsoleSize(spec: OciProcess, size: { rows: number; cols: number } | undefined): OciProcess {
+  return size ? { ...spec, consoleSize: { height: size.rows, width: size.cols } } : spec;
 }
