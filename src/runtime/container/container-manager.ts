@@ -120,15 +120,13 @@ export class ContainerManager {
     const size = p.pendingTtySize;
     p.pendingTtySize = undefined;
     if (size && size !== sentSize && p.status === ProcessStatus.Running) {
-      await this.d.agent
-        .resizeTty(containerId, execId, size.rows, size.cols)
-        .catch((err) =>
-          this.d.log.debug("cannot resize the terminal of a started exec", {
-            container: containerId,
-            exec: execId,
-            err,
-          }),
-        );
+      await this.d.agent.resizeTty(containerId, execId, size.rows, size.cols).catch((err) =>
+        this.d.log.debug("cannot resize the terminal of a started exec", {
+          container: containerId,
+          exec: execId,
+          err,
+        }),
+      );
     }
     this.watchExit(c, p);
     if (p.isInit) this.d.markPhase("container-started");
