@@ -4,7 +4,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import { closeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
+import { type HostCgroups, systemCgroups } from "../cgroups/host-cgroups.js";
+import type { SandboxCgroupRecord } from "../cgroups/sandbox-cgroups.js";
 import { Code, HakoError, invalidArgument } from "../common/errors.js";
+import { readJsonFile } from "../common/json-file.js";
+import type { Logger } from "../common/log.js";
+import { sandboxPaths } from "../runtime/layout.js";
 import type { RuntimeContext } from "./context.js";
 import { makeRaw, openPty, sendConsole } from "./pty.js";
 import { fifoPaths } from "./stand-in.js";
@@ -81,4 +86,30 @@ export function spawnStandIn(
   } finally {
     if (pty) closeSync(pty.slave);
   }
+}
+
+/**
+ * Moves a stand-in into its pod's host cgroup, the one the daemon put the VM in (the spec's cgroupsPath). An
+ * engine finds a container's cgroup from its pid as runc leaves it: containerd's runc shim loads the cgroup of the
+ * pid it was given (`docker stats`, `docker top`), podman 4 reads /proc/PID/cgroup (`podman stats`). There they now
+ * read the cost of the container's VM, not the caller's own group. A pod without a cgroup record (the daemon could
+ * not place one) leaves the stand-in where it is.
+ */
+export async function joinPodCgroup(
+  log: Logger,
+  podId: string,
+  pid: number,
+  cgroups: HostCgroups = systemCgroups(),
+  recordPath = sandboxPaths(podId).cgroupsRecord,
+): Promise<void> {
+  const record = (await readJsonFile(recordPath, "host cgroup record").catch(() => undefined)) as
+    | SandboxCgroupRecord
+    | undefined;
+  if (!record) {
+    log.debug("no host cgroup recorded for the pod; the stand-in stays in its caller's", { pod: podId, pid });
+    return;
+  }
+  await cgroups
+    .addProcess(record.sandbox, pid)
+    .catch((err) => log.warn("cannot move the stand-in into the pod's cgroup", { pod: podId, pid, err }));
 }

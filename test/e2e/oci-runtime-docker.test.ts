@@ -7,7 +7,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { assertNothingLeft, BUSYBOX, callShapes, Docker, hakoRuntimePath, readCalls } from "../helpers/oci-engines.js";
+import {
+  assertNothingLeft,
+  assertSaneStats,
+  BUSYBOX,
+  callShapes,
+  Docker,
+  hakoRuntimePath,
+  readCalls,
+} from "../helpers/oci-engines.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
 
@@ -103,6 +111,8 @@ describe("docker run --runtime hako", () => {
     const cg = 'cg="/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)"; cat "$cg/cpu.max" "$cg/memory.max"';
     const limits = await docker.run(["exec", name, "sh", "-c", cg]);
     assert.equal(limits.stdout, "50000 100000\nmax\n", limits.stderr);
+    // docker reads the cgroup of the pid hako-runtime gave it: the stand-in's, moved into the pod's (the VM's).
+    await assertSaneStats((args) => docker.run(args), name);
     const stop = await docker.run(["stop", "--time", "20", name]);
     assert.equal(stop.code, 0, stop.stderr);
     const exited = await docker.run(["inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name]);

@@ -7,7 +7,15 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { assertNothingLeft, BUSYBOX, callShapes, eventually, hakoRuntimePath, Podman } from "../helpers/oci-engines.js";
+import {
+  assertNothingLeft,
+  assertSaneStats,
+  BUSYBOX,
+  callShapes,
+  eventually,
+  hakoRuntimePath,
+  Podman,
+} from "../helpers/oci-engines.js";
 
 const hostKernel = execFileSync("uname", ["-r"]).toString().trim();
 
@@ -120,6 +128,7 @@ describe("podman run with hako-runtime", () => {
     const killed = await podman.run(["exec", name, "sh", "-c", "kill -9 $$"]);
     assert.equal(killed.code, 137, "a SIGKILLed exec reports 128+9");
 
+    await assertSaneStats((args) => podman.run(args), name);
     assert.equal((await podman.run(["pause", name])).code, 0);
     assert.equal(await status(), "paused");
     assert.equal((await podman.run(["unpause", name])).code, 0);

@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DEFAULT_ROOT } from "../../src/oci-runtime/context.js";
@@ -353,4 +354,18 @@ export async function eventually(check: () => Promise<boolean>, ms: number, what
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(100);
   }
+}
+
+/**
+ * `ENGINE stats --no-stream` of a running container reads a cgroup with its VM's vCPU threads and stand-in in it:
+ * at least one task, CPU within the host's cores. It read the engine's own group before the stand-in joined the
+ * pod's (podman: 174,499 % CPU; docker: no pids).
+ */
+export async function assertSaneStats(engine: (args: string[]) => Promise<CtrResult>, name: string): Promise<void> {
+  const r = await engine(["stats", "--no-stream", "--format", "{{.CPUPerc}} {{.PIDs}}", name]);
+  assert.equal(r.code, 0, r.stderr);
+  const [cpu, pids] = r.stdout.trim().split(" ");
+  assert.ok(Number(pids) >= 1, `stats counts the pod's tasks: ${r.stdout}`);
+  const percent = Number.parseFloat(cpu ?? "");
+  assert.ok(percent >= 0 && percent <= 100 * availableParallelism(), `stats CPU within the host's cores: ${r.stdout}`);
 }

@@ -9,7 +9,7 @@ import { bool, containerId, str } from "../args.js";
 import type { RuntimeContext } from "../context.js";
 import { ensureDaemon } from "../daemon-client.js";
 import { podIdOf } from "../pod.js";
-import { checkTerminal, makeProcessIo, spawnStandIn } from "../process-io.js";
+import { checkTerminal, joinPodCgroup, makeProcessIo, spawnStandIn } from "../process-io.js";
 import { containerDir, listIds, removeContainerDir, writeState } from "../state-store.js";
 import type { Verb } from "../verb.js";
 import { shutdownIfLast } from "./delete.js";
@@ -59,6 +59,7 @@ export const create: Verb = {
       await daemon.task.create({ id, bundle, terminal: tty, ...io.fifos });
       created = true;
       const pid = spawnStandIn(ctx, daemon.socket, id, "", io, consoleSocket);
+      await joinPodCgroup(ctx.log, podId, pid);
       await writeState(ctx.root, {
         version: 1,
         id,

@@ -12,7 +12,7 @@ import type { OciProcess } from "../../oci/spec.js";
 import { bool, list, type ParsedArgs, str, validateId } from "../args.js";
 import type { RuntimeContext } from "../context.js";
 import { connectDaemon } from "../daemon-client.js";
-import { checkTerminal, makeProcessIo, spawnStandIn } from "../process-io.js";
+import { checkTerminal, joinPodCgroup, makeProcessIo, spawnStandIn } from "../process-io.js";
 import { runStandIn } from "../stand-in.js";
 import { readState } from "../state-store.js";
 import type { Verb } from "../verb.js";
@@ -99,12 +99,14 @@ export const exec: Verb = {
     });
     await d.task.exec({ id, execId, terminal: tty, spec: spec1, ...io.fifos });
     if (!detach) {
+      await joinPodCgroup(ctx.log, s.podId, process.pid);
       await d.task.start({ id, execId });
       d.close();
       return runStandIn({ socket: s.daemonSocket, id, execId, io: io.dir, tty, log: ctx.log });
     }
     try {
       const pid = spawnStandIn(ctx, s.daemonSocket, id, execId, io, consoleSocket);
+      await joinPodCgroup(ctx.log, s.podId, pid);
       await d.task.start({ id, execId });
       const pidFile = str(args, "pid-file");
       if (pidFile) await writePidFile(resolve(pidFile), pid);
