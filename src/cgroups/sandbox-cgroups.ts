@@ -72,16 +72,21 @@ export async function placeSandbox(
  * first (a group with a process cannot be removed). Retries briefly while exiting processes leave. The record goes
  * once every group is gone; otherwise it stays and Internal is thrown.
  */
+/** The record placeSandbox wrote; rejects when it is missing or unreadable. */
+export async function readSandboxCgroupRecord(recordPath: string): Promise<SandboxCgroupRecord> {
+  return (await readJsonFile(recordPath, "host cgroup record")) as SandboxCgroupRecord;
+}
+
 export async function releaseSandboxCgroups(
   cg: HostCgroups,
   recordPath: string,
   log: Logger,
   shimPid?: number,
 ): Promise<void> {
-  const record = (await readJsonFile(recordPath, "host cgroup record").catch((err: unknown) => {
+  const record = await readSandboxCgroupRecord(recordPath).catch((err: unknown) => {
     log.error("unreadable host cgroup record: its groups are not removed", { err, record: recordPath });
     return undefined;
-  })) as SandboxCgroupRecord | undefined;
+  });
   if (!record) return;
   const groups = [record.sandbox, ...(record.overhead ? [record.overhead] : [])];
   if (shimPid !== undefined) {

@@ -5,9 +5,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { closeSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { type HostCgroups, systemCgroups } from "../cgroups/host-cgroups.js";
-import type { SandboxCgroupRecord } from "../cgroups/sandbox-cgroups.js";
+import { readSandboxCgroupRecord } from "../cgroups/sandbox-cgroups.js";
 import { Code, HakoError, invalidArgument } from "../common/errors.js";
-import { readJsonFile } from "../common/json-file.js";
 import type { Logger } from "../common/log.js";
 import { sandboxPaths } from "../runtime/layout.js";
 import type { RuntimeContext } from "./context.js";
@@ -102,9 +101,7 @@ export async function joinPodCgroup(
   cgroups: HostCgroups = systemCgroups(),
   recordPath = sandboxPaths(podId).cgroupsRecord,
 ): Promise<void> {
-  const record = (await readJsonFile(recordPath, "host cgroup record").catch(() => undefined)) as
-    | SandboxCgroupRecord
-    | undefined;
+  const record = await readSandboxCgroupRecord(recordPath).catch(() => undefined);
   if (!record) {
     log.debug("no host cgroup recorded for the pod; the stand-in stays in its caller's", { pod: podId, pid });
     return;
