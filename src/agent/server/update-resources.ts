@@ -14,8 +14,8 @@ const UNCHANGED_WHEN_ZERO = {
   blockIO: ["weight", "leafWeight"],
 } as const;
 
-/** cgroup v1 only: runc 1.1 and later ignore them, and the guest's cgroups are v2. */
-const IGNORED = { memory: ["kernel", "kernelTCP"] } as const;
+/** Keys of a resources section never passed: cgroup v1 only, which runc 1.1 and later ignore (the guest is v2). */
+const IGNORED: Readonly<Record<string, readonly string[]>> = { memory: ["kernel", "kernelTCP"] };
 
 /**
  * A copy of `resources` without the values that mean "unchanged" (0, "") and without kernel memory; a section left
@@ -28,7 +28,7 @@ export function updateResources(resources: OciLinuxResources): OciLinuxResources
     if (given === undefined || given === null || typeof given !== "object") continue;
     const kept: Record<string, unknown> = { ...given };
     for (const key of keys) if (kept[key] === 0 || kept[key] === "") delete kept[key];
-    for (const key of section === "memory" ? IGNORED.memory : []) delete kept[key];
+    for (const key of IGNORED[section] ?? []) delete kept[key];
     if (Object.keys(kept).length === 0) delete out[section];
     else out[section] = kept;
   }
